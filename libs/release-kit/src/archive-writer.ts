@@ -1,0 +1,151 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { deflateOptions } from './deflate-sink';
+import { PackedFile, SectionFragment, TAR_PACK, TREE_FOLDER, ZIP_PACK } from './fragment';
+import { gzipHeader, gzipMember, gzipTrailer, MAX_STORED_BLOCK, storedBlockHeader } from './gzip';
+import { PackFile } from './pack-file';
+import { compareBytes } from './stable-json';
+import { TAR_END, tarHeader, tarPadding } from './tar-header';
+import { centralDirectoryRecord, endOfCentralDirectory, localFileHeader, METHOD_DEFLATE, METHOD_STORE, ZipEntry } from './zip-records';
+
+/** A file at the package root, made by assemble. */
+export interface RootFile {
+  path: string;
+  data: Buffer;
+  mode: number;
+}
+
+export interface PackagedSection {
+  fragment: SectionFragment;
+  /** The section's package output folder (dist/sections/<name>). */
+  outputDir: string;
+}
+
+export interface ArchiveInput {
+  top: string;
+  mtime: number;
+  rootFiles: RootFile[];
+  sections: PackagedSection[];
+}
+
+type Unit = { key: string; root?: RootFile; section?: PackagedSection };
+
+/** The package in archive order: the top folder, then root files and sections by name, bytewise. */
+function units(input: ArchiveInput): Unit[] {
+  return [
+    ...input.rootFiles.map((root) => ({ key: root.path, root })),
+    ...input.sections.map((section) => ({ key: `${section.fragment.section}/`, section })),
+  ].sort((a, b) => compareBytes(a.key, b.key));
+}
+
+const COPY_BUFFER = 1 << 20;
+
+/** Appends `length` bytes of `file` from `offset` to `out`, through one reused buffer. */
+function copyRange(file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.allocUnsafe(frame ? MAX_STORED_BLOCK : COPY_BUFFER);
+  try {
+    let done = 0;
+    do {
+      const want = Math.min(buffer.length, length - done);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buffer, got, want - got, offset + done + got);
+        if (n === 0) throw new Error(`${file} is shorter than its package output says`);
+        got += n;
+      }
+      frame?.(want, done + want === length);
+      out.append(buffer.subarray(0, want));
+      done += want;
+    } while (done < length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes the .tar.gz by joining the sections' cached gzip members; only the top folder, the
+ * root files and the end-of-archive blocks are compressed here.
+ */
+export function writeTarGz(input: ArchiveInput, outFile: string): void {
+  const out = new PackFile(outFile);
+  let pending: Buffer[] = [tarHeader({ path: input.top, type: 'directory', size: 0, mode: 0o755, mtime: input.mtime })];
+  const flush = () => {
+    if (pending.length) out.append(gzipMember(Buffer.concat(pending)));
+    pending = [];
+  };
+  try {
+    for (const unit of units(input)) {
+      if (unit.root) {
+        const { path, data, mode } = unit.root;
+        pending.push(tarHeader({ path: `${input.top}/${path}`, type: 'file', size: data.length, mode, mtime: input.mtime }), data, tarPadding(data.length));
+        continue;
+      }
+      flush();
+      const { fragment, outputDir } = unit.section!;
+      for (const segment of fragment.tar) {
+        if ('member' in segment) {
+          copyRange(join(outputDir, TAR_PACK), segment.member[0], segment.member[1], out);
+          continue;
+        }
+        const file = fragment.files[segment.content];
+        out.append(gzipHeader());
+        if (file.method === METHOD_DEFLATE) copyRange(join(outputDir, ZIP_PACK), file.zipData![0], file.zipData![1], out);
+        else if (file.size === 0) out.append(storedBlockHeader(0, true));
+        else copyRange(join(outputDir, TREE_FOLDER, file.path), 0, file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
+        out.append(gzipTrailer(file.crc32, file.size));
+      }
+    }
+    pending.push(TAR_END);
+    flush();
+  } finally {
+    out.close();
+  }
+}
+
+/** Writes the .zip: local entries in archive order, then the central directory. */
+export function writeZip(input: ArchiveInput, outFile: string): void {
+  const out = new PackFile(outFile);
+  const central: Buffer[] = [];
+  const add = (entry: ZipEntry, data: () => void) => {
+    const offset = out.length;
+    out.append(localFileHeader(entry));
+    data();
+    central.push(centralDirectoryRecord(entry, offset));
+  };
+  const directory = (name: string): ZipEntry => ({ name, directory: true, method: METHOD_STORE, crc32: 0, compressedSize: 0, size: 0, mode: 0o755, mtime: input.mtime });
+  try {
+    add(directory(input.top), () => undefined);
+    for (const unit of units(input)) {
+      if (unit.root) {
+        const { path, data, mode } = unit.root;
+        const deflated = deflateRawSync(data, deflateOptions());
+        const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc32(data), compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
+        add(entry, () => out.append(deflated));
+        continue;
+      }
+      const { fragment, outputDir } = unit.section!;
+      const entries: { key: string; dir?: string; file?: PackedFile }[] = [
+        ...fragment.directories.map((dir) => ({ key: `${dir}/`, dir })),
+        ...fragment.files.map((file) => ({ key: file.path, file })),
+      ].sort((a, b) => compareBytes(a.key, b.key));
+      for (const { dir, file } of entries) {
+        if (dir !== undefined) {
+          add(directory(`${input.top}/${dir}`), () => undefined);
+          continue;
+        }
+        const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
+        add(entry, () => {
+          if (file!.method === METHOD_DEFLATE) copyRange(join(outputDir, ZIP_PACK), file!.zipData![0], file!.zipData![1], out);
+          else if (file!.size > 0) copyRange(join(outputDir, TREE_FOLDER, file!.path), 0, file!.size, out);
+        });
+      }
+    }
+    const directoryOffset = out.length;
+    for (const record of central) out.append(record);
+    out.append(endOfCentralDirectory(central.length, out.length - directoryOffset, directoryOffset));
+  } finally {
+    out.close();
+  }
+}

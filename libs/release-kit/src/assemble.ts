@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArchiveInput, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
+import { formatSha256Sums } from './checksums';
+import { entryEpoch, FILE_MODE } from './determinism';
+import { ReleaseError } from './errors';
+import { readFragment, Skip } from './fragment';
+import { readGitInfo } from './git-info';
+import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
+import { buildManifest, Manifest, octalMode } from './manifest';
+import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
+import { writePackageFolder } from './package-folder';
+import { loadReleaseConfig } from './release-config';
+import { deploymentChecklist, releaseNotes } from './root-documents';
+import { resolveSigner } from './signing';
+import { stableJson } from './stable-json';
+import { toolVersions } from './tool-versions';
+import { readVersion } from './version';
+
+export interface AssembleOptions {
+  workspaceRoot: string;
+  /** Workspace-relative path of the release config. */
+  config: string;
+  /** Workspace-relative folder holding each section's package output. */
+  sectionsDir: string;
+  /** Workspace-relative folder the release is written to. */
+  outputDir: string;
+  production: boolean;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface AssembleResult {
+  version: string;
+  packageDir: string;
+  tarGz: string;
+  zip: string;
+  publicKey: string;
+  manifest: Manifest;
+}
+
+/**
+ * Joins the sections' cached package outputs into the release: the package folder, its
+ * MANIFEST.json, SHA256SUMS and signature, the .tar.gz and .zip, and the public key. Everything
+ * is written under temporary names and moved into place only when whole.
+ */
+export async function assembleRelease(options: AssembleOptions): Promise<AssembleResult> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const at = (p: string) => join(options.workspaceRoot, p);
+  const version = readVersion(at('VERSION'));
+  const config = loadReleaseConfig(at(options.config), options.config);
+  const configDir = join(options.config, '..');
+  const sections: PackagedSection[] = config.sections.map((section) => {
+    const outputDir = at(join(options.sectionsDir, section));
+    return { fragment: readFragment(outputDir, section, version), outputDir };
+  });
+
+  const git = readGitInfo(options.workspaceRoot, version);
+  const signer = await resolveSigner(env);
+  const skipped: Skip[] = sections.flatMap((s) => s.fragment.skipped);
+  if (!git) skipped.push({ artifact: 'git metadata', reason: 'the workspace is not a git checkout with a commit' });
+  if (options.production) assertProductionReady(git?.dirty ?? true, signer.mode === 'development', skipped);
+  for (const skip of skipped) log(`SKIPPED ${skip.artifact}: ${skip.reason}`);
+  if (signer.mode === 'development') log('SIGNED WITH THE DEVELOPMENT KEY: this package is not fit for production (set RELEASE_SIGNING_KEY or GPG_KEY_ID)');
+
+  const mtime = entryEpoch(env.SOURCE_DATE_EPOCH);
+  const buildDate = env.SOURCE_DATE_EPOCH ? mtime : git?.commitTime ?? mtime;
+  const templates = (p: string) => at(join(configDir, p));
+  const documents: RootFile[] = [
+    { path: ROOT_FILES.checklist, data: deploymentChecklist(templates(config.templates.checklist), version), mode: FILE_MODE },
+    { path: ROOT_FILES.releaseNotes, data: releaseNotes(templates(config.templates.releaseNotes), version, git), mode: FILE_MODE },
+  ];
+  const listed = [
+    ...sections.flatMap((s) => s.fragment.files),
+    ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
+  ];
+  const manifest = buildManifest({
+    version,
+    buildDate,
+    git,
+    buildUser: env.BUILD_USER || (env.CI ? 'ci-system' : 'local-build'),
+    production: options.production,
+    signing: { mode: signer.mode, fingerprint: signer.fingerprint },
+    fragments: sections.map((s) => s.fragment),
+    files: listed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: octalMode(f.mode) })),
+    tools: toolVersions(),
+    skipped,
+  });
+  const manifestData = Buffer.from(stableJson(manifest));
+  const sums = Buffer.from(formatSha256Sums([...listed, { path: ROOT_FILES.manifest, sha256: sha256(manifestData) }]));
+  const signature = Buffer.from(await signer.sign(sums, new Date(buildDate * 1000)));
+  const rootFiles: RootFile[] = [
+    ...documents,
+    { path: ROOT_FILES.manifest, data: manifestData, mode: FILE_MODE },
+    { path: ROOT_FILES.checksums, data: sums, mode: FILE_MODE },
+    { path: ROOT_FILES.signature, data: signature, mode: FILE_MODE },
+  ];
+
+  const outputDir = at(options.outputDir);
+  mkdirSync(outputDir, { recursive: true });
+  removeStalePartials(outputDir);
+  const top = packageFolderName(version);
+  const names = archiveNames(version);
+  const final = { packageDir: join(outputDir, top), tarGz: join(outputDir, names.tarGz), zip: join(outputDir, names.zip), publicKey: join(outputDir, PUBLIC_KEY_FILE) };
+  const partial = {
+    packageDir: partialPathFor(final.packageDir),
+    tarGz: partialPathFor(final.tarGz),
+    zip: partialPathFor(final.zip),
+    publicKey: partialPathFor(final.publicKey),
+  };
+  const archive: ArchiveInput = { top, mtime, rootFiles, sections };
+  try {
+    writePackageFolder(partial.packageDir, sections, rootFiles);
+    writeTarGz(archive, partial.tarGz);
+    writeZip(archive, partial.zip);
+    writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
+  } catch (error) {
+    for (const p of Object.values(partial)) rmSync(p, { recursive: true, force: true });
+    throw error;
+  }
+  // Archives and key first, the folder last: a reader who sees the new folder finds its archives.
+  moveIntoPlace(partial.tarGz, final.tarGz);
+  moveIntoPlace(partial.zip, final.zip);
+  moveIntoPlace(partial.publicKey, final.publicKey);
+  moveIntoPlace(partial.packageDir, final.packageDir);
+  return { version, ...final, manifest };
+}
+
+function assertProductionReady(dirty: boolean, developmentKey: boolean, skipped: Skip[]): void {
+  const problems = [
+    ...(dirty ? ['the git tree has uncommitted changes (or is not a git checkout): commit them first'] : []),
+    ...(developmentKey ? ['no release signing key: set RELEASE_SIGNING_KEY (+ RELEASE_SIGNING_PASSPHRASE) or GPG_KEY_ID'] : []),
+    ...skipped.map((s) => `${s.artifact} was skipped: ${s.reason}`),
+  ];
+  if (problems.length) throw new ReleaseError(`a production release cannot be built:\n  - ${problems.join('\n  - ')}`);
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

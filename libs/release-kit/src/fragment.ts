@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ReleaseError } from './errors';
+
+export const FRAGMENT_FILE = 'fragment.json';
+export const TREE_FOLDER = 'tree';
+export const TAR_PACK = 'tar-members.bin';
+export const ZIP_PACK = 'zip-data.bin';
+export const FRAGMENT_FORMAT = 1;
+
+/** An artifact a build could not make, and why: recorded in MANIFEST.json `skipped`. */
+export interface Skip {
+  artifact: string;
+  reason: string;
+}
+
+export interface PackedFile {
+  /** Package-relative path, e.g. `config/production/.env.template`. */
+  path: string;
+  size: number;
+  sha256: string;
+  mode: number;
+  crc32: number;
+  /** Zip method: 8 deflate (data at `zipData` in the zip pack) or 0 stored (data is the file). */
+  method: 0 | 8;
+  compressedSize: number;
+  zipData?: [offset: number, length: number];
+}
+
+/**
+ * The tar stream of a section, in order: precompressed gzip members (headers and small files),
+ * and the content of large files, which assemble wraps as a member of its own around the same
+ * deflate data as the zip entry (or stored blocks).
+ */
+export type TarSegment = { member: [offset: number, length: number] } | { content: number };
+
+/** What a section's cached `package` target hands to `release:assemble`. */
+export interface SectionFragment {
+  format: typeof FRAGMENT_FORMAT;
+  section: string;
+  version: string;
+  topFolder: string;
+  mtime: number;
+  directories: string[];
+  files: PackedFile[];
+  tar: TarSegment[];
+  skipped: Skip[];
+  metadata: Record<string, unknown>;
+}
+
+export function readFragment(sectionOutput: string, section: string, version: string): SectionFragment {
+  const file = join(sectionOutput, FRAGMENT_FILE);
+  let fragment: SectionFragment;
+  try {
+    fragment = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new ReleaseError(
+      missing ? `section "${section}" has no package output` : `section "${section}" has an unreadable package output`,
+      file,
+      undefined,
+      `run \`npx nx run ${section}:package\` (release:assemble runs it for you through its dependencies)`,
+    );
+  }
+  if (fragment.format !== FRAGMENT_FORMAT || fragment.section !== section) {
+    throw new ReleaseError(`is not a package output of section "${section}" in format ${FRAGMENT_FORMAT}`, file);
+  }
+  if (fragment.version !== version) {
+    throw new ReleaseError(`was packaged for version ${fragment.version}, but VERSION says ${version}`, file, undefined, `rerun \`npx nx run ${section}:package\``);
+  }
+  return fragment;
+}

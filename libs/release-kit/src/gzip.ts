@@ -1,0 +1,40 @@
+import { crc32, deflateRawSync } from 'node:zlib';
+import { deflateOptions } from './deflate-sink';
+
+/**
+ * gzip members (RFC 1952) with every header field fixed: no name, mtime 0, XFL 0, OS 3 (Unix).
+ * A .tar.gz here is a sequence of such members; `gzip -d` and `tar` read it as one stream.
+ */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
+
+export function gzipHeader(): Buffer {
+  return Buffer.from(GZIP_HEADER);
+}
+
+export function gzipTrailer(crc32: number, uncompressedSize: number): Buffer {
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32 >>> 0, 0);
+  trailer.writeUInt32LE(uncompressedSize % 2 ** 32, 4);
+  return trailer;
+}
+
+export const MAX_STORED_BLOCK = 0xffff;
+
+/**
+ * The header of a deflate stored block (RFC 1951 section 3.2.4). Content that does not compress
+ * (image layers, packed assets) is framed in blocks of exactly 65535 bytes, the last one shorter
+ * and final, so that it is stored once and never deflated again; the framing depends only on
+ * the length.
+ */
+export function storedBlockHeader(length: number, final: boolean): Buffer {
+  const header = Buffer.alloc(5);
+  header[0] = final ? 0x01 : 0x00;
+  header.writeUInt16LE(length, 1);
+  header.writeUInt16LE(~length & 0xffff, 3);
+  return header;
+}
+
+/** One whole gzip member of `data`, with the fixed header. */
+export function gzipMember(data: Buffer): Buffer {
+  return Buffer.concat([gzipHeader(), deflateRawSync(data, deflateOptions()), gzipTrailer(crc32(data), data.length)]);
+}

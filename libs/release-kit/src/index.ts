@@ -1,0 +1,17 @@
+export { assembleRelease } from './assemble';
+export type { AssembleOptions, AssembleResult } from './assemble';
+export { entryEpoch } from './determinism';
+export { ReleaseError } from './errors';
+export type { Skip } from './fragment';
+export type { GeneratedFile } from './generated-files';
+export { archiveNames, packageFolderName, PUBLIC_KEY_FILE } from './layout';
+export { loadReleaseConfig } from './release-config';
+export type { ReleaseConfig } from './release-config';
+export { packSection } from './section-packer';
+export type { PackSectionOptions } from './section-packer';
+export { resolveSectionSources } from './section-sources';
+export type { SourceMapping } from './section-sources';
+export { developmentKeyPath, resolveSigner } from './signing';
+export { verifyRelease } from './verify';
+export type { VerifyOptions, VerifyReport } from './verify';
+export { readVersion } from './version';

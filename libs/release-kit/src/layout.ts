@@ -1,0 +1,26 @@
+/** The package's fixed names and layout (spec "Package Structure"; DESIGN.md "Contract"). */
+export const PACKAGE_NAME = 'spacetime-vr';
+
+export function packageFolderName(version: string): string {
+  return `${PACKAGE_NAME}-v${version}`;
+}
+
+export const ROOT_FILES = {
+  releaseNotes: 'RELEASE_NOTES.md',
+  checklist: 'DEPLOYMENT_CHECKLIST.md',
+  manifest: 'MANIFEST.json',
+  checksums: 'SHA256SUMS',
+  signature: 'SHA256SUMS.asc',
+} as const;
+
+/** Files SHA256SUMS does not list: itself and its signature. */
+export const UNCHECKSUMMED = new Set<string>([ROOT_FILES.checksums, ROOT_FILES.signature]);
+/** Files MANIFEST.json does not list: itself and what is made after it. */
+export const UNMANIFESTED = new Set<string>([ROOT_FILES.manifest, ...UNCHECKSUMMED]);
+
+export const PUBLIC_KEY_FILE = 'release-signing-key.asc';
+
+export function archiveNames(version: string) {
+  const base = packageFolderName(version);
+  return { tarGz: `${base}.tar.gz`, zip: `${base}.zip` };
+}

@@ -1,0 +1,48 @@
+import Ajv from 'ajv';
+import { readFileSync } from 'node:fs';
+import { ReleaseError } from './errors';
+import { parseJsonText } from './yaml-file';
+
+/** libs/release/release.config.json: what the package holds, in which order. */
+export interface ReleaseConfig {
+  /** Section projects, each shipping the package folder of the same name. */
+  sections: string[];
+  /** Environments the package is configured for (config/<env>/, kubernetes/overlays/<env>/). */
+  environments: string[];
+  templates: { releaseNotes: string; checklist: string };
+}
+
+const NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sections', 'environments', 'templates'],
+  properties: {
+    $schema: { type: 'string' },
+    sections: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME } },
+    environments: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME } },
+    templates: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['releaseNotes', 'checklist'],
+      properties: { releaseNotes: { type: 'string' }, checklist: { type: 'string' } },
+    },
+  },
+};
+
+const validate = new Ajv({ allErrors: true }).compile<ReleaseConfig>(schema);
+
+export function loadReleaseConfig(file: string, shownAs = file): ReleaseConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ReleaseError('the release config is missing', shownAs);
+  }
+  const config = parseJsonText(text, shownAs);
+  if (!validate(config)) {
+    const problems = validate.errors!.map((e) => `${e.instancePath || '(top level)'} ${e.message}`).join('; ');
+    throw new ReleaseError(`invalid release config: ${problems}`, shownAs);
+  }
+  return config;
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join, posix, relative } from 'node:path';
+import { ReleaseError } from './errors';
+import { generateFile, GeneratedFile } from './generated-files';
+import { SectionSource } from './section-packer';
+import { listSourceFiles } from './source-files';
+
+/** A folder of the section project copied into the section's package folder. */
+export interface SourceMapping {
+  /** Folder relative to the project root. */
+  from: string;
+  /** Folder relative to the section's package folder (`.` for its root). */
+  to: string;
+  /** Replace `{{version}}` with the release version in the files of this mapping. */
+  render?: boolean;
+}
+
+export interface ResolveSourcesOptions {
+  workspaceRoot: string;
+  projectRoot: string;
+  version: string;
+  sources: SourceMapping[];
+  generate?: GeneratedFile[];
+}
+
+const VERSION_TOKEN = '{{version}}';
+const MAX_RENDERED = 16 << 20;
+
+/** Turns a section's declared mappings and generated files into the list of files it ships. */
+export function resolveSectionSources(options: ResolveSourcesOptions): SectionSource[] {
+  const root = join(options.workspaceRoot, options.projectRoot);
+  const show = (p: string) => relative(options.workspaceRoot, p);
+  const result: SectionSource[] = [];
+  for (const mapping of options.sources) {
+    const folder = join(root, mapping.from);
+    for (const file of listSourceFiles(folder, options.workspaceRoot)) {
+      const path = posix.normalize(posix.join(mapping.to, file.relativePath));
+      const source: SectionSource = { path, origin: show(file.absolutePath), file: file.absolutePath, sourceMode: file.mode };
+      if (mapping.render) {
+        if (file.size > MAX_RENDERED) throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, source.origin);
+        source.data = renderVersion(readFileSync(file.absolutePath), options.version);
+      }
+      result.push(source);
+    }
+  }
+  for (const generated of options.generate ?? []) {
+    result.push({
+      path: generated.to,
+      origin: `${options.projectRoot}/project.json (generate ${generated.kind} -> ${generated.to})`,
+      data: generateFile(generated, { root, version: options.version, show }),
+      sourceMode: 0o644,
+    });
+  }
+  return result;
+}
+
+export function renderVersion(content: Buffer, version: string): Buffer {
+  const token = Buffer.from(VERSION_TOKEN);
+  if (!content.includes(token)) return content;
+  return Buffer.from(content.toString('utf8').split(VERSION_TOKEN).join(version), 'utf8');
+}

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, parseDocument } from 'yaml';
+import { ReleaseError } from './errors';
+
+/** Parses one YAML document; a syntax error names the file and line. */
+export function parseYamlFile(file: string, shownAs = file): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ReleaseError('the file is missing or unreadable', shownAs);
+  }
+  return parseYamlText(text, shownAs);
+}
+
+export function parseYamlText(text: string, shownAs: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: false });
+  throwFirstError(doc.errors, shownAs);
+  return doc.toJS();
+}
+
+/** Parses a multi-document YAML stream (Kubernetes manifests). */
+export function parseYamlStream(text: string, shownAs: string): unknown[] {
+  const docs = parseAllDocuments(text, { prettyErrors: false });
+  if (!Array.isArray(docs)) throwFirstError((docs as { errors: YamlError[] }).errors, shownAs);
+  return (docs as ReturnType<typeof parseDocument>[]).map((d) => {
+    throwFirstError(d.errors, shownAs);
+    return d.toJS();
+  });
+}
+
+type YamlError = { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] };
+
+function throwFirstError(errors: YamlError[], shownAs: string): void {
+  const error = errors[0];
+  if (!error) return;
+  const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  throw new ReleaseError(`invalid YAML: ${message}`, shownAs, error.linePos?.[0]?.line);
+}
+
+/** Parses JSON; a syntax error names the file and line. */
+export function parseJsonText(text: string, shownAs: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const message = (e as Error).message;
+    const position = /position (\d+)/.exec(message);
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
+    throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, shownAs, line);
+  }
+}

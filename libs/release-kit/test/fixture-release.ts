@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { assembleRelease, AssembleResult } from '../src/assemble';
+import { entryEpoch } from '../src/determinism';
+import { packSection } from '../src/section-packer';
+import { resolveSectionSources } from '../src/section-sources';
+import { compressible, incompressible, tempDir, writeTree } from './helpers';
+
+export const FIXTURE_SECTIONS = ['alpha', 'beta'];
+
+/**
+ * A small workspace with two sections, built the way the executors build one: sources resolved,
+ * each section packed into dist/sections, then assembled. Large files exercise the streamed path
+ * (deflated and stored); small ones the shared tar members.
+ */
+export function fixtureWorkspace(root = tempDir('workspace')): string {
+  writeTree(root, {
+    VERSION: '1.2.3\n',
+    'libs/release/release.config.json': JSON.stringify({
+      sections: FIXTURE_SECTIONS,
+      environments: ['production'],
+      templates: { releaseNotes: 'templates/notes.md', checklist: 'templates/checklist.md' },
+    }),
+    'libs/release/templates/notes.md': '# Release {{version}}\n',
+    'libs/release/templates/checklist.md': '- [ ] deploy {{version}}\n',
+    'libs/sections/alpha/src/readme.md': 'alpha {{version}}\n',
+    'libs/sections/alpha/src/deep/run.sh': '#!/bin/sh\necho run\n',
+    'libs/sections/alpha/src/deep/empty.txt': '',
+    'libs/sections/beta/src/server.bin': compressible(3 << 20),
+    'libs/sections/beta/src/image.tar.gz': incompressible(2 << 20),
+    'libs/sections/beta/src/notes/a.txt': 'a\n',
+  });
+  git(root, 'init', '-q', '-b', 'main');
+  git(root, 'add', '-A');
+  git(root, '-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit', '-q', '-m', 'fixture');
+  return root;
+}
+
+export async function packFixtureSections(root: string): Promise<void> {
+  for (const section of FIXTURE_SECTIONS) {
+    await packSection({
+      section,
+      version: '1.2.3',
+      sources: resolveSectionSources({ workspaceRoot: root, projectRoot: `libs/sections/${section}`, version: '1.2.3', sources: [{ from: 'src', to: '.', render: section === 'alpha' }] }),
+      skipped: [],
+      outputDir: join(root, 'dist/sections', section),
+      mtime: entryEpoch(),
+    });
+  }
+}
+
+export async function buildFixtureRelease(root: string, env: NodeJS.ProcessEnv = {}): Promise<AssembleResult> {
+  await packFixtureSections(root);
+  return assembleRelease({
+    workspaceRoot: root,
+    config: 'libs/release/release.config.json',
+    sectionsDir: 'dist/sections',
+    outputDir: 'dist/release',
+    production: false,
+    env: { XDG_CONFIG_HOME: join(root, '..', `${root.split('/').pop()}-keys`), ...env },
+  });
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
