@@ -1,0 +1,6 @@
+export interface AssembleExecutorSchema {
+  config?: string;
+  sectionsDir?: string;
+  outputDir?: string;
+  production?: boolean;
+}

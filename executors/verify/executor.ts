@@ -1,0 +1,25 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join } from 'node:path';
+import { archiveNames, loadReleaseConfig, packageFolderName, PUBLIC_KEY_FILE, ReleaseError, readVersion, verifyRelease } from '@spacetime/release-kit';
+import { runExecutor } from '../run-executor';
+import type { VerifyExecutorSchema } from './schema';
+
+export default async function verify(options: VerifyExecutorSchema, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const configFile = options.config ?? 'libs/release/release.config.json';
+    const config = loadReleaseConfig(join(context.root, configFile), configFile);
+    const version = readVersion(join(context.root, 'VERSION'));
+    const outputDir = join(context.root, options.outputDir ?? 'dist/release');
+    const names = archiveNames(version);
+    const report = await verifyRelease({
+      packageDir: join(outputDir, packageFolderName(version)),
+      sections: config.sections,
+      publicKeyFile: options.key ? join(context.root, options.key) : join(outputDir, PUBLIC_KEY_FILE),
+      tarGz: join(outputDir, names.tarGz),
+      zip: join(outputDir, names.zip),
+    });
+    for (const failure of report.failures) console.error(`FAIL ${failure}`);
+    if (report.failures.length) throw new ReleaseError(`${packageFolderName(version)}: verification failed (${report.failures.length} problems)`);
+    console.log(`${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip`);
+  });
+}

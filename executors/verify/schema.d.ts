@@ -1,0 +1,5 @@
+export interface VerifyExecutorSchema {
+  config?: string;
+  outputDir?: string;
+  key?: string;
+}
