@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cleanUp, commitAll, copyWorkspace, nx, sh, tasksFromCache, tasksRun, tempDir } from './workspace';
+
+const SECTIONS = ['binaries', 'config', 'scripts', 'kubernetes', 'monitoring', 'docs', 'tests', 'security'];
+const PACKAGE_TASKS = SECTIONS.map((s) => `${s}:package`).sort();
+const ws = copyWorkspace('assemble');
+const env = { XDG_CONFIG_HOME: tempDir('signing-keys') };
+const pkg = join(ws, 'dist/release/spacetime-vr-v2.5.0');
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+test('release:assemble builds the package of the spec, and a recipient\'s tools accept it', () => {
+  const run = nx(ws, ['run', 'release:assemble'], env);
+  assert.is(run.status, 0, run.output);
+  assert.equal(tasksRun(run.output), [...PACKAGE_TASKS, 'release:assemble:development'].sort());
+  assert.match(run.output, /SKIPPED binaries\/spacetime-server: /);
+  assert.match(run.output, /SIGNED WITH THE DEVELOPMENT KEY/);
+
+  // The spec's own "Package Validation" commands.
+  const checks = sh(pkg, [
+    ...SECTIONS.map((d) => `test -d ${d} && echo "✓ ${d}/"`),
+    ...['RELEASE_NOTES.md', 'DEPLOYMENT_CHECKLIST.md', 'MANIFEST.json', 'SHA256SUMS'].map((f) => `test -f ${f} && echo "✓ ${f}"`),
+  ].join('; '));
+  assert.is(checks.output.split('\n').filter((l) => l.startsWith('✓')).length, 12, checks.output);
+  const sums = sh(pkg, 'sha256sum -c SHA256SUMS');
+  assert.is(sums.status, 0, sums.output);
+  assert.not.match(sums.output, /FAILED/);
+
+  const gnupg = tempDir('gnupg');
+  const gpg = sh(pkg, `chmod 700 ${gnupg} && gpg --batch --import ../release-signing-key.asc && gpg --batch --verify SHA256SUMS.asc SHA256SUMS`, { GNUPGHOME: gnupg });
+  assert.is(gpg.status, 0, gpg.output);
+  assert.match(gpg.output, /Good signature/);
+
+  const tar = sh(join(ws, 'dist/release'), 'tar -tzf spacetime-vr-v2.5.0.tar.gz');
+  assert.is(tar.status, 0, tar.output);
+  for (const path of ['kubernetes/overlays/production/kustomization.yaml', 'docs/api/API_REFERENCE.md', 'binaries/VERSION.txt', 'scripts/migration/migrate_database.sh', 'SHA256SUMS.asc']) {
+    assert.ok(tar.output.includes(`spacetime-vr-v2.5.0/${path}\n`), `tar.gz lacks ${path}`);
+  }
+  assert.is(sh(join(ws, 'dist/release'), 'unzip -tq spacetime-vr-v2.5.0.zip').status, 0);
+
+  const manifest = JSON.parse(readFileSync(join(pkg, 'MANIFEST.json'), 'utf8'));
+  assert.equal(manifest.skipped.map((s: { artifact: string }) => s.artifact), ['binaries/spacetime-server', 'binaries/spacetime-vr-2.5.0.tar.gz']);
+  assert.is(manifest.version, '2.5.0');
+  assert.is(manifest.git_branch, 'main');
+  assert.is(readFileSync(join(pkg, 'binaries/VERSION.txt'), 'utf8'), '2.5.0\n');
+  assert.not.match(readFileSync(join(pkg, 'docs/deployment/DEPLOYMENT_GUIDE.md'), 'utf8'), '{{version}}');
+
+  const verify = nx(ws, ['run', 'release:verify'], env);
+  assert.is(verify.status, 0, verify.output);
+  assert.match(verify.output, /verified \d+ files, SHA256SUMS, signature by [0-9A-F]{40}, MANIFEST\.json, \.tar\.gz and \.zip/);
+});
+
+test('a rerun with no change takes every task from the cache', () => {
+  const run = nx(ws, ['run', 'release:assemble'], env);
+  assert.is(run.status, 0, run.output);
+  assert.equal(tasksRun(run.output), []);
+  assert.equal(tasksFromCache(run.output), [...PACKAGE_TASKS, 'release:assemble:development'].sort());
+});
+
+test('a committed one-file change reruns only its section and assemble; affected selects only it', () => {
+  appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), '# reviewed for 2.5.0\n');
+  commitAll(ws, 'config: note staging review');
+  const affected = nx(ws, ['show', 'projects', '--affected', '-t', 'package', '--base=HEAD~1', '--head=HEAD']);
+  assert.is(affected.status, 0, affected.output);
+  assert.equal(affected.output.trim().split('\n').filter(Boolean), ['config']);
+  const run = nx(ws, ['run', 'release:assemble'], env);
+  assert.is(run.status, 0, run.output);
+  assert.equal(tasksRun(run.output), ['config:package', 'release:assemble:development']);
+  assert.match(readFileSync(join(pkg, 'config/staging/.env.template'), 'utf8'), /# reviewed for 2\.5\.0\n$/);
+});
+
+test('a new commit that changes no section source reruns only assemble', () => {
+  commitAll(ws, 'chore: empty commit');
+  const run = nx(ws, ['run', 'release:assemble'], env);
+  assert.is(run.status, 0, run.output);
+  assert.equal(tasksRun(run.output), ['release:assemble:development']);
+  const manifest = JSON.parse(readFileSync(join(pkg, 'MANIFEST.json'), 'utf8'));
+  assert.is(manifest.git_commit, sh(ws, 'git rev-parse HEAD').output.trim());
+});
+
+test('release:assemble:production refuses skips and the development key, and leaves the package alone', () => {
+  const before = sha(join(ws, 'dist/release/spacetime-vr-v2.5.0.tar.gz'));
+  const run = nx(ws, ['run', 'release:assemble:production'], env);
+  assert.is.not(run.status, 0);
+  assert.match(run.output, /a production release cannot be built/);
+  assert.match(run.output, /no release signing key: set RELEASE_SIGNING_KEY/);
+  assert.match(run.output, /binaries\/spacetime-server was skipped/);
+  assert.is(sha(join(ws, 'dist/release/spacetime-vr-v2.5.0.tar.gz')), before);
+});
+
+test.after(cleanUp);
+test.run();
