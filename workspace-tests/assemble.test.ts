@@ -7,10 +7,16 @@ import { cleanUp, commitAll, copyWorkspace, nx, sh, tasksFromCache, tasksRun, te
 
 const SECTIONS = ['binaries', 'config', 'scripts', 'kubernetes', 'monitoring', 'docs', 'tests', 'security'];
 const PACKAGE_TASKS = SECTIONS.map((s) => `${s}:package`).sort();
-const ws = copyWorkspace('assemble');
-const env = { XDG_CONFIG_HOME: tempDir('signing-keys') };
-const pkg = join(ws, 'dist/release/spacetime-vr-v2.5.0');
+let ws = '';
+let env: NodeJS.ProcessEnv = {};
+let pkg = '';
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+test.before(() => {
+  ws = copyWorkspace('assemble');
+  env = { XDG_CONFIG_HOME: tempDir('signing-keys') };
+  pkg = join(ws, 'dist/release/spacetime-vr-v2.5.0');
+});
 
 test('release:assemble builds the package of the spec, and a recipient\'s tools accept it', () => {
   const run = nx(ws, ['run', 'release:assemble'], env);

@@ -51,10 +51,12 @@ export interface Run {
 /** Runs a real `nx` command in a workspace copy, without the daemon or the TUI. */
 export function nx(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, shellPrefix = ''): Run {
   const command = `${shellPrefix}exec npx nx ${args.map((a) => `'${a}'`).join(' ')}`;
+  const fullEnv: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NO_COLOR: '1', ...env };
+  delete fullEnv.FORCE_COLOR;
   const result = spawnSync('bash', ['-c', command], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+    env: fullEnv,
     maxBuffer: 1 << 26,
   });
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
@@ -66,12 +68,22 @@ export function sh(cwd: string, command: string, env: NodeJS.ProcessEnv = {}): R
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 
+const CACHE_MARKER = /\[(?:local cache|remote cache|existing outputs match the cache, left as is)\]/;
+
+function tasks(output: string, fromCache: boolean): string[] {
+  const ids = new Set<string>();
+  for (const [, id, rest] of output.matchAll(/^\s*(?:>|✔)\s+nx run (\S+)(.*)$/gm)) {
+    if (CACHE_MARKER.test(rest) === fromCache) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
 /** Task ids Nx ran for real (not from the cache), read from its output. */
 export function tasksRun(output: string): string[] {
-  return [...output.matchAll(/^> nx run (\S+)(?!.*\[(?:local cache|existing outputs match the cache, left as is|remote cache)\])/gm)].map((m) => m[1]).sort();
+  return tasks(output, false);
 }
 
 /** Task ids Nx restored from the cache. */
 export function tasksFromCache(output: string): string[] {
-  return [...output.matchAll(/^> nx run (\S+).*\[(?:local cache|existing outputs match the cache, left as is|remote cache)\]/gm)].map((m) => m[1]).sort();
+  return tasks(output, true);
 }

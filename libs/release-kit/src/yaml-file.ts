@@ -14,14 +14,14 @@ export function parseYamlFile(file: string, shownAs = file): unknown {
 }
 
 export function parseYamlText(text: string, shownAs: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   throwFirstError(doc.errors, shownAs);
   return doc.toJS();
 }
 
 /** Parses a multi-document YAML stream (Kubernetes manifests). */
 export function parseYamlStream(text: string, shownAs: string): unknown[] {
-  const docs = parseAllDocuments(text, { prettyErrors: false });
+  const docs = parseAllDocuments(text, { prettyErrors: true });
   if (!Array.isArray(docs)) throwFirstError((docs as { errors: YamlError[] }).errors, shownAs);
   return (docs as ReturnType<typeof parseDocument>[]).map((d) => {
     throwFirstError(d.errors, shownAs);
@@ -43,9 +43,10 @@ export function parseJsonText(text: string, shownAs: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const message = (e as Error).message;
+    const message = (e as Error).message.split('\n')[0];
     const position = /position (\d+)/.exec(message);
-    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
-    throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, shownAs, line);
+    // V8 does not always say where; JSON is YAML, and the YAML parser names the line.
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : parseDocument(text).errors[0]?.linePos?.[0]?.line;
+    throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*$/, '')}`, shownAs, line);
   }
 }
