@@ -1,8 +1,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { deflateOptions } from './deflate-sink';
-import { PackedFile, SectionFragment, TAR_PACK, TREE_FOLDER, ZIP_PACK } from './fragment';
+import { deflateOptions } from './compression';
+import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from './fragment';
 import { gzipHeader, gzipMember, gzipTrailer, MAX_STORED_BLOCK, storedBlockHeader } from './gzip';
 import { PackFile } from './pack-file';
 import { compareBytes } from './stable-json';
@@ -24,6 +24,8 @@ export interface PackagedSection {
 
 export interface ArchiveInput {
   top: string;
+  /** The staged package folder: stored (uncompressed) content is read from there. */
+  packageDir: string;
   mtime: number;
   rootFiles: RootFile[];
   sections: PackagedSection[];
@@ -93,7 +95,7 @@ export function writeTarGz(input: ArchiveInput, outFile: string): void {
         out.append(gzipHeader());
         if (file.method === METHOD_DEFLATE) copyRange(join(outputDir, ZIP_PACK), file.zipData![0], file.zipData![1], out);
         else if (file.size === 0) out.append(storedBlockHeader(0, true));
-        else copyRange(join(outputDir, TREE_FOLDER, file.path), 0, file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
+        else copyRange(join(input.packageDir, file.path), 0, file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
         out.append(gzipTrailer(file.crc32, file.size));
       }
     }
@@ -138,7 +140,7 @@ export function writeZip(input: ArchiveInput, outFile: string): void {
         const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
         add(entry, () => {
           if (file!.method === METHOD_DEFLATE) copyRange(join(outputDir, ZIP_PACK), file!.zipData![0], file!.zipData![1], out);
-          else if (file!.size > 0) copyRange(join(outputDir, TREE_FOLDER, file!.path), 0, file!.size, out);
+          else if (file!.size > 0) copyRange(join(input.packageDir, file!.path), 0, file!.size, out);
         });
       }
     }

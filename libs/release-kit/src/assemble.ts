@@ -11,6 +11,7 @@ import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './
 import { buildManifest, Manifest, octalMode } from './manifest';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
 import { writePackageFolder } from './package-folder';
+import { isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { resolveSigner } from './signing';
@@ -38,6 +39,8 @@ export interface AssembleResult {
   zip: string;
   publicKey: string;
   manifest: Manifest;
+  /** True when the outputs were already those of this assembly and nothing was written. */
+  upToDate: boolean;
 }
 
 /**
@@ -104,15 +107,24 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   const top = packageFolderName(version);
   const names = archiveNames(version);
   const final = { packageDir: join(outputDir, top), tarGz: join(outputDir, names.tarGz), zip: join(outputDir, names.zip), publicKey: join(outputDir, PUBLIC_KEY_FILE) };
+  const result = { version, ...final, manifest };
+  const key = assemblyKey(top, mtime, sections, rootFiles, signer.publicKey);
+  const previous = readState(outputDir);
+  if (isUpToDate(previous, key, outputDir, final.packageDir)) {
+    log(`${top} is up to date (same sections, documents and key as the last assembly)`);
+    return { ...result, upToDate: true };
+  }
+
   const partial = {
     packageDir: partialPathFor(final.packageDir),
     tarGz: partialPathFor(final.tarGz),
     zip: partialPathFor(final.zip),
     publicKey: partialPathFor(final.publicKey),
   };
-  const archive: ArchiveInput = { top, mtime, rootFiles, sections };
+  const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
   try {
-    writePackageFolder(partial.packageDir, sections, rootFiles);
+    rmSync(join(outputDir, STATE_FILE), { force: true });
+    writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
     writeTarGz(archive, partial.tarGz);
     writeZip(archive, partial.zip);
     writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
@@ -125,7 +137,20 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   moveIntoPlace(partial.zip, final.zip);
   moveIntoPlace(partial.publicKey, final.publicKey);
   moveIntoPlace(partial.packageDir, final.packageDir);
-  return { version, ...final, manifest };
+  writeState(outputDir, {
+    key,
+    files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...stamp(join(final.packageDir, f.path))! }])),
+    outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
+  });
+  return { ...result, upToDate: false };
+}
+
+/** SHA-256 of everything the outputs are made of: the sections' fragments, root files and key. */
+function assemblyKey(top: string, mtime: number, sections: PackagedSection[], rootFiles: RootFile[], publicKey: string): string {
+  const hash = createHash('sha256').update(stableJson({ top, mtime, tools: toolVersions(), publicKey }));
+  for (const { fragment } of sections) hash.update(stableJson(fragment));
+  for (const root of rootFiles) hash.update(root.path).update(root.data);
+  return hash.digest('hex');
 }
 
 function assertProductionReady(dirty: boolean, developmentKey: boolean, skipped: Skip[]): void {

@@ -17,6 +17,8 @@ export interface Skip {
 export interface PackedFile {
   /** Package-relative path, e.g. `config/production/.env.template`. */
   path: string;
+  /** Workspace-relative file the bytes are shipped from; absent when they are in `tree/`. */
+  source?: string;
   size: number;
   sha256: string;
   mode: number;

@@ -1,34 +1,70 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
-import { TREE_FOLDER } from './fragment';
+import { AssembleState, reusableFile } from './assemble-state';
+import { ReleaseError } from './errors';
+import { PackedFile, TREE_FOLDER } from './fragment';
+
+export interface PackageFolderInput {
+  workspaceRoot: string;
+  sections: PackagedSection[];
+  rootFiles: RootFile[];
+  /** The package folder and state of the previous assembly, whose unchanged files are linked. */
+  previous?: { packageDir: string; state: AssembleState | undefined };
+}
 
 /**
- * Lays out the package folder: section files are hard-linked from the sections' staged trees
- * (copied where a link cannot be made), root files are written.
+ * Lays out the package folder. A file unchanged since the previous assembly is hard-linked from
+ * it; any other is copied from the workspace (or the section's tree) and its SHA-256 checked on
+ * the way, so that a file edited after its section was packaged can never ship under an old hash.
  */
-export function writePackageFolder(folder: string, sections: PackagedSection[], rootFiles: RootFile[]): void {
-  mkdirSync(folder, { recursive: true, mode: 0o755 });
+export function writePackageFolder(folder: string, input: PackageFolderInput): void {
+  mkdirSync(folder, { recursive: true });
   chmodSync(folder, 0o755);
-  for (const { fragment, outputDir } of sections) {
+  for (const { fragment, outputDir } of input.sections) {
     for (const dir of fragment.directories) {
       mkdirSync(join(folder, dir), { recursive: true });
       chmodSync(join(folder, dir), 0o755);
     }
     for (const file of fragment.files) {
-      const from = join(outputDir, TREE_FOLDER, file.path);
       const to = join(folder, file.path);
-      try {
-        linkSync(from, to);
-      } catch {
-        copyFileSync(from, to);
-      }
+      const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256);
+      if (previous) linkSync(previous, to);
+      else copyVerified(file, file.source ? join(input.workspaceRoot, file.source) : join(outputDir, TREE_FOLDER, file.path), to);
       chmodSync(to, file.mode);
     }
   }
-  for (const root of rootFiles) {
+  for (const root of input.rootFiles) {
     mkdirSync(dirname(join(folder, root.path)), { recursive: true });
-    writeFileSync(join(folder, root.path), root.data, { mode: root.mode });
+    writeFileSync(join(folder, root.path), root.data);
     chmodSync(join(folder, root.path), root.mode);
+  }
+}
+
+const BUFFER = 1 << 20;
+
+function copyVerified(file: PackedFile, from: string, to: string): void {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(BUFFER);
+  let input: number;
+  try {
+    input = openSync(from, 'r');
+  } catch {
+    throw new ReleaseError(`is missing, but its section was packaged with it`, file.source ?? from, undefined, 'rerun the section\'s package target');
+  }
+  const output = openSync(to, 'wx', 0o600);
+  let size = 0;
+  try {
+    for (let n; (n = readSync(input, buffer, 0, BUFFER, null)) > 0; size += n) {
+      hash.update(buffer.subarray(0, n));
+      for (let w = 0; w < n; ) w += writeSync(output, buffer, w, n - w);
+    }
+  } finally {
+    closeSync(input);
+    closeSync(output);
+  }
+  if (size !== file.size || hash.digest('hex') !== file.sha256) {
+    throw new ReleaseError('changed after its section was packaged (its SHA-256 no longer matches)', file.source ?? from, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
   }
 }

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, constants as fsConstants, createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { fileMode } from './determinism';
-import { DeflateSink, deflateOptions } from './deflate-sink';
+import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
 import { FRAGMENT_FILE, FRAGMENT_FORMAT, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, TREE_FOLDER, ZIP_PACK } from './fragment';
 import { gzipHeader, gzipTrailer } from './gzip';
 import { packageFolderName } from './layout';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
 import { PackFile } from './pack-file';
+import { DEFLATE_CHUNK, deflateChunk, deflateWhole, OrderedPipeline } from './parallel-deflate';
 import { compareBytes, stableJson } from './stable-json';
 import { tarHeader, tarPadding } from './tar-header';
 
@@ -19,12 +20,15 @@ export interface SectionSource {
   path: string;
   /** Workspace-relative origin, for messages. */
   origin: string;
+  /** The file on disk (absolute). Shipped as it is unless `data` is given. */
   file?: string;
+  /** Bytes to ship instead of the file (rendered or generated). */
   data?: Buffer;
   sourceMode: number;
 }
 
 export interface PackSectionOptions {
+  workspaceRoot: string;
   section: string;
   version: string;
   sources: SectionSource[];
@@ -36,14 +40,19 @@ export interface PackSectionOptions {
 
 /** Files from this size on are streamed and get tar.gz members of their own. */
 export const LARGE_FILE = 1 << 20;
+/** Small files and headers are joined into gzip members of about this many bytes. */
+const TAR_BATCH = 4 << 20;
 /** Deflate output above this share of the input is not worth it: the entry is stored. */
 const STORE_RATIO = 0.98;
 const SAMPLE = 256 << 10;
 
 /**
- * Stages a section and precomputes its archive pieces, hashing and compressing each byte once:
- * `tree/` (the files with their modes), the zip data pack, the tar.gz member pack and the
- * fragment that describes them. Written beside the output and moved into place whole.
+ * Hashes a section's files and precomputes its archive pieces, reading each byte once and
+ * compressing on every core: the zip data pack (one raw deflate per file), the tar.gz member pack,
+ * `tree/` for bytes that exist nowhere else (rendered or generated), and the fragment that
+ * describes them. Files shipped as they are stay in the workspace, named by their
+ * workspace-relative path, so the cached output holds no second copy of a large binary.
+ * Written beside the output and moved into place whole.
  */
 export async function packSection(options: PackSectionOptions): Promise<SectionFragment> {
   const sources = [...options.sources].sort((a, b) => compareBytes(a.path, b.path));
@@ -57,39 +66,63 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   const top = packageFolderName(options.version);
   const tarPack = new PackFile(join(staging, TAR_PACK));
   const zipPack = new PackFile(join(staging, ZIP_PACK));
+  const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) => placeZipData(file, deflated, zipPack));
+  const tarQueue = new OrderedPipeline<{ member: Buffer; segment: TarSegment }>(({ member, segment }) => {
+    (segment as { member: [number, number] }).member = [tarPack.length, member.length];
+    tarPack.append(member);
+  });
   const tar: TarSegment[] = [];
   const files: PackedFile[] = [];
   const directories = sectionDirectories(options.section, sources);
-  let run = new TarRun(tarPack);
+  let batch: Buffer[] = [];
+  let batchSize = 0;
+  const flushBatch = async () => {
+    const segment: TarSegment = { member: [0, 0] };
+    tar.push(segment);
+    const data = Buffer.concat(batch);
+    batch = [];
+    batchSize = 0;
+    await tarQueue.push(deflateWhole(data).then((deflated) => ({ member: gzipMember(deflated, data), segment })));
+  };
+  const addToBatch = async (...parts: Buffer[]) => {
+    for (const part of parts) {
+      batch.push(part);
+      batchSize += part.length;
+    }
+    if (batchSize >= TAR_BATCH) await flushBatch();
+  };
 
   try {
     for (const entry of archiveOrder(options.section, directories, sources)) {
       if (entry.kind === 'directory') {
-        await run.write(tarHeader({ path: `${top}/${entry.path}`, type: 'directory', size: 0, mode: 0o755, mtime: options.mtime }));
+        await addToBatch(tarHeader({ path: `${top}/${entry.path}`, type: 'directory', size: 0, mode: 0o755, mtime: options.mtime }));
         continue;
       }
       const source = entry.source;
       const path = `${options.section}/${source.path}`;
-      const treeFile = join(staging, TREE_FOLDER, path);
-      mkdirSync(dirname(treeFile), { recursive: true });
       const mode = fileMode(path, source.sourceMode);
-      const data = source.data ?? readSmall(source);
-      const packed = data ? stageSmall(data, treeFile, zipPack) : await stageLarge(source.file!, treeFile, zipPack);
-      chmodSync(treeFile, mode);
-      files.push({ path, mode, ...packed });
-      const header = tarHeader({ path: `${top}/${path}`, type: 'file', size: packed.size, mode, mtime: options.mtime });
-      await run.write(header);
-      if (data) {
-        await run.write(data);
-        await run.write(tarPadding(data.length));
+      const shipped = source.data ?? readIfSmall(source.file!);
+      const file: PackedFile = { path, mode, size: 0, sha256: '', crc32: 0, method: 0, compressedSize: 0 };
+      if (source.data) writeTreeFile(join(staging, TREE_FOLDER, path), source.data);
+      else file.source = workspacePath(options.workspaceRoot, source);
+      files.push(file);
+      if (shipped) {
+        Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });
+        await zipQueue.push(worthDeflating(shipped) ? deflateWhole(shipped).then((deflated) => ({ file, deflated })) : Promise.resolve({ file, deflated: shipped }));
+        await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime }), shipped, tarPadding(shipped.length));
       } else {
-        tar.push(await run.end());
+        await zipQueue.drain();
+        Object.assign(file, await packLargeFile(source.file!, zipPack));
+        await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: file.size, mode, mtime: options.mtime }));
+        await flushBatch();
         tar.push({ content: files.length - 1 });
-        run = new TarRun(tarPack);
-        await run.write(tarPadding(packed.size));
+        batch.push(tarPadding(file.size));
+        batchSize = batch[0].length;
       }
     }
-    tar.push(await run.end());
+    await flushBatch();
+    await zipQueue.drain();
+    await tarQueue.drain();
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;
@@ -144,69 +177,83 @@ function archiveOrder(section: string, directories: string[], sources: SectionSo
   return entries.sort((a, b) => compareBytes(a[0], b[0])).map(([, entry]) => entry);
 }
 
-function readSmall(source: SectionSource): Buffer | undefined {
-  return statSync(source.file!).size < LARGE_FILE ? readFileSync(source.file!) : undefined;
+function workspacePath(workspaceRoot: string, source: SectionSource): string {
+  const path = relative(workspaceRoot, source.file!);
+  if (path.startsWith('..')) throw new ReleaseError('is outside the workspace', source.origin);
+  return path.split('\\').join('/');
 }
 
-type Packed = Omit<PackedFile, 'path' | 'mode'>;
+function readIfSmall(file: string): Buffer | undefined {
+  return statSync(file).size < LARGE_FILE ? readFileSync(file) : undefined;
+}
 
-function stageSmall(data: Buffer, treeFile: string, zipPack: PackFile): Packed {
-  writeFileSync(treeFile, data);
-  const base = { size: data.length, sha256: createHash('sha256').update(data).digest('hex'), crc32: crc32(data) };
-  const deflated = deflateRawSync(data, deflateOptions());
-  if (data.length === 0 || deflated.length > data.length * STORE_RATIO) return { ...base, method: 0, compressedSize: data.length };
-  const offset = zipPack.length;
+function writeTreeFile(file: string, data: Buffer): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, data);
+}
+
+function placeZipData(file: PackedFile, deflated: Buffer, zipPack: PackFile): void {
+  if (deflated.length > file.size * STORE_RATIO || file.size === 0) return;
+  file.method = 8;
+  file.compressedSize = deflated.length;
+  file.zipData = [zipPack.length, deflated.length];
   zipPack.append(deflated);
-  return { ...base, method: 8, compressedSize: deflated.length, zipData: [offset, deflated.length] };
 }
 
-async function stageLarge(file: string, treeFile: string, zipPack: PackFile): Promise<Packed> {
-  copyFileSync(file, treeFile, fsConstants.COPYFILE_FICLONE);
+/** Streams a large file once: SHA-256, CRC-32 and (unless it does not compress) parallel deflate. */
+async function packLargeFile(file: string, zipPack: PackFile): Promise<Omit<PackedFile, 'path' | 'mode' | 'source'>> {
   const hash = createHash('sha256');
   const offset = zipPack.length;
-  let sink: DeflateSink | undefined;
+  const deflated = new OrderedPipeline<Buffer>((piece) => zipPack.append(piece), 4);
   let size = 0;
   let crc = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    if (size === 0 && worthDeflating(chunk)) sink = new DeflateSink(zipPack);
+  let compress: boolean | undefined;
+  let previous: Buffer | undefined;
+  let pending: Buffer | undefined;
+  for await (const chunk of exactChunks(file)) {
+    compress ??= worthDeflating(chunk);
     hash.update(chunk);
     crc = crc32(chunk, crc);
     size += chunk.length;
-    await sink?.write(chunk);
+    if (!compress) continue;
+    if (pending) await deflated.push(deflateChunk(pending, previous, false));
+    previous = pending;
+    pending = chunk;
   }
+  if (compress && pending) await deflated.push(deflateChunk(pending, previous, true));
+  await deflated.drain();
   const base = { size, sha256: hash.digest('hex'), crc32: crc };
-  const compressedSize = sink ? await sink.end() : size;
-  if (!sink || compressedSize > size * STORE_RATIO) {
+  const compressedSize = zipPack.length - offset;
+  if (!compress || compressedSize > size * STORE_RATIO) {
     zipPack.truncate(offset);
     return { ...base, method: 0, compressedSize: size };
   }
   return { ...base, method: 8, compressedSize, zipData: [offset, compressedSize] };
 }
 
-/** Already-compressed content (image layers, packed assets) is detected on a sample and stored. */
-function worthDeflating(firstChunk: Buffer): boolean {
-  const sample = firstChunk.subarray(0, SAMPLE);
-  return deflateRawSync(sample, deflateOptions()).length <= sample.length * STORE_RATIO;
+/** The file in chunks of exactly DEFLATE_CHUNK bytes (the last shorter): the deflate depends on it. */
+async function* exactChunks(file: string): AsyncGenerator<Buffer> {
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const read of createReadStream(file, { highWaterMark: DEFLATE_CHUNK }) as AsyncIterable<Buffer>) {
+    carry = carry.length ? Buffer.concat([carry, read]) : read;
+    while (carry.length >= DEFLATE_CHUNK) {
+      yield carry.subarray(0, DEFLATE_CHUNK);
+      carry = carry.subarray(DEFLATE_CHUNK);
+    }
+  }
+  if (carry.length) yield carry;
 }
 
-/** One gzip member of the section's tar stream, deflated as it is written. */
-class TarRun {
-  private readonly start: number;
-  private readonly sink: DeflateSink;
+/** Already-compressed content (image layers, packed assets) is detected on a sample and stored. */
+function worthDeflating(data: Buffer): boolean {
+  const sample = data.subarray(0, SAMPLE);
+  return sample.length > 0 && deflateRawSync(sample, deflateOptions()).length <= sample.length * STORE_RATIO;
+}
 
-  constructor(private readonly pack: PackFile) {
-    this.start = pack.length;
-    pack.append(gzipHeader());
-    this.sink = new DeflateSink(pack);
-  }
+function gzipMember(deflated: Buffer, data: Buffer): Buffer {
+  return Buffer.concat([gzipHeader(), deflated, gzipTrailer(crc32(data), data.length)]);
+}
 
-  write(data: Buffer): Promise<void> {
-    return this.sink.write(data);
-  }
-
-  async end(): Promise<TarSegment> {
-    await this.sink.end();
-    this.pack.append(gzipTrailer(this.sink.crc32, this.sink.size));
-    return { member: [this.start, this.pack.length - this.start] };
-  }
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
 }

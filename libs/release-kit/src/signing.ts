@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -35,21 +34,6 @@ export async function resolveSigner(env: NodeJS.ProcessEnv = process.env): Promi
   if (env.GPG_KEY_ID) return gpgSigner(env.GPG_KEY_ID);
   if (env.RELEASE_SIGNING_KEY) return openpgpSigner(env.RELEASE_SIGNING_KEY, env.RELEASE_SIGNING_PASSPHRASE, 'openpgp');
   return openpgpSigner(await ensureDevelopmentKey(env), undefined, 'development');
-}
-
-/**
- * Names the key that will sign, without unlocking it: what the Nx hash of release:assemble needs
- * so that another key rebuilds the package. Key files are reduced to a SHA-256. Makes the
- * development key if there is none yet, so that the first and second builds hash the same.
- */
-export async function signingIdentity(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.GPG_KEY_ID) return `gpg:${env.GPG_KEY_ID}`;
-  const file = env.RELEASE_SIGNING_KEY || (await ensureDevelopmentKey(env));
-  try {
-    return `${env.RELEASE_SIGNING_KEY ? 'openpgp' : 'development'}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
-  } catch {
-    return `unreadable:${file}`;
-  }
 }
 
 async function ensureDevelopmentKey(env: NodeJS.ProcessEnv): Promise<string> {

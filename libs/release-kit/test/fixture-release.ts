@@ -39,6 +39,7 @@ export function fixtureWorkspace(root = tempDir('workspace')): string {
 export async function packFixtureSections(root: string): Promise<void> {
   for (const section of FIXTURE_SECTIONS) {
     await packSection({
+      workspaceRoot: root,
       section,
       version: '1.2.3',
       sources: resolveSectionSources({ workspaceRoot: root, projectRoot: `libs/sections/${section}`, version: '1.2.3', sources: [{ from: 'src', to: '.', render: section === 'alpha' }] }),

@@ -1,0 +1,69 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stableJson } from './stable-json';
+
+/**
+ * What the last assembly wrote, so that the next one can tell in milliseconds that nothing
+ * changed, and reuse unchanged files of the previous package instead of copying them again.
+ * Nx does not cache release:assemble: it would copy and re-hash the multi-GB archives on every
+ * run, and the join is cheap once the sections are cached.
+ */
+export const STATE_FILE = '.assemble-state.json';
+
+interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export interface AssembleState {
+  /** SHA-256 of everything the outputs are made of. */
+  key: string;
+  /** The package folder's files: their content hash and what stat said when they were written. */
+  files: Record<string, FileStamp & { sha256: string }>;
+  /** The archives and the public key beside the folder. */
+  outputs: Record<string, FileStamp>;
+}
+
+export function stamp(path: string): FileStamp | undefined {
+  try {
+    const s = statSync(path);
+    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function same(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+export function readState(outputDir: string): AssembleState | undefined {
+  const file = join(outputDir, STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeState(outputDir: string, state: AssembleState): void {
+  writeFileSync(join(outputDir, STATE_FILE), stableJson(state));
+}
+
+/** True when every output is still exactly as the last assembly with this key left it. */
+export function isUpToDate(state: AssembleState | undefined, key: string, outputDir: string, packageDir: string): boolean {
+  if (!state || state.key !== key) return false;
+  for (const [name, recorded] of Object.entries(state.outputs)) if (!same(stamp(join(outputDir, name)), recorded)) return false;
+  for (const [path, recorded] of Object.entries(state.files)) if (!same(stamp(join(packageDir, path)), recorded)) return false;
+  return true;
+}
+
+/** A file of the previous package that may be linked into the next one: same content, untouched since. */
+export function reusableFile(state: AssembleState | undefined, packageDir: string, path: string, sha256: string): string | undefined {
+  const recorded = state?.files[path];
+  if (!recorded || recorded.sha256 !== sha256) return undefined;
+  const file = join(packageDir, path);
+  return same(stamp(file), recorded) ? file : undefined;
+}

@@ -1,0 +1,49 @@
+import { constants, deflateRaw, InputType, ZlibOptions } from 'node:zlib';
+import { DEFLATE_LEVEL } from './compression';
+
+/** Chunk size of the parallel deflate; output depends on it, so it is fixed. */
+export const DEFLATE_CHUNK = 1 << 20;
+const WINDOW = 32 << 10;
+
+function deflate(input: InputType, options: ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflateRaw(input, options, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+/** One raw deflate stream of `data`, compressed on the libuv thread pool. */
+export function deflateWhole(data: Buffer): Promise<Buffer> {
+  return deflate(data, { level: DEFLATE_LEVEL });
+}
+
+/**
+ * Deflates fixed 1 MiB chunks of one stream in parallel, pigz-style: each chunk is primed with the
+ * previous chunk's last 32 KiB as its dictionary and ends byte-aligned with a sync flush, the last
+ * one is finished, and the concatenation is one valid raw deflate stream. The bytes depend only on
+ * the input and the chunk size, never on timing.
+ */
+export function deflateChunk(chunk: Buffer, previous: Buffer | undefined, last: boolean): Promise<Buffer> {
+  return deflate(chunk, {
+    level: DEFLATE_LEVEL,
+    dictionary: previous ? previous.subarray(Math.max(0, previous.length - WINDOW)) : undefined,
+    finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+  });
+}
+
+/**
+ * Keeps up to `limit` asynchronous results in flight and hands them to `sink` in the order they
+ * were started, so that parallel compression still writes a deterministic stream.
+ */
+export class OrderedPipeline<T> {
+  private readonly queue: Array<Promise<T>> = [];
+
+  constructor(private readonly sink: (result: T) => void, private readonly limit = 8) {}
+
+  async push(work: Promise<T>): Promise<void> {
+    work.catch(() => undefined); // awaited in order below; avoids an unhandled rejection meanwhile
+    this.queue.push(work);
+    if (this.queue.length >= this.limit) this.sink(await this.queue.shift()!);
+  }
+
+  async drain(): Promise<void> {
+    while (this.queue.length) this.sink(await this.queue.shift()!);
+  }
+}

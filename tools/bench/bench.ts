@@ -1,0 +1,96 @@
+// npm run bench [-- --scale=1]: measures release:assemble against the spec's manual steps and a
+// careful shell pipeline on the same synthetic package, in one run, and checks the archives.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanUp, copyWorkspace, git, tempDir } from '../../workspace-tests/workspace';
+import { syntheticSize, writeSyntheticRelease } from './synthetic-release';
+
+const scale = Number(/--scale=([\d.]+)/.exec(process.argv.join(' '))?.[1] ?? '1');
+const size = syntheticSize(scale);
+const SECTIONS: Record<string, string> = {
+  binaries: 'libs/sections/binaries/godot',
+  config: 'libs/sections/config/src',
+  scripts: 'libs/sections/scripts/src',
+  kubernetes: 'libs/sections/kubernetes/src',
+  monitoring: 'libs/sections/monitoring/src',
+  docs: 'libs/sections/docs/src',
+  tests: 'libs/sections/tests/src',
+  security: 'libs/sections/security/src',
+};
+
+interface Timing {
+  seconds: number;
+  maxRssKiB: number;
+}
+
+function timed(cwd: string, command: string, env: NodeJS.ProcessEnv = {}): Timing {
+  const started = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', 'bash', '-c', `set -euo pipefail; ${command}`], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0) throw new Error(`${command} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return { seconds, maxRssKiB: Number(/maxrss=(\d+)/.exec(r.stderr)?.[1] ?? 0) };
+}
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+const ws = copyWorkspace('bench');
+console.log(`synthetic package: ${size.imageMiB} MiB image, ${size.serverMiB} MiB server, ${size.docFiles} docs files (scale ${scale})`);
+writeSyntheticRelease(ws, size);
+const base = tempDir('bench-baseline');
+const nxEnv = { NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_DAEMON: 'true', NX_CACHE_DIRECTORY: join(ws, '.nx/cache'), XDG_CONFIG_HOME: join(base, 'keys') };
+const copySources = `rm -rf pkg *.tar.gz *.zip && mkdir pkg && ${Object.entries(SECTIONS).map(([s, src]) => `cp -r ${join(ws, src)} pkg/${s}`).join(' && ')}`;
+
+const specSteps = `${copySources} && (cd pkg && find . -type f ! -name "SHA256SUMS*" -exec sha256sum {} \\; > SHA256SUMS) && tar -czf pkg.tar.gz pkg/ && zip -qr pkg.zip pkg/`;
+const carefulPipeline = `${copySources} && (cd pkg && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum > SHA256SUMS) && tar --sort=name -cf - pkg | pigz > pkg.tar.gz && zip -qr pkg.zip pkg`;
+const assemble = 'npx nx run release:assemble --output-style=static > /dev/null';
+const cold = `npx nx reset > /dev/null && rm -rf dist && ${assemble}`;
+const release = join(ws, 'dist/release');
+const archives = ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip'].map((f) => join(release, f));
+
+const results: Record<string, Timing> = {};
+results.c = timed(ws, cold, nxEnv);
+const firstBuild = archives.map(sha);
+results.a = timed(base, specSteps);
+const baselineSizes = ['pkg.tar.gz', 'pkg.zip'].map((f) => statSync(join(base, f)).size);
+results.b = timed(base, carefulPipeline);
+const cold2 = timed(ws, cold, nxEnv);
+const rebuildIdentical = archives.map(sha).every((h, i) => h === firstBuild[i]);
+appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), '# benchmark: one small change\n');
+results.d = timed(ws, assemble, nxEnv);
+results.e = timed(ws, assemble, nxEnv);
+git(ws, 'checkout', '-q', '--', '.');
+
+const checks = [
+  ['gzip -t', `gzip -t ${archives[0]}`],
+  ['GNU tar', `tar -tzf ${archives[0]} > /dev/null`],
+  ['unzip -t', `unzip -tq ${archives[1]} > /dev/null`],
+  ['Python zipfile', `python3 -c "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None" ${archives[1]}`],
+].map(([name, command]) => [name, spawnSync('bash', ['-c', command]).status === 0 ? 'ok' : 'FAILED']);
+spawnSync('npx', ['nx', 'reset'], { cwd: ws, env: { ...process.env, ...nxEnv } });
+
+const coldSeconds = Math.min(results.c.seconds, cold2.seconds);
+const row = (label: string, t: Timing) => `| ${label} | ${t.seconds.toFixed(1)} s | ${(t.maxRssKiB / 1024).toFixed(0)} MiB |`;
+const ours = archives.map((f) => statSync(f).size);
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+console.log(`
+| run | wall | peak RSS (largest process) |
+| --- | --- | --- |
+${row('a. spec manual steps (cp, find -exec sha256sum, tar -czf, zip -r)', results.a)}
+${row('b. careful pipeline (one sha256sum, tar --sort=name | pigz, zip -r)', results.b)}
+${row('c. release:assemble, cold (best of 2)', { ...results.c, seconds: coldSeconds, maxRssKiB: Math.max(results.c.maxRssKiB, cold2.maxRssKiB) })}
+${row('d. release:assemble after one small change in config', results.d)}
+${row('e. release:assemble, no-op rerun', results.e)}
+
+| ratio | value | target |
+| --- | --- | --- |
+| a / c (cold speed-up over the spec's steps) | ${(results.a.seconds / coldSeconds).toFixed(1)}x | >= 6x |
+| b / c (cold speed-up over the careful pipeline) | ${(results.b.seconds / coldSeconds).toFixed(1)}x | >= 2x |
+| d / c (incremental share of cold) | ${((100 * results.d.seconds) / coldSeconds).toFixed(0)}% | <= 20% |
+| e (no-op) | ${results.e.seconds.toFixed(1)} s | <= 5 s |
+
+archives: ours ${mib(ours[0])} tar.gz, ${mib(ours[1])} zip; spec's ${mib(baselineSizes[0])} tar.gz, ${mib(baselineSizes[1])} zip
+archive checks: ${checks.map(([n, s]) => `${n} ${s}`).join(', ')}; two cold builds byte-identical: ${rebuildIdentical ? 'yes' : 'NO'}`);
+cleanUp();
+if (!rebuildIdentical || checks.some(([, s]) => s !== 'ok')) process.exitCode = 1;
