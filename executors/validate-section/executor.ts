@@ -1,0 +1,31 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join, relative } from 'node:path';
+import { formatFinding, readVersion, ReleaseError, validateSection } from '@spacetime/release-kit';
+import { runExecutor } from '../run-executor';
+import type { ValidateSectionExecutorSchema } from './schema';
+
+export default async function validateSectionExecutor(options: ValidateSectionExecutorSchema, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const project = context.projectName!;
+    const section = options.section ?? project;
+    const mode = options.mode ?? 'development';
+    const reportDir = join(context.root, (options.reportDir ?? 'dist/validation/{projectName}').split('{projectName}').join(project));
+    if (mode === 'off') {
+      // The development release:assemble does not wait for validation (see README "Validation").
+      console.log(`${section}/: validation is not part of the development assemble; run \`npx nx run ${project}:validate\``);
+      return;
+    }
+    const report = validateSection({
+      workspaceRoot: context.root,
+      sectionOutput: join(context.root, 'dist', 'sections', project),
+      section,
+      version: readVersion(join(context.root, 'VERSION')),
+      mode,
+      reportDir,
+    });
+    for (const finding of report.findings) (finding.severity === 'error' ? console.error : console.log)(formatFinding(finding));
+    const { error, skip, waiver } = report.counts;
+    console.log(`${section}/: ${report.checks.length} checks (${report.checks.join('; ')}), ${error} failures, ${skip} skipped, ${waiver} waived (${mode}); report: ${relative(context.root, reportDir)}/report.json`);
+    if (error) throw new ReleaseError(`${section}/ failed validation: ${error} failure${error === 1 ? '' : 's'} (listed above)`);
+  });
+}

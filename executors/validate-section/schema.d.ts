@@ -1,0 +1,5 @@
+export interface ValidateSectionExecutorSchema {
+  section?: string;
+  mode?: 'off' | 'development' | 'production';
+  reportDir?: string;
+}
