@@ -1,0 +1,72 @@
+import { joinPathFragments, logger, Tree } from '@nx/devkit';
+import {
+  appendToJsonArray,
+  assertDnsLabel,
+  deriveEnvTemplate,
+  deriveOverlay,
+  ENVIRONMENT_PATHS,
+  readJsonArray,
+  ReleaseError,
+  resolveNewEnvironment,
+} from '@spacetime/release-kit';
+import type { EnvironmentGeneratorSchema } from './schema';
+
+/**
+ * nx g @spacetime/generators:environment <name> [--from=staging] [--replicas=N] [--namespace=NS] [--force]
+ * Everything is checked and derived before the first write, so bad input leaves the tree untouched.
+ */
+export default async function environmentGenerator(tree: Tree, options: EnvironmentGeneratorSchema) {
+  const name = assertDnsLabel(options.name, 'the environment name');
+  const { configDir, overlaysDir, releaseConfig, envTemplate, kustomization } = ENVIRONMENT_PATHS;
+  const configText = read(tree, releaseConfig);
+  const environments = readJsonArray(configText, 'environments', releaseConfig);
+
+  const envDir = joinPathFragments(configDir, name);
+  const overlayDir = joinPathFragments(overlaysDir, name);
+  const existing = [
+    environments.includes(name) && `"${name}" in ${releaseConfig} environments`,
+    tree.exists(envDir) && `${envDir}/`,
+    tree.exists(overlayDir) && `${overlayDir}/`,
+  ].filter((x): x is string => typeof x === 'string');
+  if (existing.length && !options.force) {
+    throw new ReleaseError(`the environment "${name}" already exists (${existing.join(', ')})`, undefined, undefined, 'pick another name, or pass --force to overwrite it');
+  }
+  const env = resolveNewEnvironment({ name, from: options.from ?? 'staging', namespace: options.namespace, replicas: options.replicas });
+
+  const fromTemplate = joinPathFragments(configDir, env.from, envTemplate);
+  const fromOverlay = joinPathFragments(overlaysDir, env.from);
+  if (!environments.includes(env.from) || !tree.exists(fromTemplate)) {
+    const known = environments.filter((e) => tree.exists(joinPathFragments(configDir, e, envTemplate)));
+    throw new ReleaseError(`--from=${env.from}: unknown environment`, undefined, undefined, `copy one of: ${known.join(', ')}`);
+  }
+  if (!tree.exists(joinPathFragments(fromOverlay, kustomization))) {
+    const withOverlay = environments.filter((e) => tree.exists(joinPathFragments(overlaysDir, e, kustomization)));
+    throw new ReleaseError(`--from=${env.from}: the environment has no Kubernetes overlay to copy (${fromOverlay}/${kustomization})`, undefined, undefined, `copy one of: ${withOverlay.join(', ')}`);
+  }
+
+  const template = deriveEnvTemplate(read(tree, fromTemplate), env);
+  const sourceFiles: Record<string, string> = {};
+  for (const child of tree.children(fromOverlay)) {
+    const path = joinPathFragments(fromOverlay, child);
+    if (tree.isFile(path)) sourceFiles[child] = read(tree, path);
+  }
+  const overlay = deriveOverlay(sourceFiles, env, fromOverlay);
+  const newConfig = appendToJsonArray(configText, 'environments', env.name, releaseConfig);
+
+  // Writes: only after every check passed.
+  if (options.force && tree.exists(overlayDir)) tree.delete(overlayDir);
+  tree.write(joinPathFragments(envDir, envTemplate), template);
+  for (const [file, text] of Object.entries(overlay)) tree.write(joinPathFragments(overlayDir, file), text);
+  if (newConfig !== configText) tree.write(releaseConfig, newConfig);
+
+  logger.info(
+    `Environment "${env.name}" (namespace ${env.namespace}) derived from ${env.from}. Review ${envDir}/${envTemplate} and ${overlayDir}/, ` +
+      `then \`npx nx run release:assemble\`; scripts/deployment/deploy.sh ${env.name} accepts it in the next package.`,
+  );
+}
+
+function read(tree: Tree, path: string): string {
+  const text = tree.read(path, 'utf-8');
+  if (text === null) throw new ReleaseError('is missing', path);
+  return text;
+}

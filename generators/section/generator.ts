@@ -1,0 +1,36 @@
+import { getProjects, joinPathFragments, logger, readNxJson, Tree } from '@nx/devkit';
+import { appendToJsonArray, assertDnsLabel, readJsonArray, ReleaseError, SECTION_PATHS, sectionProjectJson, sectionReadme } from '@spacetime/release-kit';
+import type { SectionGeneratorSchema } from './schema';
+
+/** nx g @spacetime/generators:section <name> */
+export default async function sectionGenerator(tree: Tree, options: SectionGeneratorSchema) {
+  const name = assertDnsLabel(options.name, 'the section name');
+  const { sectionsDir, releaseConfig, releaseProject } = SECTION_PATHS;
+  const root = joinPathFragments(sectionsDir, name);
+  const configText = read(tree, releaseConfig);
+  const projectText = read(tree, releaseProject);
+  if (readJsonArray(configText, 'sections', releaseConfig).includes(name)) throw new ReleaseError(`the section "${name}" already exists in ${releaseConfig} sections`);
+  if (tree.exists(root)) throw new ReleaseError(`${root}/ already exists`, undefined, undefined, 'pick another name');
+  const clash = getProjects(tree).get(name);
+  if (clash) throw new ReleaseError(`a project named "${name}" already exists (${clash.root}); Nx project names are unique`);
+  readJsonArray(projectText, 'implicitDependencies', releaseProject);
+
+  // validate: its executor comes from nx.json targetDefaults; without one the target would not run.
+  const validate = Boolean(readNxJson(tree)?.targetDefaults?.['validate']);
+  const newConfig = appendToJsonArray(configText, 'sections', name, releaseConfig);
+  const newProject = appendToJsonArray(projectText, 'implicitDependencies', name, releaseProject);
+
+  tree.write(joinPathFragments(root, 'project.json'), sectionProjectJson({ name, validate }));
+  tree.write(joinPathFragments(root, 'src/README.md'), sectionReadme(name));
+  tree.write(releaseConfig, newConfig);
+  tree.write(releaseProject, newProject);
+
+  logger.info(`Section "${name}": put its files under ${root}/src/; the next \`npx nx run release:assemble\` ships them as ${name}/.`);
+  if (!validate) logger.warn(`nx.json has no targetDefaults.validate yet, so ${root}/project.json has only a package target; add "validate": {} once it exists.`);
+}
+
+function read(tree: Tree, path: string): string {
+  const text = tree.read(path, 'utf-8');
+  if (text === null) throw new ReleaseError('is missing', path);
+  return text;
+}

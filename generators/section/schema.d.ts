@@ -1,0 +1,3 @@
+export interface SectionGeneratorSchema {
+  name: string;
+}
