@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 
 const suites = [
   { name: 'release-kit unit tests', dir: 'libs/release-kit/test' },
+  { name: 'generator unit tests', dir: 'generators/test' },
   { name: 'workspace tests', dir: 'workspace-tests' },
 ];
 const only = process.argv[2];

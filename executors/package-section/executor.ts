@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { entryEpoch, packSection, readVersion, resolveSectionSources } from '@spacetime/release-kit';
+import { entryEpoch, packSection, readVersion, resolveArtifacts, resolveSectionSources } from '@spacetime/release-kit';
 import { runExecutor } from '../run-executor';
 import type { PackageSectionExecutorSchema } from './schema';
 
@@ -17,12 +17,16 @@ export default async function packageSection(options: PackageSectionExecutorSche
       sources: options.sources ?? [{ from: 'src', to: '.' }],
       generate: options.generate,
     });
-    const skipped = (options.skipped ?? []).map((s) => ({ ...s, artifact: `${section}/${s.artifact.split('{{version}}').join(version)}` }));
+    // Files other targets built (declared as their outputs and this target's dependsOn), with their skips and metadata.
+    const artifacts = resolveArtifacts(context.root, options.artifacts ?? []);
+    const skipped = [...(options.skipped ?? []), ...artifacts.skipped].map((s) => ({ ...s, artifact: `${section}/${s.artifact.split('{{version}}').join(version)}` }));
     const fragment = await packSection({
+      workspaceRoot: context.root,
       section,
       version,
-      sources,
+      sources: [...sources, ...artifacts.sources],
       skipped,
+      metadata: artifacts.metadata,
       outputDir: join(context.root, 'dist', 'sections', project),
       mtime: entryEpoch(),
     });

@@ -1,8 +1,9 @@
-import type { GeneratedFile, Skip, SourceMapping } from '@spacetime/release-kit';
+import type { ArtifactMapping, GeneratedFile, Skip, SourceMapping } from '@spacetime/release-kit';
 
 export interface PackageSectionExecutorSchema {
   section?: string;
   sources?: SourceMapping[];
   generate?: GeneratedFile[];
   skipped?: Skip[];
+  artifacts?: ArtifactMapping[];
 }

@@ -1,5 +1,5 @@
 import { crc32, deflateRawSync } from 'node:zlib';
-import { deflateOptions } from './deflate-sink';
+import { deflateOptions } from './compression';
 
 /**
  * gzip members (RFC 1952) with every header field fixed: no name, mtime 0, XFL 0, OS 3 (Unix).

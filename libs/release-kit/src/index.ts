@@ -15,3 +15,35 @@ export { developmentKeyPath, resolveSigner } from './signing';
 export { verifyRelease } from './verify';
 export type { VerifyOptions, VerifyReport } from './verify';
 export { readVersion } from './version';
+export { appendToJsonArray, readJsonArray } from './json-edit';
+export { assertDnsLabel } from './scaffold-names';
+export { deriveEnvTemplate, deriveOverlay, envTemplateKeys, ENVIRONMENT_PATHS, resolveNewEnvironment } from './environment-scaffold';
+export type { NewEnvironment, ResolvedEnvironment } from './environment-scaffold';
+export { SECTION_PATHS, sectionProjectJson, sectionReadme } from './section-scaffold';
+export {
+  applyVersionBump,
+  dockerTags,
+  groupCommits,
+  nextVersion,
+  parseConventionalCommit,
+  parseVersionText,
+  planVersionBump,
+  readVersionHistory,
+  releaseNotesSource,
+  renderReleaseNotes,
+  tagMessage,
+  VERSION_BUMPS,
+  versionTag,
+} from './versioning';
+export type { CommitMessage, DockerTagOptions, GroupedChanges, VersionBump, VersionHistory, VersionPlan, VersionRequest } from './versioning';
+export { validateSection, formatFinding, SECTION_CHECKS } from './validation/validate-section';
+export type { ValidateSectionOptions, ValidationReport } from './validation/validate-section';
+export type { Finding, Mode as ValidationMode } from './validation/findings';
+export { doctor, formatDoctor, DOCTOR_TOOLS, TOOLS } from './validation/tools';
+export type { ToolReport } from './validation/tools';
+export { ARTIFACT_SET_FILE, readArtifactSet, resolveArtifacts, writeArtifactSet } from './artifact-set';
+export type { ArtifactFile, ArtifactMapping, ArtifactSet } from './artifact-set';
+export { buildAndSaveImage, BuildTranscript, dockerClient, imageLabels, imageTarballName, IMAGE_REPOSITORY, sourceRevision } from './docker-image';
+export type { ImageBuildOptions, ImageBuildResult } from './docker-image';
+export { exportCommand, exportGodotProject, findGodot, logErrors, parseExportPresets, parseGodotVersion } from './godot';
+export type { ExportMode, GodotExportOptions, GodotExportResult } from './godot';

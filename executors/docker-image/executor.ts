@@ -1,0 +1,29 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join } from 'node:path';
+import { buildAndSaveImage, entryEpoch, readVersion, sourceRevision } from '@spacetime/release-kit';
+import { runExecutor } from '../run-executor';
+import type { DockerImageExecutorSchema } from './schema';
+
+export default async function dockerImage(options: DockerImageExecutorSchema, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const projectRoot = context.projectsConfigurations!.projects[context.projectName!].root;
+    const version = readVersion(join(context.root, 'VERSION'));
+    const revision = sourceRevision(context.root, [projectRoot, 'VERSION']);
+    const epoch = process.env.SOURCE_DATE_EPOCH;
+    const result = await buildAndSaveImage({
+      workspaceRoot: context.root,
+      dockerfile: join(context.root, projectRoot, options.dockerfile ?? 'Dockerfile'),
+      contextDir: join(context.root, options.contextPath),
+      outputDir: join(context.root, options.outputPath),
+      version,
+      baseImage: options.baseImage ?? (process.env.BASE_IMAGE || undefined),
+      revision: revision?.commit,
+      created: epoch ? entryEpoch(epoch) : revision?.time ?? entryEpoch(),
+      mtime: entryEpoch(),
+      production: options.production ?? false,
+      log: (line) => console.log(line),
+    });
+    if (result.skipped) console.warn(`SKIPPED ${options.outputPath}: ${result.skipped}`);
+    else console.log(`image ${result.imageId} tagged ${result.tags!.join(', ')}: ${options.outputPath}`);
+  });
+}

@@ -1,0 +1,7 @@
+export interface DockerImageExecutorSchema {
+  dockerfile?: string;
+  contextPath: string;
+  outputPath: string;
+  baseImage?: string;
+  production?: boolean;
+}

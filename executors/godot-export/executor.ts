@@ -1,0 +1,26 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join } from 'node:path';
+import { exportGodotProject, readVersion } from '@spacetime/release-kit';
+import { runExecutor } from '../run-executor';
+import type { GodotExportExecutorSchema } from './schema';
+
+export default async function godotExport(options: GodotExportExecutorSchema, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const projectRoot = context.projectsConfigurations!.projects[context.projectName!].root;
+    const result = await exportGodotProject({
+      workspaceRoot: context.root,
+      projectDir: join(context.root, projectRoot, options.project ?? 'godot'),
+      preset: options.preset,
+      mode: options.mode ?? 'release',
+      outputDir: join(context.root, options.outputPath),
+      name: options.name ?? 'spacetime-server',
+      version: readVersion(join(context.root, 'VERSION')),
+      godot: options.godot,
+      timeoutSeconds: options.timeout ?? 900,
+      production: options.production ?? false,
+      log: (line) => console.log(line),
+    });
+    for (const skip of result.skipped) console.warn(`SKIPPED ${skip.artifact}: ${skip.reason}`);
+    if (!result.skipped.length) console.log(`exported with Godot ${result.godotVersion}: ${result.files.map((f) => `${options.outputPath}/${f.path}`).join(', ')}`);
+  });
+}

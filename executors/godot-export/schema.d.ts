@@ -1,0 +1,10 @@
+export interface GodotExportExecutorSchema {
+  project?: string;
+  preset: string;
+  mode?: 'release' | 'debug' | 'pack';
+  name?: string;
+  outputPath: string;
+  godot?: string;
+  timeout?: number;
+  production?: boolean;
+}
