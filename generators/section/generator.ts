@@ -1,4 +1,4 @@
-import { getProjects, joinPathFragments, logger, readNxJson, Tree } from '@nx/devkit';
+import { getProjects, joinPathFragments, logger, Tree } from '@nx/devkit';
 import { appendToJsonArray, assertDnsLabel, readJsonArray, ReleaseError, SECTION_PATHS, sectionProjectJson, sectionReadme } from '@spacetime/release-kit';
 import type { SectionGeneratorSchema } from './schema';
 
@@ -15,18 +15,15 @@ export default async function sectionGenerator(tree: Tree, options: SectionGener
   if (clash) throw new ReleaseError(`a project named "${name}" already exists (${clash.root}); Nx project names are unique`);
   readJsonArray(projectText, 'implicitDependencies', releaseProject);
 
-  // validate: its executor comes from nx.json targetDefaults; without one the target would not run.
-  const validate = Boolean(readNxJson(tree)?.targetDefaults?.['validate']);
   const newConfig = appendToJsonArray(configText, 'sections', name, releaseConfig);
   const newProject = appendToJsonArray(projectText, 'implicitDependencies', name, releaseProject);
 
-  tree.write(joinPathFragments(root, 'project.json'), sectionProjectJson({ name, validate }));
+  tree.write(joinPathFragments(root, 'project.json'), sectionProjectJson(name));
   tree.write(joinPathFragments(root, 'src/README.md'), sectionReadme(name));
   tree.write(releaseConfig, newConfig);
   tree.write(releaseProject, newProject);
 
   logger.info(`Section "${name}": put its files under ${root}/src/; the next \`npx nx run release:assemble\` ships them as ${name}/.`);
-  if (!validate) logger.warn(`nx.json has no targetDefaults.validate yet, so ${root}/project.json has only a package target; add "validate": {} once it exists.`);
 }
 
 function read(tree: Tree, path: string): string {

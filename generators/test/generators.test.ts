@@ -1,4 +1,4 @@
-import { readNxJson, Tree, updateNxJson } from '@nx/devkit';
+import { Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -114,26 +114,19 @@ test('environment: --force overwrites, replaces stale overlay files, and lists t
   assert.equal(config(tree).environments, ['production', 'staging', 'development', 'qa']);
 });
 
-test('section: project with package and validate targets, README, section order and implicit dependencies', async () => {
+test('section: project with package and validation targets, README, section order and implicit dependencies', async () => {
   const tree = workspaceTree();
-  const nxJson = readNxJson(tree)!;
-  updateNxJson(tree, { ...nxJson, targetDefaults: { ...nxJson.targetDefaults, validate: { executor: '@spacetime/executors:validate-section' } } });
   await sectionGenerator(tree, { name: 'licenses' });
   assert.equal(JSON.parse(tree.read('libs/sections/licenses/project.json', 'utf-8')!).targets, {
     package: { options: { sources: [{ from: 'src', to: '.' }] } },
     validate: {},
+    'validate-release': {},
   });
   assert.match(tree.read('libs/sections/licenses/src/README.md', 'utf-8')!, /^# Licenses\n/);
   assert.is(config(tree).sections.at(-1), 'licenses');
   const release = tree.read('libs/release/project.json', 'utf-8')!;
   assert.is(JSON.parse(release).implicitDependencies.at(-1), 'licenses');
   assert.match(release, /"implicitDependencies": \["binaries", .*, "licenses"\],\n/, 'the one-line array stays one line');
-});
-
-test('section: without a validate target default the project gets only package', async () => {
-  const tree = workspaceTree();
-  await sectionGenerator(tree, { name: 'licenses' });
-  assert.equal(Object.keys(JSON.parse(tree.read('libs/sections/licenses/project.json', 'utf-8')!).targets), ['package']);
 });
 
 for (const [what, name, expected] of [

@@ -6,24 +6,23 @@ export const SECTION_PATHS = {
   releaseProject: 'libs/release/project.json',
 } as const;
 
-export interface NewSection {
-  name: string;
-  /** Give the project a `validate` target (its executor comes from nx.json targetDefaults). */
-  validate: boolean;
-}
-
-/** libs/sections/<name>/project.json of a new section: ships src/ as the package folder <name>/. */
-export function sectionProjectJson(section: NewSection): string {
-  const name = assertDnsLabel(section.name, 'the section name');
-  const targets = [`    "package": {\n      "options": { "sources": [{ "from": "src", "to": "." }] }\n    }`];
-  if (section.validate) targets.push(`    "validate": {}`);
+/**
+ * libs/sections/<name>/project.json of a new section: ships src/ as the package folder <name>/,
+ * validated like every section (executors and inputs come from nx.json targetDefaults).
+ */
+export function sectionProjectJson(sectionName: string): string {
+  const name = assertDnsLabel(sectionName, 'the section name');
   return `{
   "name": "${name}",
   "$schema": "../../../node_modules/nx/schemas/project-schema.json",
   "projectType": "library",
   "tags": ["section"],
   "targets": {
-${targets.join(',\n')}
+    "package": {
+      "options": { "sources": [{ "from": "src", "to": "." }] }
+    },
+    "validate": {},
+    "validate-release": {}
   }
 }
 `;

@@ -132,18 +132,16 @@ test('appendToJsonArray keeps the hand-written formatting and is idempotent', ()
   assert.throws(() => appendToJsonArray('{"sections": "a"}', 'sections', 'c', 'c.json'), /"sections" is not an array of strings/);
 });
 
-test('section project: package target, validate only when asked, a README', () => {
-  const withValidate = sectionProjectJson({ name: 'licenses', validate: true });
-  assert.equal(JSON.parse(withValidate), {
+test('section project: package and validation targets, a README', () => {
+  assert.equal(JSON.parse(sectionProjectJson('licenses')), {
     name: 'licenses',
     $schema: '../../../node_modules/nx/schemas/project-schema.json',
     projectType: 'library',
     tags: ['section'],
-    targets: { package: { options: { sources: [{ from: 'src', to: '.' }] } }, validate: {} },
+    targets: { package: { options: { sources: [{ from: 'src', to: '.' }] } }, validate: {}, 'validate-release': {} },
   });
-  assert.equal(Object.keys(JSON.parse(sectionProjectJson({ name: 'licenses', validate: false })).targets), ['package']);
   assert.match(sectionReadme('licenses'), /^# Licenses\n/);
-  assert.throws(() => sectionProjectJson({ name: 'Licenses', validate: false }), /not a DNS-1123 label/);
+  assert.throws(() => sectionProjectJson('Licenses'), /not a DNS-1123 label/);
 });
 
 test.after(cleanTempDirs);
