@@ -15,6 +15,7 @@ import { isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { resolveSigner } from './signing';
+import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
 import { stableJson } from './stable-json';
 import { toolVersions } from './tool-versions';
 import { readVersion } from './version';
@@ -75,6 +76,19 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
     { path: ROOT_FILES.checklist, data: deploymentChecklist(templates(config.templates.checklist), version), mode: FILE_MODE },
     { path: ROOT_FILES.releaseNotes, data: releaseNotes(templates(config.templates.releaseNotes), version, git), mode: FILE_MODE },
   ];
+  documents.push({
+    path: SBOM_FILE,
+    data: Buffer.from(buildSbom({
+      version,
+      buildDate,
+      files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
+      fragments: sections.map((s) => s.fragment),
+      skipped,
+      npm: readNpmLock(at('package-lock.json')),
+      tools: toolVersions(),
+    })),
+    mode: FILE_MODE,
+  });
   const listed = [
     ...sections.flatMap((s) => s.fragment.files),
     ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),

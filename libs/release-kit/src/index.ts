@@ -9,6 +9,8 @@ export { loadReleaseConfig } from './release-config';
 export type { ReleaseConfig } from './release-config';
 export { packSection } from './section-packer';
 export type { PackSectionOptions } from './section-packer';
+export { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
+export type { NpmDependency, SbomInput } from './sbom';
 export { resolveSectionSources } from './section-sources';
 export type { SourceMapping } from './section-sources';
 export { developmentKeyPath, resolveSigner } from './signing';

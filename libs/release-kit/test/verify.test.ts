@@ -28,7 +28,7 @@ test('the manifest records every file, the sections and the git commit', async (
   assert.is(manifest.git_commit, tool('git', ['rev-parse', 'HEAD'], ws).trim());
   assert.is(manifest.signing.development, true);
   assert.equal(manifest.sections.map((s: { name: string }) => s.name), FIXTURE_SECTIONS);
-  assert.equal(manifest.files.map((f: { path: string }) => f.path).sort(), ['DEPLOYMENT_CHECKLIST.md', 'RELEASE_NOTES.md', 'alpha/deep/empty.txt', 'alpha/deep/run.sh', 'alpha/readme.md', 'beta/image.tar.gz', 'beta/notes/a.txt', 'beta/server.bin']);
+  assert.equal(manifest.files.map((f: { path: string }) => f.path).sort(), ['DEPLOYMENT_CHECKLIST.md', 'RELEASE_NOTES.md', 'SBOM.cdx.json', 'alpha/deep/empty.txt', 'alpha/deep/run.sh', 'alpha/readme.md', 'beta/image.tar.gz', 'beta/notes/a.txt', 'beta/server.bin']);
   assert.match(readFileSync(join(result.packageDir, 'RELEASE_NOTES.md'), 'utf8'), /# Release 1\.2\.3\n\n## Commits in this release\n\n- [0-9a-f]+ fixture\n/);
 });
 
