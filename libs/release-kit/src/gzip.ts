@@ -34,7 +34,7 @@ export function storedBlockHeader(length: number, final: boolean): Buffer {
   return header;
 }
 
-/** One whole gzip member of `data`, with the fixed header. */
-export function gzipMember(data: Buffer): Buffer {
-  return Buffer.concat([gzipHeader(), deflateRawSync(data, deflateOptions()), gzipTrailer(crc32(data), data.length)]);
+/** One whole gzip member of `data`, with the fixed header; `deflated` when it is already compressed. */
+export function gzipMember(data: Buffer, deflated: Buffer = deflateRawSync(data, deflateOptions())): Buffer {
+  return Buffer.concat([gzipHeader(), deflated, gzipTrailer(crc32(data), data.length)]);
 }

@@ -6,7 +6,7 @@ import { fileMode } from './determinism';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
 import { FRAGMENT_FILE, FRAGMENT_FORMAT, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, TREE_FOLDER, ZIP_PACK } from './fragment';
-import { gzipHeader, gzipTrailer } from './gzip';
+import { gzipMember } from './gzip';
 import { packageFolderName } from './layout';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
 import { PackFile } from './pack-file';
@@ -82,7 +82,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     const data = Buffer.concat(batch);
     batch = [];
     batchSize = 0;
-    await tarQueue.push(deflateWhole(data).then((deflated) => ({ member: gzipMember(deflated, data), segment })));
+    await tarQueue.push(deflateWhole(data).then((deflated) => ({ member: gzipMember(data, deflated), segment })));
   };
   const addToBatch = async (...parts: Buffer[]) => {
     for (const part of parts) {
@@ -248,10 +248,6 @@ async function* exactChunks(file: string): AsyncGenerator<Buffer> {
 function worthDeflating(data: Buffer): boolean {
   const sample = data.subarray(0, SAMPLE);
   return sample.length > 0 && deflateRawSync(sample, deflateOptions()).length <= sample.length * STORE_RATIO;
-}
-
-function gzipMember(deflated: Buffer, data: Buffer): Buffer {
-  return Buffer.concat([gzipHeader(), deflated, gzipTrailer(crc32(data), data.length)]);
 }
 
 function sha256(data: Buffer): string {
