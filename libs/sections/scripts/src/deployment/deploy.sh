@@ -12,6 +12,9 @@ set -euo pipefail
 readonly SCRIPT_NAME="${0##*/}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=../lib/common.sh
+source "${SCRIPT_DIR}/../lib/common.sh"
 # scripts/deployment/ -> package root
 PACKAGE_ROOT="${SPACETIME_PACKAGE_ROOT:-$(cd "${SCRIPT_DIR}/../.." && pwd)}"
 readonly PACKAGE_ROOT
@@ -69,14 +72,6 @@ Exit status: 0 deployed, 1 deployment or smoke test failed, 2 usage error.
 EOF
 }
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-warn() { printf '[%s] WARNING: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2; exit 1; }
-usage_error() {
-    printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
-    printf "Run '%s --help' for usage.\n" "${SCRIPT_NAME}" >&2
-    exit 2
-}
 
 cleanup() {
     if [[ -n "${PORT_FORWARD_PID}" ]] && kill -0 "${PORT_FORWARD_PID}" 2>/dev/null; then
@@ -91,25 +86,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Environments = directories under kubernetes/overlays/ holding a kustomization.
-list_environments() {
-    local dir
-    [[ -d "${OVERLAYS_DIR}" ]] || return 0
-    for dir in "${OVERLAYS_DIR}"/*/; do
-        [[ -d "${dir}" ]] || continue
-        if [[ -f "${dir}kustomization.yaml" || -f "${dir}kustomization.yml" || -f "${dir}Kustomization" ]]; then
-            basename "${dir}"
-        fi
-    done
-}
-
-kc() {
-    if [[ -n "${KUBE_CONTEXT}" ]]; then
-        kubectl --context "${KUBE_CONTEXT}" "$@"
-    else
-        kubectl "$@"
-    fi
-}
-
 render() {
     # render <kustomization dir>
     if command -v kubectl >/dev/null 2>&1; then
@@ -182,21 +158,7 @@ parse_args() {
 }
 
 validate_args() {
-    local available env_name
-    available="$(list_environments)"
-    [[ -n "${available}" ]] || die "no environments found: ${OVERLAYS_DIR} has no overlay with a kustomization.yaml (is this script inside a release package?)"
-
-    [[ -n "${ENVIRONMENT}" ]] || usage_error "missing <environment>; available: $(paste -sd ' ' - <<<"${available}")"
-
-    if ! grep -Fxq -- "${ENVIRONMENT}" <<<"${available}"; then
-        printf "%s: error: unknown environment '%s': no overlay kubernetes/overlays/%s in this package.\n" \
-            "${SCRIPT_NAME}" "${ENVIRONMENT}" "${ENVIRONMENT}" >&2
-        printf 'Available environments:\n' >&2
-        while IFS= read -r env_name; do
-            printf '  %s\n' "${env_name}"
-        done <<<"${available}" >&2
-        exit 2
-    fi
+    require_environment "${ENVIRONMENT}"
 
     if [[ -n "${IMAGE_TAG}" ]]; then
         [[ "${IMAGE_TAG}" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || usage_error "invalid image tag '${IMAGE_TAG}'"

@@ -10,6 +10,9 @@ set -euo pipefail
 readonly SCRIPT_NAME="${0##*/}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=../lib/common.sh
+source "${SCRIPT_DIR}/../lib/common.sh"
 # scripts/deployment/ -> package root
 PACKAGE_ROOT="${SPACETIME_PACKAGE_ROOT:-$(cd "${SCRIPT_DIR}/../.." && pwd)}"
 readonly PACKAGE_ROOT
@@ -51,14 +54,6 @@ Exit status: 0 rolled back, 1 rollback failed, 2 usage error.
 EOF
 }
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-warn() { printf '[%s] WARNING: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2; exit 1; }
-usage_error() {
-    printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
-    printf "Run '%s --help' for usage.\n" "${SCRIPT_NAME}" >&2
-    exit 2
-}
 
 cleanup() {
     if [[ -n "${WORK_DIR}" && -d "${WORK_DIR}" ]]; then
@@ -67,25 +62,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-list_environments() {
-    local dir
-    [[ -d "${OVERLAYS_DIR}" ]] || return 0
-    for dir in "${OVERLAYS_DIR}"/*/; do
-        [[ -d "${dir}" ]] || continue
-        if [[ -f "${dir}kustomization.yaml" || -f "${dir}kustomization.yml" || -f "${dir}Kustomization" ]]; then
-            basename "${dir}"
-        fi
-    done
-}
-
-kc() {
-    if [[ -n "${KUBE_CONTEXT}" ]]; then
-        kubectl --context "${KUBE_CONTEXT}" "$@"
-    else
-        kubectl "$@"
-    fi
-}
 
 parse_args() {
     while [[ $# -gt 0 ]]; do
@@ -118,19 +94,7 @@ parse_args() {
 }
 
 validate_args() {
-    local available env_name
-    available="$(list_environments)"
-    [[ -n "${available}" ]] || die "no environments found: ${OVERLAYS_DIR} has no overlay with a kustomization.yaml (is this script inside a release package?)"
-    [[ -n "${ENVIRONMENT}" ]] || usage_error "missing <environment>; available: $(paste -sd ' ' - <<<"${available}")"
-    if ! grep -Fxq -- "${ENVIRONMENT}" <<<"${available}"; then
-        printf "%s: error: unknown environment '%s': no overlay kubernetes/overlays/%s in this package.\n" \
-            "${SCRIPT_NAME}" "${ENVIRONMENT}" "${ENVIRONMENT}" >&2
-        printf 'Available environments:\n' >&2
-        while IFS= read -r env_name; do
-            printf '  %s\n' "${env_name}"
-        done <<<"${available}" >&2
-        exit 2
-    fi
+    require_environment "${ENVIRONMENT}"
     if [[ -n "${TO_REVISION}" ]] && ! [[ "${TO_REVISION}" =~ ^[1-9][0-9]*$ ]]; then
         usage_error "--to-revision must be a positive integer, got '${TO_REVISION}'"
     fi

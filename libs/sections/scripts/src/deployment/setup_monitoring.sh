@@ -23,6 +23,9 @@ set -euo pipefail
 readonly SCRIPT_NAME="${0##*/}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=../lib/common.sh
+source "${SCRIPT_DIR}/../lib/common.sh"
 # scripts/deployment/ -> package root
 PACKAGE_ROOT="${SPACETIME_PACKAGE_ROOT:-$(cd "${SCRIPT_DIR}/../.." && pwd)}"
 readonly PACKAGE_ROOT
@@ -66,14 +69,6 @@ Exit status: 0 applied, 1 validation or apply failed, 2 usage error.
 EOF
 }
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-warn() { printf '[%s] WARNING: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2; exit 1; }
-usage_error() {
-    printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
-    printf "Run '%s --help' for usage.\n" "${SCRIPT_NAME}" >&2
-    exit 2
-}
 
 cleanup() {
     if [[ -n "${WORK_DIR}" && -d "${WORK_DIR}" ]]; then

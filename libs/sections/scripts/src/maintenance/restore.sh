@@ -10,6 +10,11 @@
 set -euo pipefail
 
 readonly SCRIPT_NAME="${0##*/}"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=../lib/common.sh
+source "${SCRIPT_DIR}/../lib/common.sh"
 
 DATABASE_URL="${DATABASE_URL:-}"
 DUMP_FILE=""
@@ -34,14 +39,6 @@ without --yes), 2 usage error.
 EOF
 }
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-warn() { printf '[%s] WARNING: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2; exit 1; }
-usage_error() {
-    printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
-    printf "Run '%s --help' for usage.\n" "${SCRIPT_NAME}" >&2
-    exit 2
-}
 
 redact_url() {
     sed -E 's#(://[^:/@]*):[^@]*@#\1:****@#' <<<"$1"

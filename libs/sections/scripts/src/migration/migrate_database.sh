@@ -14,6 +14,9 @@ set -euo pipefail
 readonly SCRIPT_NAME="${0##*/}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=../lib/common.sh
+source "${SCRIPT_DIR}/../lib/common.sh"
 # Any constant shared by every migrator of this database: serialises concurrent runs.
 readonly ADVISORY_LOCK_ID=7277701
 readonly MIGRATION_PATTERN='^([0-9]{3})_([a-z0-9_]+)\.sql$'
@@ -43,14 +46,6 @@ Exit status: 0 success (or nothing to do), 1 a migration or check failed, 2 usag
 EOF
 }
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-warn() { printf '[%s] WARNING: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2; exit 1; }
-usage_error() {
-    printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
-    printf "Run '%s --help' for usage.\n" "${SCRIPT_NAME}" >&2
-    exit 2
-}
 
 cleanup() {
     if [[ -n "${WORK_DIR}" && -d "${WORK_DIR}" ]]; then
