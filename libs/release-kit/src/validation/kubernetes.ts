@@ -193,7 +193,11 @@ export function validateKubernetes(ctx: ValidationContext): void {
     const folder = `${top}/helm/${chart}`;
     const run = runTool(helm, ['template', chart, ctx.abs(folder)]);
     if (run.status !== 0) {
-      ctx.add('k8s/helm-render', `${folder}/Chart.yaml`, lineFromMessage(run.output), `helm template failed: ${run.output.trim().split('\n').slice(-1)[0]}`);
+      const message = run.output.split('\n').find((l) => l.startsWith('Error:')) ?? run.output.trim().split('\n').slice(-1)[0];
+      // Helm names the template as `<chart>/templates/x.yaml:<line>`.
+      const at = /\([^/()\s]+\/([^:()]+):(\d+)\)/.exec(message);
+      const file = at ? `${folder}/${at[1]}` : `${folder}/Chart.yaml`;
+      ctx.add('k8s/helm-render', file, at ? Number(at[2]) : lineFromMessage(message), `helm template failed: ${message.replace(/^Error: /, '')}`);
       continue;
     }
     const objects: Obj[] = [];
