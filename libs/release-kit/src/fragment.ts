@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReleaseError } from './errors';
+import { stableJson } from './stable-json';
 
 export const FRAGMENT_FILE = 'fragment.json';
 export const TREE_FOLDER = 'tree';
@@ -71,4 +73,9 @@ export function readFragment(sectionOutput: string, section: string, version: st
     throw new ReleaseError(`was packaged for version ${fragment.version}, but VERSION says ${version}`, file, undefined, `rerun \`npx nx run ${section}:package\``);
   }
   return fragment;
+}
+
+/** SHA-256 of what a section ships (paths, contents, modes): what its validation report judged. */
+export function contentDigest(fragment: SectionFragment): string {
+  return createHash('sha256').update(stableJson(fragment.files.map((f) => [f.path, f.sha256, f.mode]))).digest('hex');
 }

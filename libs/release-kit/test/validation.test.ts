@@ -265,6 +265,20 @@ test('security: certificates parse, and one expiring within 30 days fails', asyn
   expectFinding(errors(later), 'certificates/expiry', 'security/certificates/long-lived.crt');
 });
 
+test('security: an open critical or high finding in a security report fails, with its table line', async () => {
+  const { root, src } = copySection('security');
+  const pentest = join(src, 'src/reports/PENETRATION_TEST_RESULTS.md');
+  edit(pentest, '| High | 0 | 0 | 0 | 0 |', '| High | 1 | 0 | 1 | 0 |');
+  const audit = join(src, 'src/reports/SECURITY_AUDIT_REPORT.md');
+  edit(audit, '| Critical | 0 | 0 | 0 | 0 |', '| Critical | 0 | 0 | none | 0 |');
+  const report = await packAndValidate('security', root);
+  const found = errors(report);
+  expectFinding(found, 'security/open-findings', 'security/reports/PENETRATION_TEST_RESULTS.md', lineOf(pentest, '| High | 1 |'), /1 High finding is open/);
+  expectFinding(found, 'security/report-table', 'security/reports/SECURITY_AUDIT_REPORT.md', lineOf(audit, '| Critical | 0 | 0 | none'));
+  const note = report.findings.find((f) => f.severity === 'note' && f.file === 'security/reports/VULNERABILITY_ASSESSMENT.md');
+  assert.match(note?.message ?? '', 'Critical open: 0');
+});
+
 test('doctor: each tool found, missing or too old against its minimum, with how to install it', () => {
   const bin = tempDir('doctor-path');
   writeFileSync(join(bin, 'shellcheck'), '#!/bin/sh\necho "ShellCheck - shell script analysis tool"\necho "version: 0.6.0"\n');

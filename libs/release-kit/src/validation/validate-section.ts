@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReleaseError } from '../errors';
-import { readFragment } from '../fragment';
+import { contentDigest, readFragment, SectionFragment } from '../fragment';
 import { stageSectionTree } from '../section-tree';
 import { compareBytes, stableJson } from '../stable-json';
 import { validateConfig } from './config';
@@ -12,7 +12,7 @@ import { validateKubernetes } from './kubernetes';
 import { validateMonitoring } from './monitoring';
 import { checkMigrations, checkShellScripts } from './scripts';
 import { scanSecrets } from './secrets';
-import { checkCertificates } from './security';
+import { checkCertificates, checkSecurityReports } from './security';
 
 type Check = (ctx: ValidationContext) => void;
 
@@ -26,7 +26,7 @@ export const SECTION_CHECKS: Record<string, Check[]> = {
   config: [validateConfig],
   scripts: [],
   docs: [validateDocs],
-  security: [checkCertificates],
+  security: [checkCertificates, checkSecurityReports],
   tests: [],
   binaries: [],
 };
@@ -48,6 +48,8 @@ export interface ValidationReport {
   section: string;
   version: string;
   mode: Mode;
+  /** contentDigest of the files validated: binds the report to exactly that content. */
+  content: string;
   passed: boolean;
   checks: string[];
   counts: Record<'error' | 'skip' | 'waiver' | 'note', number>;
@@ -90,6 +92,7 @@ export function validateSection(options: ValidateSectionOptions): ValidationRepo
     section: options.section,
     version: options.version,
     mode: options.mode,
+    content: contentDigest(fragment),
     passed: count('error') === 0,
     checks: [...ctx.checks].sort(compareBytes),
     counts: { error: count('error'), skip: count('skip'), waiver: count('waiver'), note: count('note') },
@@ -100,6 +103,25 @@ export function validateSection(options: ValidateSectionOptions): ValidationRepo
   writeFileSync(`${file}.partial`, stableJson(report));
   renameSync(`${file}.partial`, file);
   return report;
+}
+
+/**
+ * The first report among `files` that judged exactly this fragment's content (in `mode` when
+ * given): a report of other content, or of another format, is not evidence for this build.
+ */
+export function findValidationReport(files: string[], fragment: SectionFragment, mode?: Mode): ValidationReport | undefined {
+  const content = contentDigest(fragment);
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    let report: ValidationReport;
+    try {
+      report = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      continue;
+    }
+    if (report.content === content && report.version === fragment.version && (!mode || report.mode === mode)) return report;
+  }
+  return undefined;
 }
 
 function compareFindings(a: Finding, b: Finding): number {
