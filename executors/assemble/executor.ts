@@ -1,16 +1,19 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
-import { assembleRelease } from '@spacetime/release-kit';
+import { assembleRelease, assertToolchain, doctor } from '@spacetime/release-kit';
 import { runExecutor } from '../run-executor';
 import type { AssembleExecutorSchema } from './schema';
 
 export default async function assemble(options: AssembleExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
+    // The spec's "Validate prerequisites" step: production stops on a missing or too old tool.
+    if (options.production) assertToolchain(doctor());
     const result = await assembleRelease({
       workspaceRoot: context.root,
       config: options.config ?? 'libs/release/release.config.json',
       sectionsDir: options.sectionsDir ?? 'dist/sections',
       outputDir: options.outputDir ?? 'dist/release',
+      validationDir: options.validationDir ?? 'dist/validation',
       production: options.production ?? false,
       log: (line) => console.warn(line),
     });

@@ -2,5 +2,6 @@ export interface AssembleExecutorSchema {
   config?: string;
   sectionsDir?: string;
   outputDir?: string;
+  validationDir?: string;
   production?: boolean;
 }

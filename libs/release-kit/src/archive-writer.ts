@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { deflateOptions } from './compression';
+import { ReleaseError } from './errors';
 import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from './fragment';
 import { gzipHeader, gzipMember, gzipTrailer, MAX_STORED_BLOCK, storedBlockHeader } from './gzip';
 import { PackFile } from './pack-file';
@@ -35,10 +36,20 @@ type Unit = { key: string; root?: RootFile; section?: PackagedSection };
 
 /** The package in archive order: the top folder, then root files and sections by name, bytewise. */
 function units(input: ArchiveInput): Unit[] {
-  return [
+  const sorted: Unit[] = [
     ...input.rootFiles.map((root) => ({ key: root.path, root })),
     ...input.sections.map((section) => ({ key: `${section.fragment.section}/`, section })),
   ].sort((a, b) => compareBytes(a.key, b.key));
+  // A made file inside a section folder (security/reports/security-checklist.md) follows the
+  // section's cached members, so it must sort after every entry of that section.
+  for (const { root } of sorted) {
+    const section = root && input.sections.find((s) => root.path.startsWith(`${s.fragment.section}/`));
+    const last = section && [...section.fragment.directories, ...section.fragment.files.map((f) => f.path)].sort(compareBytes).pop();
+    if (root && last && compareBytes(last, root.path) >= 0) {
+      throw new ReleaseError(`the section ships ${last}, which sorts at or after the generated ${root.path}`, `libs/sections/${section!.fragment.section}`, undefined, 'rename it: the generated file must be the last entry of its section');
+    }
+  }
+  return sorted;
 }
 
 const COPY_BUFFER = 1 << 20;

@@ -5,7 +5,7 @@ import { ArchiveInput, PackagedSection, RootFile, writeTarGz, writeZip } from '.
 import { formatSha256Sums } from './checksums';
 import { entryEpoch, FILE_MODE } from './determinism';
 import { ReleaseError } from './errors';
-import { readFragment, Skip } from './fragment';
+import { readFragment, SectionFragment, Skip } from './fragment';
 import { readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
@@ -16,8 +16,10 @@ import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { resolveSigner } from './signing';
 import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
+import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from './security-checklist';
 import { stableJson } from './stable-json';
 import { toolVersions } from './tool-versions';
+import { findValidationReport } from './validation/validate-section';
 import { readVersion } from './version';
 
 export interface AssembleOptions {
@@ -28,9 +30,13 @@ export interface AssembleOptions {
   sectionsDir: string;
   /** Workspace-relative folder the release is written to. */
   outputDir: string;
+  /** Workspace-relative folder of the validation reports (`<section>/` and `release-gate/<section>/`). */
+  validationDir: string;
   production: boolean;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** When certificate expiry is judged (tests); otherwise the time of the run. */
+  now?: Date;
 }
 
 export interface AssembleResult {
@@ -76,6 +82,20 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
     { path: ROOT_FILES.checklist, data: deploymentChecklist(templates(config.templates.checklist), version), mode: FILE_MODE },
     { path: ROOT_FILES.releaseNotes, data: releaseNotes(templates(config.templates.releaseNotes), version, git), mode: FILE_MODE },
   ];
+  const checklistFacts: ChecklistFacts = {
+    version,
+    reports: Object.fromEntries(sections.map(({ fragment }) => [fragment.section, validationReportFor(options, fragment)])),
+    signing: { mode: signer.mode, fingerprint: signer.fingerprint },
+    files: new Set(sections.flatMap((s) => s.fragment.files.map((f) => f.path))),
+    // every file but SHA256SUMS and its signature: the sections', the documents, this checklist, the SBOM and MANIFEST.json
+    checksummed: sections.reduce((n, s) => n + s.fragment.files.length, 0) + documents.length + 3,
+    image: imageOf(sections),
+    skipped,
+    now: options.now ?? new Date(),
+  };
+  if (options.production) assertChecklistPasses(checklistFacts);
+  // The answered checklist ships inside the security section, when the release has one.
+  if (config.sections.includes(SECURITY_CHECKLIST_FILE.split('/')[0])) documents.push({ path: SECURITY_CHECKLIST_FILE, data: securityChecklistMarkdown(checklistFacts), mode: FILE_MODE });
   documents.push({
     path: SBOM_FILE,
     data: Buffer.from(buildSbom({
@@ -165,6 +185,30 @@ function assemblyKey(top: string, mtime: number, sections: PackagedSection[], ro
   for (const { fragment } of sections) hash.update(stableJson(fragment));
   for (const root of rootFiles) hash.update(root.path).update(root.data);
   return hash.digest('hex');
+}
+
+/** The validation report that judged exactly this section content; a production build takes only production reports. */
+function validationReportFor(options: AssembleOptions, fragment: SectionFragment) {
+  const dir = join(options.workspaceRoot, options.validationDir);
+  const gate = join(dir, 'release-gate', fragment.section, 'report.json');
+  return options.production
+    ? findValidationReport([gate], fragment, 'production')
+    : findValidationReport([join(dir, fragment.section, 'report.json'), gate], fragment);
+}
+
+function imageOf(sections: PackagedSection[]): ChecklistFacts['image'] {
+  for (const { fragment } of sections) {
+    const image = fragment.metadata.image as { id?: unknown; tags?: unknown } | null | undefined;
+    if (image && typeof image.id === 'string') return { id: image.id, tags: Array.isArray(image.tags) ? image.tags.map(String) : [] };
+  }
+  return undefined;
+}
+
+function assertChecklistPasses(facts: ChecklistFacts): void {
+  const failed = answerSecurityChecklist(facts).filter((a) => a.status === 'fail');
+  if (failed.length) {
+    throw new ReleaseError(`a production release cannot be built: the security checklist fails:\n  - ${failed.map((a) => `${a.item}: ${a.evidence.join('; ')}`).join('\n  - ')}`);
+  }
 }
 
 function assertProductionReady(dirty: boolean, developmentKey: boolean, skipped: Skip[]): void {

@@ -57,6 +57,7 @@ export async function buildFixtureRelease(root: string, env: NodeJS.ProcessEnv =
     config: 'libs/release/release.config.json',
     sectionsDir: 'dist/sections',
     outputDir: 'dist/release',
+    validationDir: 'dist/validation',
     production: false,
     env: { XDG_CONFIG_HOME: join(root, '..', `${root.split('/').pop()}-keys`), ...env },
   });
