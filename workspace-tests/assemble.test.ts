@@ -3,6 +3,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeGodot4StandIn } from '../libs/release-kit/test/godot-stand-in';
 import { cleanUp, commitAll, copyWorkspace, nx, sh, tasksFromCache, tasksRun, tempDir } from './workspace';
 
 const SECTIONS = ['binaries', 'config', 'scripts', 'kubernetes', 'monitoring', 'docs', 'tests', 'security'];
@@ -55,6 +56,12 @@ test('release:assemble builds the package of the spec, and a recipient\'s tools 
   assert.is(readFileSync(join(pkg, 'binaries/VERSION.txt'), 'utf8'), '2.5.0\n');
   assert.not.match(readFileSync(join(pkg, 'docs/deployment/DEPLOYMENT_GUIDE.md'), 'utf8'), '{{version}}');
 
+  // Without a validation run, the checklist says so instead of claiming a pass; the signature item fails.
+  const checklist = readFileSync(join(pkg, 'security/reports/security-checklist.md'), 'utf8');
+  assert.is(checklist.split('\n').filter((l) => /^- \[[ x]\] (PASS|FAIL|MANUAL): \*\*/.test(l)).length, 10, checklist);
+  assert.match(checklist, '- [ ] MANUAL: **Kubernetes manifests validated**\n  - no validation report for this build of kubernetes/');
+  assert.match(checklist, '- [ ] FAIL: **Package signed with GPG**');
+
   const verify = nx(ws, ['run', 'release:verify'], env);
   assert.is(verify.status, 0, verify.output);
   assert.match(verify.output, /verified \d+ files, SHA256SUMS, signature by [0-9A-F]{40}, MANIFEST\.json, \.tar\.gz and \.zip/);
@@ -99,8 +106,13 @@ test('release:assemble:production refuses skips and the development key, and lea
   assert.is.not(run.status, 0);
   assert.match(run.output, /binaries:export:production/);
   assert.match(run.output, /cannot export the server: (the project needs Godot 4|no Godot engine)/);
-  const keyless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], env);
+  const toolless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], { ...env, GODOT_BIN: join(tempDir('no-godot'), 'godot') });
+  assert.is.not(toolless.status, 0);
+  assert.match(toolless.output, /the toolchain is incomplete:\n\s+- godot: missing, needs >= 4\.5\.1; download Godot/);
+  // With every tool present (Godot 4 through its stand-in), the release itself is judged.
+  const keyless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], { ...env, GODOT_BIN: join(writeGodot4StandIn(tempDir('godot4')), 'godot') });
   assert.is.not(keyless.status, 0);
+  assert.not.match(keyless.output, 'the toolchain is incomplete', keyless.output);
   assert.match(keyless.output, /a production release cannot be built/);
   assert.match(keyless.output, /no release signing key: set RELEASE_SIGNING_KEY/);
   assert.match(keyless.output, /binaries\/spacetime-server was skipped/);

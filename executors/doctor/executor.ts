@@ -1,4 +1,4 @@
-import { doctor, formatDoctor, ReleaseError } from '@spacetime/release-kit';
+import { assertToolchain, doctor, formatDoctor } from '@spacetime/release-kit';
 import { runExecutor } from '../run-executor';
 import type { DoctorExecutorSchema } from './schema';
 
@@ -8,6 +8,6 @@ export default async function doctorExecutor(options: DoctorExecutorSchema) {
     console.log(formatDoctor(reports));
     const bad = reports.filter((r) => r.status !== 'found');
     console.log(`\n${reports.length - bad.length} of ${reports.length} tools found at their minimum version${bad.length ? `; missing or too old: ${bad.map((r) => `${r.name} (${r.status})`).join(', ')}` : ''}`);
-    if (options.strict && bad.length) throw new ReleaseError(`the toolchain is incomplete: ${bad.map((r) => r.name).join(', ')}`);
+    if (options.strict) assertToolchain(reports);
   });
 }

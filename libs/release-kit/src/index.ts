@@ -41,7 +41,7 @@ export type { CommitMessage, DockerTagOptions, GroupedChanges, VersionBump, Vers
 export { validateSection, formatFinding, SECTION_CHECKS } from './validation/validate-section';
 export type { ValidateSectionOptions, ValidationReport } from './validation/validate-section';
 export type { Finding, Mode as ValidationMode } from './validation/findings';
-export { doctor, formatDoctor, DOCTOR_TOOLS, TOOLS } from './validation/tools';
+export { assertToolchain, doctor, formatDoctor, DOCTOR_TOOLS, TOOLS } from './validation/tools';
 export type { ToolReport } from './validation/tools';
 export { ARTIFACT_SET_FILE, readArtifactSet, resolveArtifacts, writeArtifactSet } from './artifact-set';
 export type { ArtifactFile, ArtifactMapping, ArtifactSet } from './artifact-set';

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { ReleaseError } from '../errors';
 
 /** A tool the release depends on: how to find it, read its version, and install it. */
 export interface ToolSpec {
@@ -120,9 +121,18 @@ export function doctor(names: ToolName[] = DOCTOR_TOOLS): ToolReport[] {
     const run = spawnSync(tool.path, tool.spec.versionArgs, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LC_ALL: 'C' } });
     const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
     const version = tool.spec.versionPattern.exec(output)?.[1];
-    if (!version) return { ...base, path: tool.path, status: 'missing' as const, found: `unreadable version (${output.trim().split('\n')[0] || `exit ${run.status}`})` };
+    if (!version) return { ...base, path: tool.path, status: 'missing' as const, found: `unreadable version (${output.trim().split('\n')[0] || (run.error as NodeJS.ErrnoException | undefined)?.code || `exit ${run.status}`})` };
     return { ...base, path: tool.path, found: version, status: compareVersions(version, tool.spec.minimum) < 0 ? ('too old' as const) : ('found' as const) };
   });
+}
+
+/** Stops with every missing or too old tool and how to install it: what production needs. */
+export function assertToolchain(reports: ToolReport[]): void {
+  const bad = reports.filter((r) => r.status !== 'found');
+  if (!bad.length) return;
+  throw new ReleaseError(
+    `the toolchain is incomplete:\n${bad.map((r) => `  - ${r.name}: ${r.status}${r.found ? ` (found ${r.found})` : ''}, needs >= ${r.minimum}; ${r.install}`).join('\n')}`,
+  );
 }
 
 /** Compares dotted numeric versions (missing parts count as 0). */
