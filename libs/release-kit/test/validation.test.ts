@@ -279,6 +279,39 @@ test('security: an open critical or high finding in a security report fails, wit
   assert.match(note?.message ?? '', 'Critical open: 0');
 });
 
+test('the remaining rules: duplicate keys, tokens, random values, broken YAML and JSON, names, shebangs, overlays', async () => {
+  const config = copySection('config');
+  const staging = join(config.src, 'src/staging/.env.template');
+  edit(staging, /\nLOG_LEVEL=info/, '\nLOG_LEVEL=info\nLOG_LEVEL=debug');
+  const github = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+  writeFileSync(join(config.src, 'src/staging/notes.txt'), `deploy token: ${github}\nmatchmaker api_key: q8Zr2Lx9Vb4Nw7Kp3Tf6Hy1Jc5Md0Gs\n`);
+  const configFound = errors(await packAndValidate('config', config.root));
+  expectFinding(configFound, 'config/duplicate-key', 'config/staging/.env.template', lineOf(staging, 'LOG_LEVEL=debug'), /LOG_LEVEL is defined twice/);
+  expectFinding(configFound, 'secrets/high-entropy', 'config/staging/notes.txt', 2, /api_key holds a random-looking value \(value not shown\)/);
+  expectFinding(configFound, 'secrets/token', 'config/staging/notes.txt', 1, /GitHub token/);
+  for (const value of [github, 'q8Zr2Lx9Vb4Nw7Kp3Tf6Hy1Jc5Md0Gs']) assert.not.match(JSON.stringify(configFound), value);
+
+  const kubernetes = copySection('kubernetes');
+  const service = join(kubernetes.src, 'src/base/service.yaml');
+  edit(service, /\n$/, '\n  broken: [unclosed\n');
+  renameSync(join(kubernetes.src, 'src/overlays/production'), join(kubernetes.src, 'src/overlays/prod'));
+  const k8sFound = errors(await packAndValidate('kubernetes', kubernetes.root));
+  expectFinding(k8sFound, 'k8s/yaml', 'kubernetes/base/service.yaml');
+  expectFinding(k8sFound, 'k8s/overlay', 'kubernetes/overlays', undefined, /no production overlay/);
+
+  const monitoring = copySection('monitoring');
+  const dashboard = join(monitoring.src, 'src/grafana/dashboards/vr-performance.json');
+  edit(dashboard, /\}\s*$/, '},\n');
+  expectFinding(errors(await packAndValidate('monitoring', monitoring.root)), 'grafana/json', 'monitoring/grafana/dashboards/vr-performance.json', undefined, /not valid JSON/);
+
+  const scripts = copySection('scripts');
+  writeFileSync(join(scripts.src, 'src/migration/sql/004_Add Scores.sql'), 'SELECT 1;\n');
+  writeFileSync(join(scripts.src, 'src/maintenance/no_shebang.sh'), 'echo hi\n', { mode: 0o755 });
+  const scriptsFound = errors(await packAndValidate('scripts', scripts.root));
+  expectFinding(scriptsFound, 'migrations/name', 'scripts/migration/sql/004_Add Scores.sql');
+  expectFinding(scriptsFound, 'scripts/shebang', 'scripts/maintenance/no_shebang.sh', 1);
+});
+
 test('doctor: each tool found, missing or too old against its minimum, with how to install it', () => {
   const bin = tempDir('doctor-path');
   writeFileSync(join(bin, 'shellcheck'), '#!/bin/sh\necho "ShellCheck - shell script analysis tool"\necho "version: 0.6.0"\n');

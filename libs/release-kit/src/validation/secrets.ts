@@ -37,7 +37,8 @@ const ASSIGNMENT = /(?:^|[\s{,"'])([A-Za-z0-9_.-]*(?:password|passwd|secret|key|
 function looksRandom(value: string): boolean {
   if (PLACEHOLDER.test(value) || /^[./]/.test(value)) return false;
   // Dotted names and identifiers (ServerConfig.redis_key_prefix, EXCLUDED.password_hash) are code.
-  if (/^[A-Za-z_][A-Za-z0-9_]*(?:[.-][A-Za-z_][A-Za-z0-9_]*)*$/.test(value) && !/\d{3}/.test(value)) return false;
+  // Random tokens are not: they have a run of digits, or digits scattered through the letters.
+  if (/^[A-Za-z_][A-Za-z0-9_]*(?:[.-][A-Za-z_][A-Za-z0-9_]*)*$/.test(value) && !/\d{3}/.test(value) && (value.match(/\d+/g)?.length ?? 0) < 4) return false;
   return /[0-9]/.test(value) && /[A-Za-z]/.test(value) && entropy(value) >= 3.8;
 }
 
