@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
-# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile) and git. Idempotent; needs root.
+# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git and Chromium. Idempotent; needs root.
 set -euo pipefail
 
 declare -A package_for=(
@@ -26,6 +26,8 @@ declare -A package_for=(
   [godot3-server]=godot3-server
   [xvfb-run]=xvfb
   [xauth]=xauth
+  # release:report's rendering test (headless, as root with --no-sandbox)
+  [chromium]=chromium
 )
 
 missing=()

@@ -76,10 +76,12 @@ dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
-th{background:var(--bg)}
+th{background:var(--bg);white-space:nowrap}
+td:first-child{overflow-wrap:normal}
 td.num{text-align:right;white-space:nowrap}
 svg{display:block;width:100%;height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}
+figure{margin:0}figcaption{font-weight:600;margin-bottom:4px}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 ul.changes{padding-left:20px;margin:4px 0}
 ul.changes ul{color:var(--muted)}
@@ -130,7 +132,7 @@ function sizeCharts(model: ReportModel): string {
 function barChart(bars: Array<{ label: string; value: number; detail: string }>): string {
   const width = 420;
   const row = 22;
-  const labelWidth = 150;
+  const labelWidth = 165;
   const valueWidth = 80;
   const max = Math.max(1, ...bars.map((b) => b.value));
   const height = bars.length * row + 4;
@@ -138,7 +140,7 @@ function barChart(bars: Array<{ label: string; value: number; detail: string }>)
     const y = i * row + 2;
     const w = Math.max(1, Math.round(((width - labelWidth - valueWidth - 8) * b.value) / max));
     const tip = `${b.label}: ${formatBytes(b.value)}${b.detail ? `, ${b.detail}` : ''}`;
-    return `<g><title>${h(tip)}</title><text x="${labelWidth - 6}" y="${y + 15}" text-anchor="end">${h(shorten(b.label, 22))}</text><rect x="${labelWidth}" y="${y + 3}" width="${w}" height="${row - 6}" rx="2" fill="#0969da"/><text x="${labelWidth + w + 4}" y="${y + 15}">${h(formatBytes(b.value))}</text></g>`;
+    return `<g><title>${h(tip)}</title><text x="${labelWidth - 6}" y="${y + 15}" text-anchor="end">${h(shorten(b.label, 24))}</text><rect x="${labelWidth}" y="${y + 3}" width="${w}" height="${row - 6}" rx="2" fill="#0969da"/><text x="${labelWidth + w + 4}" y="${y + 15}">${h(formatBytes(b.value))}</text></g>`;
   });
   return `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="bar chart">${items.join('')}</svg>`;
 }
