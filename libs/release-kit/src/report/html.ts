@@ -67,7 +67,7 @@ h1{margin:0 0 4px;font-size:1.6rem}
 h2{font-size:1.2rem;border-bottom:1px solid var(--line);padding-bottom:4px;margin-top:28px}
 h3{font-size:1rem;margin:16px 0 4px}
 .version{color:var(--muted)}
-code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
 pre{background:var(--bg);padding:10px;border-radius:6px;white-space:pre-wrap}
 .badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
 .pass,.ran{background:var(--ok)}.fail,.failed{background:var(--bad)}.waived,.skipped,.note{background:var(--warn)}.cache{background:var(--cache)}.notrun,.unknown{background:var(--muted)}
@@ -75,9 +75,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 th{background:var(--bg);white-space:nowrap}
-td:first-child{overflow-wrap:normal}
 td.num{text-align:right;white-space:nowrap}
 svg{display:block;width:100%;height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}
@@ -196,8 +195,8 @@ function graphSvg(tasks: TaskRun[]): string {
     const time = t.durationMs === undefined ? t.outcome : `${t.outcome}, ${formatDuration(t.durationMs)}`;
     return `<g><title>${h(`${t.id}: ${time}`)}</title><rect x="${x}" y="${y}" width="${boxW}" height="${boxH}" rx="4" fill="#fff" stroke="${OUTCOME_COLOUR[t.outcome]}" stroke-width="2"/><rect x="${x}" y="${y}" width="6" height="${boxH}" fill="${OUTCOME_COLOUR[t.outcome]}"/><text x="${x + 12}" y="${y + 14}">${h(shorten(t.id, 32))}</text><text x="${x + 12}" y="${y + 28}" style="fill:#57606a">${h(time)}</text></g>`;
   });
-  // Wide graphs keep a readable minimum width and scroll inside their box on a phone.
-  return `<svg viewBox="0 0 ${width} ${height}" style="min-width:${Math.min(width, 640)}px" role="img" aria-label="task graph">${edges.join('')}${nodes.join('')}</svg>`;
+  // A wide graph keeps its labels readable (at least 80% scale) and scrolls inside its box.
+  return `<svg viewBox="0 0 ${width} ${height}" style="min-width:${Math.round(width * 0.8)}px" role="img" aria-label="task graph">${edges.join('')}${nodes.join('')}</svg>`;
 }
 
 function formatDuration(ms: number): string {
