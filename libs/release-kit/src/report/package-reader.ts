@@ -17,9 +17,9 @@ export interface ReleasePackage {
   contents: Map<string, Buffer>;
 }
 
-export type PackageFormat = 'folder' | 'tar.gz' | 'zip';
+type PackageFormat = 'folder' | 'tar.gz' | 'zip';
 
-export function packageFormat(path: string): PackageFormat {
+function packageFormat(path: string): PackageFormat {
   if (existsSync(path) && statSync(path).isDirectory()) return 'folder';
   if (/\.(tar\.gz|tgz)$/.test(path)) return 'tar.gz';
   if (path.endsWith('.zip')) return 'zip';

@@ -2,7 +2,7 @@ import { Change, Differ, formatBytes, keyedChanges } from '../change';
 import { ReleasePackage } from '../package-reader';
 
 /** What binaries:image records in MANIFEST.json (sections[binaries].metadata.image), null when skipped. */
-export interface ImageMetadata {
+interface ImageMetadata {
   id: string;
   size: number;
   tags: string[];
@@ -11,7 +11,7 @@ export interface ImageMetadata {
 
 const SERVER_BINARY = 'binaries/spacetime-server';
 
-export function imageOf(pkg: ReleasePackage): ImageMetadata | undefined {
+function imageOf(pkg: ReleasePackage): ImageMetadata | undefined {
   const binaries = pkg.manifest.sections?.find((s) => s.name === 'binaries');
   return (binaries?.metadata?.image as ImageMetadata | null | undefined) ?? undefined;
 }

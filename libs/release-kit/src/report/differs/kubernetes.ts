@@ -33,7 +33,7 @@ export const kubernetesDiffer: Differ = {
 };
 
 /** Overlay name → object identity → object, for every overlay of the package. */
-export function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> {
+function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> {
   const overlays = [...pkg.contents.keys()].flatMap((p) => OVERLAY.exec(p)?.[1] ?? []).sort(compareBytes);
   const rendered = new Map<string, Map<string, unknown>>();
   if (!overlays.length) return rendered;
