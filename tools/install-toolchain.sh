@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
-# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile) and git, and the validation tools; then
-# Helm 3, which Debian does not package. Idempotent; needs root.
+# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, Chromium and the validation tools;
+# then Helm 3, which Debian does not package. Idempotent; needs root.
 set -euo pipefail
 
 declare -A package_for=(
@@ -27,6 +27,8 @@ declare -A package_for=(
   [godot3-server]=godot3-server
   [xvfb-run]=xvfb
   [xauth]=xauth
+  # release:report's rendering test (headless, as root with --no-sandbox)
+  [chromium]=chromium
 )
 
 missing=()

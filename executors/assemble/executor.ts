@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { relative } from 'node:path';
-import { assembleRelease, assertToolchain, doctor } from '@spacetime/release-kit';
+import { join, relative } from 'node:path';
+import { assembleRelease, assertToolchain, doctor, recordTaskGraph, TASK_GRAPH_FILE } from '@spacetime/release-kit';
 import { runExecutor } from '../run-executor';
 import type { AssembleExecutorSchema } from './schema';
 
@@ -17,6 +17,8 @@ export default async function assemble(options: AssembleExecutorSchema, context:
       production: options.production ?? false,
       log: (line) => console.warn(line),
     });
+    // The report draws the graph of this run (ExecutorContext.taskGraph); see release:report.
+    if (context.taskGraph) recordTaskGraph(join(context.root, options.outputDir ?? 'dist/release', TASK_GRAPH_FILE), context.taskGraph);
     const show = (p: string) => relative(context.root, p);
     console.log(`spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, signed ${result.manifest.signing.fingerprint}):`);
     for (const path of [result.packageDir, result.tarGz, result.zip, result.publicKey]) console.log(`  ${show(path)}`);

@@ -49,3 +49,10 @@ export { buildAndSaveImage, BuildTranscript, dockerClient, imageLabels, imageTar
 export type { ImageBuildOptions, ImageBuildResult } from './docker-image';
 export { exportCommand, exportGodotProject, findGodot, logErrors, parseExportPresets, parseGodotVersion } from './godot';
 export type { ExportMode, GodotExportOptions, GodotExportResult } from './godot';
+export { resolvePackageSource } from './report/package-source';
+export { diffReleases } from './report/release-diff';
+export type { ReleaseDiff } from './report/release-diff';
+export { diffMarkdown } from './report/markdown';
+export { DEFAULT_PROFILE, recordTaskGraph, TASK_GRAPH_FILE } from './report/task-graph';
+export { REPORT_FILE, writeReleaseReport } from './report/release-report';
+export { writeAtomically } from './report/write-atomically';

@@ -1,0 +1,20 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join, relative } from 'node:path';
+import { diffMarkdown, diffReleases, packageFolderName, readVersion, resolvePackageSource, writeAtomically } from '@spacetime/release-kit';
+import { runExecutor } from '../run-executor';
+import type { DiffExecutorSchema } from './schema';
+
+export default async function diff(options: DiffExecutorSchema, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const version = readVersion(join(context.root, 'VERSION'));
+    const outputDir = join(context.root, options.outputDir ?? 'dist/release');
+    const current = join(outputDir, packageFolderName(version));
+    const from = resolvePackageSource(options.from, context.root);
+    const result = await diffReleases(from, current, { from: options.from, to: relative(context.root, current) });
+    const markdown = diffMarkdown(result);
+    const json = JSON.stringify(result, null, 2) + '\n';
+    writeAtomically(join(outputDir, 'release-diff.md'), markdown);
+    writeAtomically(join(outputDir, 'release-diff.json'), json);
+    process.stdout.write(options.json ? json : markdown);
+  });
+}

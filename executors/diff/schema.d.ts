@@ -1,0 +1,5 @@
+export interface DiffExecutorSchema {
+  from: string;
+  outputDir?: string;
+  json?: boolean;
+}

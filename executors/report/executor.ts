@@ -1,0 +1,28 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join, relative } from 'node:path';
+import { DEFAULT_PROFILE, diffReleases, loadReleaseConfig, packageFolderName, readVersion, resolvePackageSource, writeReleaseReport } from '@spacetime/release-kit';
+import { runExecutor } from '../run-executor';
+import type { ReportExecutorSchema } from './schema';
+
+export default async function report(options: ReportExecutorSchema, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const configFile = options.config ?? 'libs/release/release.config.json';
+    const config = loadReleaseConfig(join(context.root, configFile), configFile);
+    const version = readVersion(join(context.root, 'VERSION'));
+    const outputDir = join(context.root, options.outputDir ?? 'dist/release');
+    const current = join(outputDir, packageFolderName(version));
+    const diff = options.from
+      ? await diffReleases(resolvePackageSource(options.from, context.root), current, { from: options.from, to: relative(context.root, current) })
+      : undefined;
+    const started = Date.now();
+    const result = writeReleaseReport({
+      outputDir,
+      version,
+      sections: config.sections,
+      validationDir: join(context.root, options.validationDir ?? 'dist/validation'),
+      profile: join(context.root, options.profile ?? DEFAULT_PROFILE),
+      diff,
+    });
+    console.log(`${relative(context.root, result.file)}: ${result.bytes} bytes in ${Date.now() - started} ms (${result.model.validation.length} validation reports, ${result.model.tasks?.length ?? 0} tasks${diff ? `, diff against ${options.from}` : ''})`);
+  });
+}
