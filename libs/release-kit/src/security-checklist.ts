@@ -1,7 +1,7 @@
 import type { Skip } from './fragment';
 import type { SigningMode } from './signing';
 import type { Finding } from './validation/findings';
-import { CERTIFICATE_NOTE, EXPIRY_DAYS, OPEN_FINDINGS_NOTE } from './validation/security';
+import { CERTIFICATE_NOTE, EXPIRY_DAYS, OPEN_FINDINGS_RULE } from './validation/security';
 import type { ValidationReport } from './validation/validate-section';
 
 /** Where the answered checklist ships, inside the security section. */
@@ -123,9 +123,9 @@ function includedReport(f: ChecklistFacts, path: string): Omit<ChecklistAnswer, 
 function openFindings(f: ChecklistFacts, path: string): Omit<ChecklistAnswer, 'item'> {
   const report = f.reports.security;
   if (!report) return notValidated(['security']);
-  const open = report.findings.filter((x) => x.file === path && x.rule === 'security/open-findings' && x.severity === 'error');
+  const open = report.findings.filter((x) => x.file === path && x.rule === OPEN_FINDINGS_RULE && x.severity === 'error');
   if (open.length) return { status: 'fail', evidence: open.map(cite) };
-  const summary = report.findings.find((x) => x.file === path && x.rule === OPEN_FINDINGS_NOTE);
+  const summary = report.findings.find((x) => x.file === path && x.rule === OPEN_FINDINGS_RULE);
   if (!summary) return { status: 'manual', evidence: [`${path} has no severity table to read: a reviewer reads it`] };
   return { status: 'pass', evidence: [`${path}:${summary.line}: ${summary.message}`] };
 }

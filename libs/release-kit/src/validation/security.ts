@@ -7,8 +7,8 @@ export const EXPIRY_DAYS = 30;
 const CERT_FILE = /\.(?:crt|pem|cer|der)$/i;
 /** The note that records a certificate's expiry date in the report. */
 export const CERTIFICATE_NOTE = 'certificates/valid-until';
-/** The note that records a security report's open critical and high findings. */
-export const OPEN_FINDINGS_NOTE = 'security/open-findings';
+/** The rule of an open critical or high finding, and of the note that counts them per report. */
+export const OPEN_FINDINGS_RULE = 'security/open-findings';
 /** Severities that block a release while a finding of that severity is open. */
 const BLOCKING_SEVERITIES = ['Critical', 'High'];
 
@@ -72,10 +72,10 @@ export function checkSecurityReports(ctx: ValidationContext): void {
         ctx.add('security/report-table', path, row < 0 ? header + 1 : row + 1, `the severity table gives no number of open ${severity} findings`);
         continue;
       }
-      if (value > 0) ctx.add('security/open-findings', path, row + 1, `${value} ${severity} finding${value === 1 ? ' is' : 's are'} open`);
+      if (value > 0) ctx.add(OPEN_FINDINGS_RULE, path, row + 1, `${value} ${severity} finding${value === 1 ? ' is' : 's are'} open`);
       counts.push(`${severity} open: ${value} (line ${row + 1})`);
     }
-    ctx.add(OPEN_FINDINGS_NOTE, path, header + 1, counts.join(', '), 'note');
+    ctx.add(OPEN_FINDINGS_RULE, path, header + 1, counts.join(', '), 'note');
   }
 }
 
