@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
-# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile) and git. Idempotent; needs root.
+# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, the validation tools, the Docker
+# engine, Godot 3 and a container registry. Idempotent; needs root.
 set -euo pipefail
 
 declare -A package_for=(
@@ -26,6 +27,8 @@ declare -A package_for=(
   [godot3-server]=godot3-server
   [xvfb-run]=xvfb
   [xauth]=xauth
+  # publish: the container registry the publish tests push to (on loopback)
+  [docker-registry]=docker-registry
 )
 
 missing=()
