@@ -93,8 +93,10 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
     [`${dir}/${PUBLIC_KEY_FILE}`, join(o.outputDir, PUBLIC_KEY_FILE)],
     [`${dir}/${names.tarGz}`, join(o.outputDir, names.tarGz)],
     [`${dir}/${names.zip}`, join(o.outputDir, names.zip)],
+    ...[ROOT_FILES.checksums, ROOT_FILES.signature, ROOT_FILES.manifest].map((f): [string, string] => [`${dir}/${f}`, join(packageDir, f)]),
   ]);
-  const catalogue = await plan(repository, o.force, [ROOT_FILES.checksums, ROOT_FILES.signature, ROOT_FILES.manifest].map((f) => [`${dir}/${f}`, join(packageDir, f)]));
+  const artifacts = releaseObjects.slice(0, 3);
+  const catalogue = releaseObjects.slice(3);
 
   let published: PublishedImage;
   if (registry && !('skipped' in image)) {
@@ -122,7 +124,7 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
   const indexStored = existingIndex ? sha256(existingIndex) : undefined;
   indexObject.action = indexStored === indexObject.sha256 ? 'skipped' : index.replaced ? 'overwritten' : 'uploaded';
 
-  const ordered = [...chartObjects, ...releaseObjects, ...catalogue, indexObject];
+  const ordered = [...chartObjects, ...artifacts, ...catalogue, indexObject];
   for (const object of ordered) {
     if (object.action === 'skipped') {
       o.log(`already there: ${object.key}`);
