@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { defaultArtifactRepo, entryEpoch, loadReleaseConfig, publishRelease, readVersion } from '@spacetime/release-kit';
+import { DEFAULT_PART_SIZE, defaultArtifactRepo, entryEpoch, loadReleaseConfig, publishRelease, readVersion } from '@spacetime/release-kit';
 import { runExecutor } from '../run-executor';
 import type { PublishExecutorSchema } from './schema';
 
@@ -22,7 +22,7 @@ export default async function publish(options: PublishExecutorSchema, context: E
       registry: options.registry ?? (process.env.DOCKER_REGISTRY || undefined),
       force: options.force ?? false,
       acl: options.acl,
-      partSize: (options.partSize ?? 16) << 20,
+      partSize: options.partSize ? options.partSize * 2 ** 20 : DEFAULT_PART_SIZE,
       production: options.production ?? false,
       mtime: entryEpoch(),
       env: process.env,

@@ -49,9 +49,6 @@ export { buildAndSaveImage, BuildTranscript, dockerClient, imageLabels, imageTar
 export type { ImageBuildOptions, ImageBuildResult } from './docker-image';
 export { exportCommand, exportGodotProject, findGodot, logErrors, parseExportPresets, parseGodotVersion } from './godot';
 export type { ExportMode, GodotExportOptions, GodotExportResult } from './godot';
-export { DEFAULT_PART_SIZE, openArtifactRepository, PACKAGED_CHART_DIR, publishRelease } from './publish/publish';
+export { DEFAULT_PART_SIZE, publishRelease } from './publish/publish';
 export type { PublishOptions } from './publish/publish';
 export { defaultArtifactRepo } from './publish/artifact-repository';
-export { MIN_PART_SIZE } from './publish/multipart-upload';
-export { PUBLISH_REPORT_FILE } from './publish/publish-report';
-export type { PublishReport } from './publish/publish-report';

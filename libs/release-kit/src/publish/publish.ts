@@ -18,7 +18,7 @@ import { pushImage, registryAuth } from './registry-push';
 import { s3Client, S3Repository } from './s3-repository';
 
 /** Where the packaged Helm chart lives in the package. */
-export const PACKAGED_CHART_DIR = 'kubernetes/helm/spacetime-vr';
+const PACKAGED_CHART_DIR = 'kubernetes/helm/spacetime-vr';
 export const DEFAULT_PART_SIZE = 16 << 20;
 
 export interface PublishOptions {
@@ -54,7 +54,7 @@ interface PlannedObject {
   action?: ObjectAction;
 }
 
-export function openArtifactRepository(url: string, shownAs: string, env: NodeJS.ProcessEnv, log: (line: string) => void): ArtifactRepository {
+function openArtifactRepository(url: string, shownAs: string, env: NodeJS.ProcessEnv, log: (line: string) => void): ArtifactRepository {
   const address = parseArtifactRepo(url, shownAs);
   return address.kind === 's3' ? new S3Repository(s3Client(env), address.bucket, address.prefix, log) : new FileRepository(address.root);
 }
