@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
-# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, Chromium and the validation tools;
-# then Helm 3, which Debian does not package. Idempotent; needs root.
+# GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, Chromium, the validation tools,
+# the Docker engine, Godot 3 and a container registry; then Helm 3, which Debian does not package.
+# Idempotent; needs root.
 set -euo pipefail
 
 declare -A package_for=(
@@ -29,6 +30,8 @@ declare -A package_for=(
   [xauth]=xauth
   # release:report's rendering test (headless, as root with --no-sandbox)
   [chromium]=chromium
+  # publish: the container registry the publish tests push to (on loopback)
+  [docker-registry]=docker-registry
 )
 
 missing=()

@@ -56,3 +56,6 @@ export { diffMarkdown } from './report/markdown';
 export { DEFAULT_PROFILE, recordTaskGraph, TASK_GRAPH_FILE } from './report/task-graph';
 export { REPORT_FILE, writeReleaseReport } from './report/release-report';
 export { writeAtomically } from './report/write-atomically';
+export { DEFAULT_PART_SIZE, publishRelease } from './publish/publish';
+export type { PublishOptions } from './publish/publish';
+export { defaultArtifactRepo } from './publish/artifact-repository';

@@ -1,0 +1,10 @@
+export interface PublishExecutorSchema {
+  config?: string;
+  outputDir?: string;
+  artifactRepo?: string;
+  registry?: string;
+  force?: boolean;
+  acl?: 'public-read';
+  partSize?: number;
+  production?: boolean;
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ReleaseError } from '../errors';
+import { moveIntoPlace, partialPathFor, removeStalePartials } from '../move-into-place';
+import { ArtifactRepository, PutRequest, PutResult, StoredObject } from './artifact-repository';
+
+/**
+ * A local folder with the S3 layout (development, or a mounted share). Objects are copied to a
+ * temporary name and renamed into place, so a reader never sees a partial file. Nothing records
+ * a checksum beside the files: `head` leaves sha256 out and callers hash the content.
+ */
+export class FileRepository implements ArtifactRepository {
+  readonly location: string;
+
+  constructor(private readonly root: string) {
+    this.location = `file://${root}`;
+  }
+
+  async checkAccess(): Promise<void> {
+    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new ReleaseError(`${this.root} is not a folder`, 'ARTIFACT_REPO');
+  }
+
+  async probeWrite(): Promise<void> {
+    try {
+      mkdirSync(this.root, { recursive: true });
+      const probe = partialPathFor(join(this.root, 'publish-probe'));
+      writeFileSync(probe, 'probe\n');
+      rmSync(probe);
+    } catch (e) {
+      throw new ReleaseError(`cannot write to ${this.root}: ${(e as Error).message}`, 'ARTIFACT_REPO');
+    }
+  }
+
+  async head(key: string): Promise<StoredObject | undefined> {
+    const file = join(this.root, key);
+    return existsSync(file) ? { size: statSync(file).size } : undefined;
+  }
+
+  async hashContent(key: string): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(join(this.root, key))) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    const file = join(this.root, key);
+    return existsSync(file) ? readFileSync(file) : undefined;
+  }
+
+  async put(request: PutRequest): Promise<PutResult> {
+    const target = join(this.root, request.key);
+    mkdirSync(dirname(target), { recursive: true });
+    removeStalePartials(dirname(target));
+    const staged = partialPathFor(target);
+    await copyFile(request.file, staged);
+    moveIntoPlace(staged, target);
+    return { parts: 1 };
+  }
+}

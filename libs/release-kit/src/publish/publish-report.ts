@@ -1,0 +1,56 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { partialPathFor } from '../move-into-place';
+import { stableJson } from '../stable-json';
+
+export const PUBLISH_REPORT_FILE = 'publish-report.json';
+export const PUBLISH_REPORT_FORMAT = 1;
+
+/** uploaded: new; skipped: already there with the same SHA-256; overwritten: different content replaced by --force. */
+export type ObjectAction = 'uploaded' | 'skipped' | 'overwritten';
+
+export interface PublishedObject {
+  key: string;
+  size: number;
+  sha256: string;
+  action: ObjectAction;
+  /** How it was checked after the upload: recorded size and SHA-256 metadata, or downloaded and hashed. */
+  verified: 'metadata' | 'content';
+}
+
+export type PublishedImage = { registry: string; references: string[]; digest: string } | { skipped: string };
+
+/** What a publish did; holds no secret (no credentials, no signed URL), no wall-clock time. */
+export interface PublishReport {
+  format: typeof PUBLISH_REPORT_FORMAT;
+  name: string;
+  version: string;
+  build_date: string;
+  configuration: string;
+  repository: string;
+  acl: 'public-read' | 'default';
+  objects: PublishedObject[];
+  /** Keys whose earlier, different content was replaced because of --force. */
+  forced: string[];
+  image: PublishedImage;
+  chart: { key: string; sha256: string; index: string; image: string };
+}
+
+/** Writes the report beside the release outputs: temporary file, then rename. */
+export function writePublishReport(file: string, report: PublishReport): void {
+  const staged = partialPathFor(file);
+  writeFileSync(staged, stableJson(report));
+  renameSync(staged, file);
+}
+
+export function formatPublishSummary(report: PublishReport, seconds: number): string {
+  const count = (action: ObjectAction) => report.objects.filter((o) => o.action === action).length;
+  const bytes = report.objects.filter((o) => o.action !== 'skipped').reduce((sum, o) => sum + o.size, 0);
+  const lines = [
+    `published ${report.name} ${report.version} to ${report.repository} in ${seconds.toFixed(1)} s: ${count('uploaded')} uploaded, ${count('skipped')} already there, ${count('overwritten')} overwritten (${(bytes / (1 << 20)).toFixed(1)} MiB sent)`,
+    ...report.objects.map((o) => `  ${o.action.padEnd(11)} ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 12)}..., verified by ${o.verified})`),
+    'skipped' in report.image ? `  SKIPPED image: ${report.image.skipped}` : `  image ${(report.image as { references: string[] }).references.join(', ')} @ ${(report.image as { digest: string }).digest}`,
+    `  chart ${report.chart.key} (image ${report.chart.image}), index ${report.chart.index}`,
+  ];
+  if (report.forced.length) lines.push(`  FORCED overwrite of: ${report.forced.join(', ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { dockerClient, IMAGE_REPOSITORY } from '../docker-image';
+import { ReleaseError } from '../errors';
+import { archiveNames, PACKAGE_NAME, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../layout';
+import { Manifest } from '../manifest';
+import { partialPathFor } from '../move-into-place';
+import { dockerTags } from '../versioning';
+import { ArtifactRepository, parseArtifactRepo } from './artifact-repository';
+import { FileRepository } from './file-repository';
+import { packageHelmChart } from './helm-chart';
+import { HELM_INDEX_FILE, mergeHelmIndex } from './helm-index';
+import { preflight } from './preflight';
+import { formatPublishSummary, ObjectAction, PUBLISH_REPORT_FILE, PUBLISH_REPORT_FORMAT, PublishedImage, PublishedObject, PublishReport, writePublishReport } from './publish-report';
+import { pushImage, registryAuth } from './registry-push';
+import { s3Client, S3Repository } from './s3-repository';
+
+/** Where the packaged Helm chart lives in the package. */
+const PACKAGED_CHART_DIR = 'kubernetes/helm/spacetime-vr';
+export const DEFAULT_PART_SIZE = 16 << 20;
+
+export interface PublishOptions {
+  /** Absolute path of the release outputs (dist/release). */
+  outputDir: string;
+  version: string;
+  sections: string[];
+  /** `s3://bucket/prefix` or `file:///path`. */
+  artifactRepo: string;
+  /** Which setting gave artifactRepo, for messages (`ARTIFACT_REPO`, `--artifactRepo`). */
+  artifactRepoSource: string;
+  /** `host[:port][/namespace]`; none skips the image (an error when production). */
+  registry?: string;
+  force: boolean;
+  acl?: 'public-read';
+  partSize: number;
+  production: boolean;
+  /** The chart to package; defaults to the packaged one. */
+  chartDir?: string;
+  /** Chart archive entry mtime. */
+  mtime: number;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+  docker?: Docker;
+}
+
+interface PlannedObject {
+  key: string;
+  file: string;
+  size: number;
+  sha256: string;
+  action?: ObjectAction;
+}
+
+function openArtifactRepository(url: string, shownAs: string, env: NodeJS.ProcessEnv, log: (line: string) => void): ArtifactRepository {
+  const address = parseArtifactRepo(url, shownAs);
+  return address.kind === 's3' ? new S3Repository(s3Client(env), address.bucket, address.prefix, log) : new FileRepository(address.root);
+}
+
+/**
+ * Publishes a verified release: preflight, image push, Helm chart, then the objects in an order
+ * where a reader never sees half a release (artifacts, then SHA256SUMS, its signature and
+ * MANIFEST.json, then the chart index), each skipped when already there with the same SHA-256,
+ * then every object verified and the report written.
+ */
+export async function publishRelease(o: PublishOptions): Promise<PublishReport> {
+  const started = Date.now();
+  const packageDir = join(o.outputDir, packageFolderName(o.version));
+  const names = archiveNames(o.version);
+  const repository = openArtifactRepository(o.artifactRepo, o.artifactRepoSource, o.env, o.log);
+  const docker = o.docker ?? dockerClient(o.env);
+
+  const registry = o.registry?.replace(/\/+$/, '');
+  const auth = registry ? registryAuth(registry.split('/')[0], o.env) : undefined;
+  await preflight({
+    verify: { packageDir, sections: o.sections, publicKeyFile: join(o.outputDir, PUBLIC_KEY_FILE), tarGz: join(o.outputDir, names.tarGz), zip: join(o.outputDir, names.zip) },
+    repository,
+    registry: registry ? { docker, name: registry.split('/')[0], auth } : undefined,
+    log: o.log,
+  });
+  const manifest = JSON.parse(readFileSync(join(packageDir, ROOT_FILES.manifest), 'utf8')) as Manifest;
+  const image = releaseImage(manifest, packageDir);
+  if ('skipped' in image || !registry) {
+    const why = 'skipped' in image ? image.skipped : 'DOCKER_REGISTRY (or --registry) is not set';
+    if (o.production) throw new ReleaseError(`cannot publish the image: ${why}`, 'skipped' in image ? join(packageDir, ROOT_FILES.manifest) : 'DOCKER_REGISTRY');
+    o.warn(`SKIPPED the container registry: ${why}`);
+  }
+
+  const dir = `releases/v${o.version}`;
+  const releaseObjects = await plan(repository, o.force, [
+    [`${dir}/${PUBLIC_KEY_FILE}`, join(o.outputDir, PUBLIC_KEY_FILE)],
+    [`${dir}/${names.tarGz}`, join(o.outputDir, names.tarGz)],
+    [`${dir}/${names.zip}`, join(o.outputDir, names.zip)],
+    ...[ROOT_FILES.checksums, ROOT_FILES.signature, ROOT_FILES.manifest].map((f): [string, string] => [`${dir}/${f}`, join(packageDir, f)]),
+  ]);
+  const artifacts = releaseObjects.slice(0, 3);
+  const catalogue = releaseObjects.slice(3);
+
+  let published: PublishedImage;
+  if (registry && !('skipped' in image)) {
+    const tags = dockerTags(o.version, { development: manifest.configuration !== 'production' });
+    const pushed = await pushImage({ docker, registry, imageId: image.id, tarball: image.tarball, repository: IMAGE_REPOSITORY, tags, auth, log: o.log });
+    published = { registry, ...pushed };
+  } else {
+    published = { skipped: 'skipped' in image ? image.skipped : 'no registry given (DOCKER_REGISTRY)' };
+  }
+
+  const chart = packageHelmChart({
+    chartDir: o.chartDir ?? join(packageDir, PACKAGED_CHART_DIR),
+    version: o.version,
+    image: 'digest' in published ? { registry: published.registry, digest: published.digest } : undefined,
+    mtime: o.mtime,
+  });
+  const chartFile = writeAtomically(join(o.outputDir, chart.fileName), chart.bytes);
+  const chartKey = `charts/${chart.fileName}`;
+  const chartObjects = await plan(repository, o.force, [[chartKey, chartFile]]);
+  const indexKey = `charts/${HELM_INDEX_FILE}`;
+  const existingIndex = await repository.read(indexKey);
+  const index = mergeHelmIndex(existingIndex?.toString('utf8'), { metadata: chart.metadata, digest: chart.sha256, url: chart.fileName, created: manifest.build_date }, manifest.build_date, o.force, `${repository.location}/${indexKey}`);
+  const indexFile = writeAtomically(join(o.outputDir, `${PACKAGE_NAME}-${HELM_INDEX_FILE}`), Buffer.from(index.text));
+  const indexObject = await describe(indexKey, indexFile);
+  const indexStored = existingIndex ? sha256(existingIndex) : undefined;
+  indexObject.action = indexStored === indexObject.sha256 ? 'skipped' : index.replaced ? 'overwritten' : 'uploaded';
+
+  const ordered = [...chartObjects, ...artifacts, ...catalogue, indexObject];
+  for (const object of ordered) {
+    if (object.action === 'skipped') {
+      o.log(`already there: ${object.key}`);
+      continue;
+    }
+    o.log(`${object.action === 'overwritten' ? 'OVERWRITING (--force)' : 'uploading'} ${object.key} (${(object.size / (1 << 20)).toFixed(1)} MiB)`);
+    await repository.put({ key: object.key, file: object.file, size: object.size, sha256: object.sha256, acl: o.acl, partSize: o.partSize, log: o.log });
+  }
+
+  const objects: PublishedObject[] = [];
+  for (const object of ordered) objects.push({ key: object.key, size: object.size, sha256: object.sha256, action: object.action!, verified: await verifyObject(repository, object) });
+
+  const report: PublishReport = {
+    format: PUBLISH_REPORT_FORMAT,
+    name: PACKAGE_NAME,
+    version: o.version,
+    build_date: manifest.build_date,
+    configuration: manifest.configuration,
+    repository: repository.location,
+    acl: o.acl ?? 'default',
+    objects,
+    forced: objects.filter((x) => x.action === 'overwritten').map((x) => x.key),
+    image: published,
+    chart: { key: chartKey, sha256: chart.sha256, index: indexKey, image: 'digest' in published ? `${published.registry}/${IMAGE_REPOSITORY}@${published.digest}` : 'unpinned (no image pushed)' },
+  };
+  rmSync(indexFile, { force: true });
+  writePublishReport(join(o.outputDir, PUBLISH_REPORT_FILE), report);
+  o.log(formatPublishSummary(report, (Date.now() - started) / 1000));
+  return report;
+}
+
+/** The image MANIFEST.json records (ID and its tarball in the package), or why there is none. */
+function releaseImage(manifest: Manifest, packageDir: string): { id: string; tarball: string } | { skipped: string } {
+  for (const section of manifest.sections) {
+    const image = section.metadata?.image as { id?: string; tarball?: string } | null | undefined;
+    if (!image?.id || !image.tarball) continue;
+    const file = manifest.files.find((f) => f.path === `${section.name}/${image.tarball}` || f.path.endsWith(`/${image.tarball}`));
+    if (file) return { id: image.id, tarball: join(packageDir, file.path) };
+  }
+  const skip = manifest.skipped.find((s) => /\.tar\.gz$/.test(s.artifact) && s.artifact.includes(IMAGE_REPOSITORY));
+  return { skipped: skip ? `no image was built (MANIFEST.json skipped ${skip.artifact}: ${skip.reason})` : 'MANIFEST.json records no image' };
+}
+
+/** Hashes the local files and decides each one: upload, skip, or (forced) overwrite. A conflict stops before anything is written. */
+async function plan(repository: ArtifactRepository, force: boolean, files: Array<[string, string]>): Promise<PlannedObject[]> {
+  const planned = await Promise.all(files.map(([key, file]) => describe(key, file)));
+  const conflicts: string[] = [];
+  for (const object of planned) {
+    const stored = await repository.head(object.key);
+    if (!stored) {
+      object.action = 'uploaded';
+      continue;
+    }
+    const same = stored.size === object.size && (stored.sha256 ?? (await repository.hashContent(object.key))) === object.sha256;
+    if (same) object.action = 'skipped';
+    else if (force) object.action = 'overwritten';
+    else conflicts.push(object.key);
+  }
+  if (conflicts.length) {
+    throw new ReleaseError(`${repository.location}/${conflicts[0]} already exists with different content: a released version never changes${conflicts.length > 1 ? ` (also ${conflicts.slice(1).join(', ')})` : ''}`, undefined, undefined, 'publish a new version, or rerun with --force to overwrite (recorded in the publish report)');
+  }
+  return planned;
+}
+
+async function describe(key: string, file: string): Promise<PlannedObject> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return { key, file, size: statSync(file).size, sha256: hash.digest('hex') };
+}
+
+/**
+ * Every object: size and SHA-256 against the local file. Objects written by this run are
+ * downloaded and hashed; the others by their recorded metadata (hashed where there is none).
+ */
+async function verifyObject(repository: ArtifactRepository, object: PlannedObject): Promise<'metadata' | 'content'> {
+  const stored = await repository.head(object.key);
+  const wrong = (what: string) => new ReleaseError(`${repository.location}/${object.key}: ${what} after the upload; rerun the publish to repair it`);
+  if (!stored) throw wrong('is missing');
+  if (stored.size !== object.size) throw wrong(`has ${stored.size} bytes, not ${object.size}`);
+  if (stored.sha256 !== undefined && stored.sha256 !== object.sha256) throw wrong('has the wrong recorded sha256');
+  if (object.action === 'skipped' && stored.sha256 !== undefined) return 'metadata';
+  if ((await repository.hashContent(object.key)) !== object.sha256) throw wrong('does not match its SHA-256');
+  return 'content';
+}
+
+function writeAtomically(file: string, bytes: Buffer): string {
+  const staged = partialPathFor(file);
+  writeFileSync(staged, bytes);
+  renameSync(staged, file);
+  return file;
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
