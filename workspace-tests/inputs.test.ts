@@ -49,7 +49,7 @@ function shippedFile(section: string): { file: string; path: string } {
   for (const { from, to } of sources) {
     const prefix = `libs/sections/${section}/${from}/`;
     const file = filesOf(section).find((f) => f.startsWith(prefix));
-    if (file) return { file, path: [section, to === '.' ? '' : `${to}/`].join('/').replace(/\/+$/, '') + `/${file.slice(prefix.length)}` };
+    if (file) return { file, path: [section, ...(to === '.' ? [] : [to]), file.slice(prefix.length)].join('/') };
   }
   throw new Error(`${section} ships no source file`);
 }
