@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseDocument, visit } from 'yaml';
+import { nx, SOURCE_ROOT } from './workspace';
+
+const PIPELINES = ['.github/workflows/release.yml', '.gitlab-ci.yml'];
+
+interface TargetUse {
+  target: string;
+  project?: string;
+  command: string;
+}
+
+/** Parses a pipeline file; any YAML error (not only a warning) is a failure. */
+function parsePipeline(name: string, text: string) {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) throw new Error(`${name} is not valid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
+  return doc;
+}
+
+/** Every Nx target a pipeline's commands name: `nx run p:t[:c]` and `-t a b` / `--targets=a,b`. */
+function targetUses(name: string, text: string): TargetUse[] {
+  const uses: TargetUse[] = [];
+  visit(parsePipeline(name, text), {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string') return;
+      for (const [command] of node.value.matchAll(/\bnx\s+[^\n;&|]+/g)) {
+        const words = command.trim().split(/\s+/);
+        const run = words[1] === 'run' ? /^([^:-][^:]*):([^:]+)/.exec(words[2] ?? '') : null;
+        if (run) uses.push({ project: run[1], target: run[2], command });
+        words.forEach((word, i) => {
+          const inline = /^--targets?=(.+)$/.exec(word);
+          if (inline) inline[1].split(',').forEach((target) => uses.push({ target, command }));
+          if (word !== '-t' && word !== '--target' && word !== '--targets') return;
+          for (const next of words.slice(i + 1)) {
+            if (next.startsWith('-')) break;
+            uses.push({ target: next, command });
+          }
+        });
+      }
+    },
+  });
+  return uses;
+}
+
+const owners = new Map<string, string[]>();
+/** Projects that have `target`, as `nx show projects --with-target` lists them. */
+function projectsWithTarget(target: string): string[] {
+  if (!owners.has(target)) {
+    const run = nx(SOURCE_ROOT, ['show', 'projects', '--with-target', target, '--json'], { NX_ISOLATE_PLUGINS: 'false' });
+    assert.is(run.status, 0, run.output);
+    owners.set(target, JSON.parse(run.output.slice(run.output.indexOf('['))));
+  }
+  return owners.get(target)!;
+}
+
+function unknownTargets(name: string, text: string): string[] {
+  return targetUses(name, text)
+    .filter((use) => {
+      const projects = projectsWithTarget(use.target);
+      return use.project ? !projects.includes(use.project) : projects.length === 0;
+    })
+    .map((use) => `${use.project ? `${use.project}:` : ''}${use.target} (in "${use.command.trim()}")`);
+}
+
+const pipelines = PIPELINES.map((name) => ({ name, text: readFileSync(join(SOURCE_ROOT, name), 'utf8') }));
+
+test('both pipelines are valid YAML and run the contract\'s commands', () => {
+  for (const { name, text } of pipelines) {
+    const commands = targetUses(name, text).map((u) => `${u.project ?? '*'}:${u.target}`);
+    for (const expected of ['*:validate', '*:package', 'release:assemble', 'release:verify', 'release:publish']) {
+      assert.ok(commands.includes(expected), `${name} never runs ${expected}`);
+    }
+    assert.match(text, /nx affected -t validate package --base=/);
+    assert.match(text, /bash tools\/install-toolchain\.sh/);
+    assert.match(text, /NX_SELF_HOSTED_REMOTE_CACHE_SERVER/);
+  }
+});
+
+test('every target a pipeline names exists in the workspace (pending ones excepted)', () => {
+  for (const { name, text } of pipelines) assert.equal(unknownTargets(name, text), [], name);
+});
+
+test('the check fails on a bogus target and on broken YAML', () => {
+  const [github] = pipelines;
+  const broken = github.text.replace('nx run release:verify', 'nx run release:verfy').replace('-t validate package --base', '-t validate pakage --base');
+  assert.equal(unknownTargets(github.name, broken).map((u) => u.split(' ')[0]), ['pakage', 'release:verfy']);
+  assert.throws(() => targetUses('broken.yml', `${github.text}\n  - [unclosed`), /not valid YAML/);
+  assert.throws(() => targetUses('duplicate.yml', 'jobs: {}\njobs: {}\n'), /not valid YAML/);
+});
+
+test.run();
