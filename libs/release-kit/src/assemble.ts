@@ -87,7 +87,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
       fragments: sections.map((s) => s.fragment),
       skipped,
-      npm: readNpmLock(at('package-lock.json')),
+      npm: readNpmLock(at('package-lock.json'), 'package-lock.json'),
       tools: toolVersions(),
     })),
     mode: FILE_MODE,

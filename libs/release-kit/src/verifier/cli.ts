@@ -80,6 +80,8 @@ function positiveNumber(text: string | undefined, option: string, fallback: numb
   return value;
 }
 
+// Should the work ever stall with nothing left to wait for, Node exits: then with a failure, never 0.
+process.exitCode = EXIT.failed;
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error) => {

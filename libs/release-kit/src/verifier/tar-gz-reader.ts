@@ -30,7 +30,7 @@ export async function readTarGz(archive: string, limits: ArchiveLimits, fail: (l
   let stopped = false;
   let compressed = 0;
   let uncompressed = 0;
-  let pending: Promise<void>[] = [];
+  const pending: Promise<void>[] = [];
   const parser = new Parser({ strict: true } as never);
   const parserError = new Promise<never>((_, reject) => {
     parser.on('error', reject);
@@ -87,8 +87,8 @@ export async function readTarGz(archive: string, limits: ArchiveLimits, fail: (l
       await ended;
     })();
     await Promise.race([parsed, parserError]);
-    await Promise.all(pending);
-    pending = [];
+    // A stopped read leaves the current entry unfinished: its promise never settles.
+    if (!stopped) await Promise.all(pending);
   } catch (e) {
     fail(`cannot be read: ${(e as Error).message.split('\n')[0]}`);
     return undefined;
