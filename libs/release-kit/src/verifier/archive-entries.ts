@@ -7,20 +7,19 @@ export type EntryKind = 'file' | 'folder' | 'symlink' | 'hard link' | 'device' |
 /**
  * Collects an archive's entries into PackageContents, the same way for tar and zip: every
  * entry must be a safe relative name under one top folder, a regular file or a folder, listed
- * once, within the limits. Returns a reason to stop reading, or undefined.
+ * once, within the limits. Failures go to `fail`; the readers add each file's facts once read.
  */
 export class ArchiveEntries {
-  private top: string | undefined;
   private seen = new Set<string>();
   private bytes = 0;
-  contents = emptyContents('');
+  private readonly contents = emptyContents('');
 
   constructor(
     private readonly limits: ArchiveLimits,
     private readonly fail: (line: string) => void,
   ) {}
 
-  /** Judges an entry's header; true when its data should be read. */
+  /** Judges an entry's header: true to read its data, false to skip it, 'stop' to end the read. */
   accept(rawName: string, kind: EntryKind, size: number): boolean | 'stop' {
     const name = rawName.replace(/\/$/, '');
     const shown = showName(rawName);
@@ -48,10 +47,9 @@ export class ArchiveEntries {
       return false;
     }
     const [top, ...rest] = name.split('/');
-    this.top ??= top;
-    this.contents.top = this.top;
-    if (top !== this.top) {
-      this.fail(`${shown}: is outside the top folder ${this.top}/`);
+    this.contents.top ||= top;
+    if (top !== this.contents.top) {
+      this.fail(`${shown}: is outside the top folder ${this.contents.top}/`);
       return false;
     }
     if (kind === 'folder') {
