@@ -29,6 +29,7 @@ export default async function packageSection(options: PackageSectionExecutorSche
       metadata: artifacts.metadata,
       outputDir: join(context.root, 'dist', 'sections', project),
       mtime: entryEpoch(),
+      maxFileBytes: options.maxFileBytes,
     });
     const bytes = fragment.files.reduce((sum, f) => sum + f.size, 0);
     console.log(`${section}/: ${fragment.files.length} files, ${bytes} bytes${skipped.length ? `, ${skipped.length} skipped` : ''}`);

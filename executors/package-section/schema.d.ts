@@ -6,4 +6,5 @@ export interface PackageSectionExecutorSchema {
   generate?: GeneratedFile[];
   skipped?: Skip[];
   artifacts?: ArtifactMapping[];
+  maxFileBytes?: number;
 }

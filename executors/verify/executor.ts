@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { archiveNames, loadReleaseConfig, packageFolderName, PUBLIC_KEY_FILE, ReleaseError, readVersion, verifyRelease } from '@spacetime/release-kit';
+import { archiveNames, loadReleaseConfig, normaliseFingerprint, packageFolderName, PUBLIC_KEY_FILE, ReleaseError, readVersion, verifyRelease } from '@spacetime/release-kit';
 import { runExecutor } from '../run-executor';
 import type { VerifyExecutorSchema } from './schema';
 
@@ -11,10 +11,13 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
     const version = readVersion(join(context.root, 'VERSION'));
     const outputDir = join(context.root, options.outputDir ?? 'dist/release');
     const names = archiveNames(version);
+    const fingerprint = options.fingerprint === undefined ? undefined : normaliseFingerprint(options.fingerprint);
+    if (options.fingerprint !== undefined && !fingerprint) throw new ReleaseError(`option "fingerprint": ${options.fingerprint} is not a 40 or 64 digit hex fingerprint`);
     const report = await verifyRelease({
       packageDir: join(outputDir, packageFolderName(version)),
       sections: config.sections,
       publicKeyFile: options.key ? join(context.root, options.key) : join(outputDir, PUBLIC_KEY_FILE),
+      fingerprint,
       tarGz: join(outputDir, names.tarGz),
       zip: join(outputDir, names.zip),
     });

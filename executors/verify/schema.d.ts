@@ -2,4 +2,5 @@ export interface VerifyExecutorSchema {
   config?: string;
   outputDir?: string;
   key?: string;
+  fingerprint?: string;
 }

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ArchiveInput, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
 import { formatSha256Sums } from './checksums';
 import { entryEpoch, FILE_MODE } from './determinism';
-import { ReleaseError } from './errors';
+import { fileSystemError, ReleaseError } from './errors';
 import { readFragment, SectionFragment, Skip } from './fragment';
 import { readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
+import { withOutputLock } from './output-lock';
 import { writePackageFolder } from './package-folder';
 import { isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
@@ -20,6 +21,7 @@ import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, secur
 import { stableJson } from './stable-json';
 import { toolVersions } from './tool-versions';
 import { findValidationReport } from './validation/validate-section';
+import { bundleVerifier, VERIFIER_FILE } from './verifier-bundle';
 import { readVersion } from './version';
 
 export interface AssembleOptions {
@@ -46,6 +48,7 @@ export interface AssembleResult {
   zip: string;
   publicKey: string;
   manifest: Manifest;
+  verifier: string;
   /** True when the outputs were already those of this assembly and nothing was written. */
   upToDate: boolean;
 }
@@ -104,7 +107,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
       fragments: sections.map((s) => s.fragment),
       skipped,
-      npm: readNpmLock(at('package-lock.json')),
+      npm: readNpmLock(at('package-lock.json'), 'package-lock.json'),
       tools: toolVersions(),
     })),
     mode: FILE_MODE,
@@ -136,52 +139,58 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   ];
 
   const outputDir = at(options.outputDir);
-  mkdirSync(outputDir, { recursive: true });
-  removeStalePartials(outputDir);
   const top = packageFolderName(version);
   const names = archiveNames(version);
-  const final = { packageDir: join(outputDir, top), tarGz: join(outputDir, names.tarGz), zip: join(outputDir, names.zip), publicKey: join(outputDir, PUBLIC_KEY_FILE) };
+  const final = { packageDir: join(outputDir, top), tarGz: join(outputDir, names.tarGz), zip: join(outputDir, names.zip), publicKey: join(outputDir, PUBLIC_KEY_FILE), verifier: join(outputDir, VERIFIER_FILE) };
   const result = { version, ...final, manifest };
-  const key = assemblyKey(top, mtime, sections, rootFiles, signer.publicKey);
-  const previous = readState(outputDir);
-  if (isUpToDate(previous, key, outputDir, final.packageDir)) {
-    log(`${top} is up to date (same sections, documents and key as the last assembly)`);
-    return { ...result, upToDate: true };
-  }
-
-  const partial = {
-    packageDir: partialPathFor(final.packageDir),
-    tarGz: partialPathFor(final.tarGz),
-    zip: partialPathFor(final.zip),
-    publicKey: partialPathFor(final.publicKey),
-  };
-  const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
+  const verifier = bundleVerifier();
+  const key = assemblyKey(top, mtime, sections, rootFiles, signer.publicKey, verifier);
+  const show = (p: string) => relative(options.workspaceRoot, p) || '.';
   try {
-    rmSync(join(outputDir, STATE_FILE), { force: true });
-    writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
-    writeTarGz(archive, partial.tarGz);
-    writeZip(archive, partial.zip);
-    writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
+    mkdirSync(outputDir, { recursive: true });
+    return await withOutputLock(outputDir, options.outputDir, log, async () => {
+      removeStalePartials(outputDir);
+      const previous = readState(outputDir);
+      if (isUpToDate(previous, key, outputDir, final.packageDir)) {
+        log(`${top} is up to date (same sections, documents and key as the last assembly)`);
+        return { ...result, upToDate: true };
+      }
+      const partial = {
+        packageDir: partialPathFor(final.packageDir),
+        tarGz: partialPathFor(final.tarGz),
+        zip: partialPathFor(final.zip),
+        publicKey: partialPathFor(final.publicKey),
+        verifier: partialPathFor(final.verifier),
+      };
+      const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
+      try {
+        rmSync(join(outputDir, STATE_FILE), { force: true });
+        writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
+        writeTarGz(archive, partial.tarGz);
+        writeZip(archive, partial.zip);
+        writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
+        writeFileSync(partial.verifier, verifier, { mode: FILE_MODE });
+      } catch (error) {
+        for (const p of Object.values(partial)) rmSync(p, { recursive: true, force: true });
+        throw error;
+      }
+      // Archives, key and verifier first, the folder last: a reader who sees the new folder finds its archives.
+      for (const name of ['tarGz', 'zip', 'publicKey', 'verifier', 'packageDir'] as const) moveIntoPlace(partial[name], final[name]);
+      writeState(outputDir, {
+        key,
+        files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...stamp(join(final.packageDir, f.path))! }])),
+        outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
+      });
+      return { ...result, upToDate: false };
+    });
   } catch (error) {
-    for (const p of Object.values(partial)) rmSync(p, { recursive: true, force: true });
-    throw error;
+    throw fileSystemError(error, show, outputDir);
   }
-  // Archives and key first, the folder last: a reader who sees the new folder finds its archives.
-  moveIntoPlace(partial.tarGz, final.tarGz);
-  moveIntoPlace(partial.zip, final.zip);
-  moveIntoPlace(partial.publicKey, final.publicKey);
-  moveIntoPlace(partial.packageDir, final.packageDir);
-  writeState(outputDir, {
-    key,
-    files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...stamp(join(final.packageDir, f.path))! }])),
-    outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
-  });
-  return { ...result, upToDate: false };
 }
 
-/** SHA-256 of everything the outputs are made of: the sections' fragments, root files and key. */
-function assemblyKey(top: string, mtime: number, sections: PackagedSection[], rootFiles: RootFile[], publicKey: string): string {
-  const hash = createHash('sha256').update(stableJson({ top, mtime, tools: toolVersions(), publicKey }));
+/** SHA-256 of everything the outputs are made of: the sections' fragments, root files, key and verifier. */
+function assemblyKey(top: string, mtime: number, sections: PackagedSection[], rootFiles: RootFile[], publicKey: string, verifier: Buffer): string {
+  const hash = createHash('sha256').update(stableJson({ top, mtime, tools: toolVersions(), publicKey, verifier: sha256(verifier) }));
   for (const { fragment } of sections) hash.update(stableJson(fragment));
   for (const root of rootFiles) hash.update(root.path).update(root.data);
   return hash.digest('hex');

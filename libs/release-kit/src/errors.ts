@@ -18,3 +18,14 @@ export class ReleaseError extends Error {
     return `${where}${message}${hint ? `\n  hint: ${hint}` : ''}`;
   }
 }
+
+/**
+ * A file system error (a full disk, a read-only folder, a missing permission) as a ReleaseError
+ * naming the path it happened on, or `fallbackPath` when the call had none; anything else as it is.
+ */
+export function fileSystemError(error: unknown, show: (path: string) => string, fallbackPath: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (error instanceof ReleaseError || typeof e?.code !== 'string' || !e.syscall) return error;
+  const reason = e.message.replace(/^[A-Z]+: /, '').split(',')[0];
+  return new ReleaseError(`cannot ${e.syscall}: ${e.code} (${reason})`, show(e.path ?? fallbackPath), undefined, e.code === 'ENOSPC' ? 'free some space and run it again' : undefined);
+}

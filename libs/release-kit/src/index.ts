@@ -15,6 +15,7 @@ export { resolveSectionSources } from './section-sources';
 export type { SourceMapping } from './section-sources';
 export { developmentKeyPath, resolveSigner } from './signing';
 export { verifyRelease } from './verify';
+export { normaliseFingerprint } from './verifier/signature';
 export type { VerifyOptions, VerifyReport } from './verify';
 export { readVersion } from './version';
 export { appendToJsonArray, readJsonArray } from './json-edit';

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isAlive } from './process-alive';
 
 /** Temporary names start with this prefix, then the pid that made them, then a label. */
 export const PARTIAL_PREFIX = '.partial-';
@@ -40,15 +41,5 @@ export function removeStalePartials(dir: string): void {
     const original = label.startsWith(ASIDE) ? join(dir, label.slice(ASIDE.length)) : undefined;
     if (original && !existsSync(original)) renameSync(join(dir, name), original);
     else rmSync(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

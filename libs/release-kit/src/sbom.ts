@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SectionFragment, Skip } from './fragment';
 import { PACKAGE_NAME } from './layout';
 import { compareBytes, stableJson } from './stable-json';
+import { parseJsonText } from './yaml-file';
 
 /** The package root file holding the CycloneDX 1.5 JSON SBOM (listed in MANIFEST.json and SHA256SUMS). */
 export const SBOM_FILE = 'SBOM.cdx.json';
@@ -41,9 +42,9 @@ type Component = Record<string, unknown> & { 'bom-ref': string };
 const SRI_ALGORITHMS: Record<string, string> = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
 
 /** The npm packages of a lockfile v2/v3 (`packages`), deduplicated by name@version; [] without a lock file. */
-export function readNpmLock(lockFile: string): NpmDependency[] {
+export function readNpmLock(lockFile: string, shownAs = lockFile): NpmDependency[] {
   if (!existsSync(lockFile)) return [];
-  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages?: Record<string, { name?: string; version?: string; integrity?: string; dev?: boolean; link?: boolean }> };
+  const lock = parseJsonText(readFileSync(lockFile, 'utf8'), shownAs) as { packages?: Record<string, { name?: string; version?: string; integrity?: string; dev?: boolean; link?: boolean }> };
   const found = new Map<string, NpmDependency>();
   for (const [where, entry] of Object.entries(lock.packages ?? {})) {
     if (!where.includes('node_modules/') || entry.link || !entry.version) continue;

@@ -36,7 +36,12 @@ export interface PackSectionOptions {
   outputDir: string;
   mtime: number;
   metadata?: Record<string, unknown>;
+  /** A larger file is refused before any byte of it is read (default DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
 }
+
+/** Larger files are streamed fine (PAX sizes, Zip64) but are more likely a mistake than a release artifact. */
+export const DEFAULT_MAX_FILE_BYTES = 8 * 2 ** 30;
 
 /** Files from this size on are streamed and get tar.gz members of their own. */
 export const LARGE_FILE = 1 << 20;
@@ -57,6 +62,7 @@ const SAMPLE = 256 << 10;
 export async function packSection(options: PackSectionOptions): Promise<SectionFragment> {
   const sources = [...options.sources].sort((a, b) => compareBytes(a.path, b.path));
   assertNoDuplicates(sources);
+  assertSizes(sources, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   mkdirSync(dirname(options.outputDir), { recursive: true });
   removeStalePartials(dirname(options.outputDir));
   const staging = partialPathFor(options.outputDir);
@@ -152,6 +158,15 @@ function assertNoDuplicates(sources: SectionSource[]): void {
   for (let i = 1; i < sources.length; i++) {
     if (sources[i].path === sources[i - 1].path) {
       throw new ReleaseError(`two sources map to the same package path "${sources[i].path}" (also ${sources[i - 1].origin})`, sources[i].origin);
+    }
+  }
+}
+
+function assertSizes(sources: SectionSource[], maxFileBytes: number): void {
+  for (const source of sources) {
+    const size = source.data?.length ?? statSync(source.file!).size;
+    if (size > maxFileBytes) {
+      throw new ReleaseError(`is ${size} bytes, more than maxFileBytes (${maxFileBytes})`, source.origin, undefined, 'raise "maxFileBytes" in the package target\'s options if the file belongs in the release');
     }
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
+import { assertArchivablePath } from './archive-path';
 import { ReleaseError } from './errors';
 import { generateFile, GeneratedFile } from './generated-files';
 import { SectionSource } from './section-packer';
@@ -36,6 +37,7 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
     for (const file of listSourceFiles(folder, options.workspaceRoot)) {
       const path = posix.normalize(posix.join(mapping.to, file.relativePath));
       const source: SectionSource = { path, origin: show(file.absolutePath), file: file.absolutePath, sourceMode: file.mode };
+      assertArchivablePath(path, `${options.projectRoot}/project.json (sources "${mapping.to}" -> ${source.origin})`);
       if (mapping.render) {
         if (file.size > MAX_RENDERED) throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, source.origin);
         source.data = renderVersion(readFileSync(file.absolutePath), options.version);
@@ -44,12 +46,10 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
     }
   }
   for (const generated of options.generate ?? []) {
-    result.push({
-      path: generated.to,
-      origin: `${options.projectRoot}/project.json (generate ${generated.kind} -> ${generated.to})`,
-      data: generateFile(generated, { root, version: options.version, show }),
-      sourceMode: 0o644,
-    });
+    const origin = `${options.projectRoot}/project.json (generate ${generated.kind} -> ${JSON.stringify(generated.to).slice(1, -1)})`;
+    assertArchivablePath(generated.to, origin);
+    const { data, mode } = generateFile(generated, { root, version: options.version, show });
+    result.push({ path: generated.to, origin, data, sourceMode: mode });
   }
   return result;
 }

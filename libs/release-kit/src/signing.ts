@@ -125,17 +125,3 @@ function gpgSigner(keyId: string): Signer {
     },
   };
 }
-
-/** Checks a detached armored signature of `data` against an armored public key. */
-export async function verifySignature(data: Buffer, armoredSignature: string, armoredPublicKey: string): Promise<{ valid: boolean; fingerprint?: string; reason?: string }> {
-  try {
-    const verificationKeys = await openpgp.readKey({ armoredKey: armoredPublicKey });
-    const signature = await openpgp.readSignature({ armoredSignature });
-    const message = await openpgp.createMessage({ binary: data });
-    const { signatures } = await openpgp.verify({ message, signature, verificationKeys });
-    await signatures[0].verified;
-    return { valid: true, fingerprint: verificationKeys.getFingerprint().toUpperCase() };
-  } catch (e) {
-    return { valid: false, reason: (e as Error).message.split('\n')[0] };
-  }
-}

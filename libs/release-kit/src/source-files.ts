@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { assertArchivablePath } from './archive-path';
-import { ReleaseError } from './errors';
+import { fileSystemError, ReleaseError } from './errors';
 
 export interface SourceFile {
   /** Path relative to the walked folder, with `/` separators. */
@@ -56,7 +56,11 @@ export function listSourceFiles(folder: string, workspaceRoot: string, displayRo
     throw new ReleaseError('the section source folder is missing', show(folder));
   }
   if (!rootStat.isDirectory()) throw new ReleaseError('is not a folder', show(folder));
-  visit(folder, '', new Set([realpathSync(folder)]));
+  try {
+    visit(folder, '', new Set([realpathSync(folder)]));
+  } catch (error) {
+    throw fileSystemError(error, show, folder); // e.g. a path beyond PATH_MAX
+  }
   return files;
 }
 

@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
 import { standInForKubernetesSd } from '../src/validation/monitoring';
+import { SECRET_PATTERNS } from '../src/validation/secrets';
 import { compareVersions, doctor, resetToolCache } from '../src/validation/tools';
 import type { Finding } from '../src/validation/findings';
 import { cleanTempDirs, tempDir, tool } from './helpers';
@@ -335,6 +336,14 @@ test('doctor: each tool found, missing or too old against its minimum, with how 
   assert.is(compareVersions('4.5.1', '4.5.1'), 0);
   assert.is(compareVersions('4.10.0', '4.5.1'), 1);
   assert.is(compareVersions('3.8', '3.8.0'), 0);
+});
+
+test('secret scan: a private key block, also inside a JSON string, but not code that writes the armor marker', () => {
+  const privateKey = SECRET_PATTERNS.find((p) => p.rule === 'secrets/private-key')!.pattern;
+  const marker = '-----BEGIN ' + 'PGP PRIVATE KEY BLOCK-----';
+  assert.ok(privateKey.test(marker));
+  assert.ok(privateKey.test(`  "signingKey": "${marker}\\n\\nxcLYBGd..."`));
+  assert.not.ok(privateKey.test(`      result.push("${marker}\\n");`), 'the OpenPGP library bundled into verify_release.mjs');
 });
 
 test.run();

@@ -9,7 +9,9 @@ export const PLACEHOLDER = /^<[A-Z0-9_]+>$/;
 
 /** Real-looking secrets, as data: a match is reported by file, line and kind, never by value. */
 export const SECRET_PATTERNS: Array<{ rule: string; what: string; pattern: RegExp }> = [
-  { rule: 'secrets/private-key', what: 'a private key block', pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
+  // The marker ends its line or is followed by key material (an escaped newline inside a string);
+  // code that writes the marker itself (an OpenPGP library's armor) is not a key.
+  { rule: 'secrets/private-key', what: 'a private key block', pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:["']?\s*$|\\n(?!["'`]))/ },
   { rule: 'secrets/cloud-key', what: 'an AWS access key id', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
   { rule: 'secrets/cloud-key', what: 'a Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
   { rule: 'secrets/token', what: 'a GitHub token', pattern: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/ },

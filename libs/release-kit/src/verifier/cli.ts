@@ -1,0 +1,91 @@
+// The standalone verifier, bundled into verify-release.mjs: needs only Node.js 20+.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ArchiveLimits, DEFAULT_LIMITS } from './limits';
+import { normaliseFingerprint } from './signature';
+import { packageKind, verifyPackage } from './verify-package';
+
+const USAGE = `usage: node verify-release.mjs <package folder | .tar.gz | .zip> [--key release-signing-key.asc] [--fingerprint <hex>] [--json]
+       [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}] [--max-ratio ${DEFAULT_LIMITS.maxRatio}]
+Checks the layout, every SHA256SUMS entry, the signature, MANIFEST.json and (for an archive) every entry.
+Exit status: 0 verified, 1 verification failed, 2 usage error.`;
+
+const EXIT = { verified: 0, failed: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let request;
+  try {
+    request = parseRequest(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError) && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw e;
+    console.error(`verify-release: ${(e as Error).message}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (request === 'help') {
+    console.log(USAGE);
+    return EXIT.verified;
+  }
+  const report = await verifyPackage(request.target, request.kind, request);
+  const verified = report.failures.length === 0;
+  if (request.json) {
+    const { contents: _contents, ...shown } = report;
+    console.log(JSON.stringify({ ...shown, verified }, null, 2));
+  } else {
+    for (const failure of report.failures) console.log(`FAIL ${failure}`);
+    console.log(verified ? `OK ${report.target}: ${report.version}, ${report.files} files, SHA256SUMS and MANIFEST.json match, signed by ${report.fingerprint}` : `FAILED ${report.target}: ${report.failures.length} problems`);
+  }
+  return verified ? EXIT.verified : EXIT.failed;
+}
+
+function parseRequest(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      key: { type: 'string' },
+      fingerprint: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      'max-entries': { type: 'string' },
+      'max-bytes': { type: 'string' },
+      'max-ratio': { type: 'string' },
+    },
+  });
+  if (values.help) return 'help' as const;
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one package at a time (got ${positionals.length})` : 'no package given');
+  const target = positionals[0];
+  if (!existsSync(target)) throw new UsageError(`${target}: does not exist`);
+  const kind = packageKind(target);
+  if (!kind) throw new UsageError(`${target}: is not a package folder, .tar.gz or .zip`);
+  if (values.key !== undefined && !existsSync(values.key)) throw new UsageError(`--key ${values.key}: does not exist`);
+  let fingerprint: string | undefined;
+  if (values.fingerprint !== undefined) {
+    fingerprint = normaliseFingerprint(values.fingerprint);
+    if (!fingerprint) throw new UsageError(`--fingerprint ${values.fingerprint}: not a 40 or 64 digit hex fingerprint`);
+  }
+  const limits: ArchiveLimits = {
+    maxEntries: positiveNumber(values['max-entries'], '--max-entries', DEFAULT_LIMITS.maxEntries),
+    maxBytes: positiveNumber(values['max-bytes'], '--max-bytes', DEFAULT_LIMITS.maxBytes),
+    maxRatio: positiveNumber(values['max-ratio'], '--max-ratio', DEFAULT_LIMITS.maxRatio),
+  };
+  return { target, kind, keyFile: values.key, fingerprint, json: values.json ?? false, limits };
+}
+
+function positiveNumber(text: string | undefined, option: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`${option} ${text}: not a positive whole number`);
+  return value;
+}
+
+// Should the work ever stall with nothing left to wait for, Node exits: then with a failure, never 0.
+process.exitCode = EXIT.failed;
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error) => {
+    console.error(`verify-release: internal error: ${(error as Error).stack}`);
+    process.exitCode = EXIT.failed;
+  },
+);

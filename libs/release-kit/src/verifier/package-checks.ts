@@ -1,0 +1,95 @@
+import { parseSha256Sums } from '../checksums';
+import { packageFolderName, ROOT_FILES, UNCHECKSUMMED, UNMANIFESTED } from '../layout';
+import { Manifest, octalMode } from '../manifest';
+import { showName } from './entry-name';
+import { PackageContents } from './package-contents';
+import { verifySignature } from './signature';
+
+export interface PackageCheckOptions {
+  /** Section folders the package must hold, besides those MANIFEST.json names. */
+  sections?: string[];
+  /** The armored public key, or undefined when none was found (a failure). */
+  publicKey: string | undefined;
+  publicKeyName: string;
+  /** The fingerprint the key must have (upper-case hex). */
+  fingerprint?: string;
+}
+
+export interface PackageFacts {
+  version?: string;
+  fingerprint?: string;
+}
+
+/**
+ * The recipient's checks on a package, read from a folder or an archive alike: layout, every
+ * SHA256SUMS line both ways, the signature, MANIFEST.json against the files, the version against
+ * the top folder's name.
+ */
+export async function checkPackage(contents: PackageContents, options: PackageCheckOptions, fail: (line: string) => void): Promise<PackageFacts> {
+  const facts: PackageFacts = {};
+  for (const file of Object.values(ROOT_FILES)) if (!contents.files.has(file)) fail(`layout: ${file} is missing`);
+
+  const sums = contents.roots.get(ROOT_FILES.checksums);
+  if (sums) {
+    checkSums(sums.toString('utf8'), contents, fail);
+    const signature = contents.roots.get(ROOT_FILES.signature);
+    if (!signature) fail(`signature: ${ROOT_FILES.signature} is missing`);
+    else if (options.publicKey === undefined) fail(`signature: no public key to check ${ROOT_FILES.signature} with (${options.publicKeyName} is missing; pass --key)`);
+    else {
+      const result = await verifySignature(sums, signature.toString('utf8'), options.publicKey, options.fingerprint);
+      if (!result.valid) fail(`signature: ${ROOT_FILES.signature} is not a valid signature of ${ROOT_FILES.checksums} by ${options.publicKeyName} (${result.reason})`);
+      facts.fingerprint = result.fingerprint;
+    }
+  }
+
+  const manifestData = contents.roots.get(ROOT_FILES.manifest);
+  const manifest = manifestData && parseManifest(manifestData, fail);
+  if (manifest) {
+    facts.version = manifest.version;
+    checkManifest(manifest, contents, fail);
+  }
+  const sections = new Set([...(options.sections ?? []), ...(manifest?.sections ?? []).map((s) => s.name)]);
+  for (const section of sections) if (!contents.folders.has(section)) fail(`layout: the section folder ${section}/ is missing`);
+  return facts;
+}
+
+function checkSums(text: string, contents: PackageContents, fail: (line: string) => void): void {
+  let listed;
+  try {
+    listed = parseSha256Sums(text, ROOT_FILES.checksums);
+  } catch (e) {
+    fail((e as Error).message.split('\n')[0]);
+    return;
+  }
+  const seen = new Set<string>();
+  for (const { path, sha256 } of listed) {
+    seen.add(path);
+    const facts = contents.files.get(path);
+    if (!facts) fail(`SHA256SUMS: ./${showName(path)} is listed but missing`);
+    else if (facts.sha256 !== sha256) fail(`SHA256SUMS: ./${showName(path)} does not match its checksum`);
+  }
+  for (const path of contents.files.keys()) if (!UNCHECKSUMMED.has(path) && !seen.has(path)) fail(`SHA256SUMS: ./${showName(path)} is not listed`);
+}
+
+function parseManifest(data: Buffer, fail: (line: string) => void): Manifest | undefined {
+  try {
+    const manifest = JSON.parse(data.toString('utf8'));
+    if (typeof manifest?.version === 'string' && Array.isArray(manifest.files)) return manifest;
+    fail('MANIFEST.json: has no "version" or "files"');
+  } catch {
+    fail('MANIFEST.json: not valid JSON');
+  }
+  return undefined;
+}
+
+function checkManifest(manifest: Manifest, contents: PackageContents, fail: (line: string) => void): void {
+  if (contents.top !== packageFolderName(manifest.version)) fail(`MANIFEST.json: version ${showName(manifest.version)} does not match the folder name ${showName(contents.top)}`);
+  const listed = new Map(manifest.files.map((f) => [f.path, f]));
+  for (const [path, entry] of listed) {
+    const facts = contents.files.get(path);
+    if (!facts) fail(`MANIFEST.json: ${showName(path)} is listed but missing`);
+    else if (facts.size !== entry.size || facts.sha256 !== entry.sha256) fail(`MANIFEST.json: ${showName(path)} differs from its size or sha256`);
+    else if (octalMode(facts.mode) !== entry.mode) fail(`MANIFEST.json: ${showName(path)} has mode ${octalMode(facts.mode)}, the manifest says ${entry.mode}`);
+  }
+  for (const path of contents.files.keys()) if (!UNMANIFESTED.has(path) && !listed.has(path)) fail(`MANIFEST.json: ${showName(path)} is not listed`);
+}

@@ -1,0 +1,81 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { PUBLIC_KEY_FILE } from '../layout';
+import { octalMode } from '../manifest';
+import { showName } from './entry-name';
+import { readPackageFolder } from './folder-reader';
+import { ArchiveLimits, DEFAULT_LIMITS } from './limits';
+import { checkPackage } from './package-checks';
+import { PackageContents } from './package-contents';
+import { readTarGz } from './tar-gz-reader';
+import { readZip } from './zip-reader';
+
+export type PackageKind = 'folder' | 'tar.gz' | 'zip';
+
+export interface VerifyTargetOptions {
+  /** The public key file; defaults to release-signing-key.asc beside the target. */
+  keyFile?: string;
+  fingerprint?: string;
+  sections?: string[];
+  limits?: ArchiveLimits;
+}
+
+export interface VerifyReport {
+  target: string;
+  kind: PackageKind;
+  failures: string[];
+  files: number;
+  version?: string;
+  fingerprint?: string;
+}
+
+/** What a path names, by its type and extension; undefined when it is none of the three. */
+export function packageKind(target: string): PackageKind | undefined {
+  if (!existsSync(target)) return undefined;
+  if (statSync(target).isDirectory()) return 'folder';
+  if (/\.(tar\.gz|tgz)$/.test(target)) return 'tar.gz';
+  if (target.endsWith('.zip')) return 'zip';
+  return undefined;
+}
+
+/**
+ * Verifies one package folder or archive on its own, as a recipient holding only it and the
+ * public key would. `contents` is returned too, so that a caller can compare several forms.
+ */
+export async function verifyPackage(target: string, kind: PackageKind, options: VerifyTargetOptions = {}): Promise<VerifyReport & { contents?: PackageContents }> {
+  const failures: string[] = [];
+  const fail = (line: string) => failures.push(kind === 'folder' ? line : `${basename(target)}: ${line}`);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const contents = kind === 'folder' ? await readPackageFolder(target, fail) : kind === 'tar.gz' ? await readTarGz(target, limits, fail) : await readZip(target, limits, fail);
+  const report = { target, kind, failures, files: contents?.files.size ?? 0 };
+  if (!contents) return report;
+  if (kind !== 'folder' && !contents.top) {
+    fail('holds no package folder');
+    return report;
+  }
+  const keyFile = options.keyFile ?? join(dirname(target), PUBLIC_KEY_FILE);
+  const facts = await checkPackage(contents, { sections: options.sections, publicKey: readText(keyFile), publicKeyName: basename(keyFile), fingerprint: options.fingerprint }, fail);
+  return { ...report, ...facts, contents };
+}
+
+/** Failure lines for every difference between an archive's files and the folder's. */
+export function compareContents(label: string, archive: PackageContents, folder: PackageContents): string[] {
+  const lines: string[] = [];
+  if (archive.top !== folder.top) lines.push(`${label}: its top folder ${showName(archive.top)} is not ${folder.top}`);
+  for (const [path, facts] of archive.files) {
+    const other = folder.files.get(path);
+    if (!other) lines.push(`${label}: ${showName(path)} is not in the package folder`);
+    else if (other.sha256 !== facts.sha256) lines.push(`${label}: ${showName(path)} differs from the package folder`);
+    else if (other.mode !== facts.mode) lines.push(`${label}: ${showName(path)} has mode ${octalMode(facts.mode)}, the folder has ${octalMode(other.mode)}`);
+  }
+  for (const path of folder.files.keys()) if (!archive.files.has(path)) lines.push(`${label}: ${showName(path)} is missing`);
+  return lines;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
