@@ -8,7 +8,8 @@ export const SECTION_PATHS = {
 
 /**
  * libs/sections/<name>/project.json of a new section: ships src/ as the package folder <name>/,
- * validated like every section (executors and inputs come from nx.json targetDefaults).
+ * validated like every section (executors and inputs come from nx.json targetDefaults; the
+ * implicit dependency on the executors project is the graph edge Nx does not infer from them).
  */
 export function sectionProjectJson(sectionName: string): string {
   const name = assertDnsLabel(sectionName, 'the section name');
@@ -16,6 +17,7 @@ export function sectionProjectJson(sectionName: string): string {
   "name": "${name}",
   "$schema": "../../../node_modules/nx/schemas/project-schema.json",
   "projectType": "library",
+  "implicitDependencies": ["executors"],
   "tags": ["section"],
   "targets": {
     "package": {

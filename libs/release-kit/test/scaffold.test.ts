@@ -137,6 +137,7 @@ test('section project: package and validation targets, a README', () => {
     name: 'licenses',
     $schema: '../../../node_modules/nx/schemas/project-schema.json',
     projectType: 'library',
+    implicitDependencies: ['executors'],
     tags: ['section'],
     targets: { package: { options: { sources: [{ from: 'src', to: '.' }] } }, validate: {}, 'validate-release': {} },
   });
