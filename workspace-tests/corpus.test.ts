@@ -60,7 +60,7 @@ function partialsLeft(): string[] {
 
 function verifier(args: string[]) {
   const r = spawnSync(process.execPath, [join(release, 'verify-release.mjs'), ...args], { cwd: ws, encoding: 'utf8' });
-  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+  return { status: r.status ?? -1, stdout: r.stdout, output: `${r.stdout}${r.stderr}` };
 }
 
 function restore(): void {
@@ -299,7 +299,7 @@ for (const c of verifierCases) {
 test('--json lists the failures for CI', () => {
   const run = verifier([join(crafted, 'duplicate.zip'), '--json']);
   assert.is(run.status, 1);
-  const report = JSON.parse(run.output);
+  const report = JSON.parse(run.stdout);
   assert.is(report.verified, false);
   assert.ok(report.failures.some((f: string) => /appears twice/.test(f)), run.output);
 });
