@@ -1,6 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
-import { assembleRelease, assertToolchain, doctor, recordTaskGraph, TASK_GRAPH_FILE } from '@spacetime/release-kit';
+// Modules, not the package index: the task process loads only what assembly needs.
+import { assembleRelease } from '@spacetime/release-kit/src/assemble';
+import { recordTaskGraph, TASK_GRAPH_FILE } from '@spacetime/release-kit/src/report/task-graph';
+import { assertToolchain, doctor } from '@spacetime/release-kit/src/validation/tools';
 import { runExecutor } from '../run-executor';
 import type { AssembleExecutorSchema } from './schema';
 

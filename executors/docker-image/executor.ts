@@ -1,6 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { buildAndSaveImage, entryEpoch, readVersion, sourceRevision } from '@spacetime/release-kit';
+// Modules, not the package index: the task process loads only what the image build needs.
+import { entryEpoch } from '@spacetime/release-kit/src/determinism';
+import { buildAndSaveImage, sourceRevision } from '@spacetime/release-kit/src/docker-image';
+import { readVersion } from '@spacetime/release-kit/src/version';
 import { runExecutor } from '../run-executor';
 import type { DockerImageExecutorSchema } from './schema';
 

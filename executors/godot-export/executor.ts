@@ -1,6 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { exportGodotProject, readVersion } from '@spacetime/release-kit';
+// Modules, not the package index: the task process loads only what the export needs.
+import { exportGodotProject } from '@spacetime/release-kit/src/godot';
+import { readVersion } from '@spacetime/release-kit/src/version';
 import { runExecutor } from '../run-executor';
 import type { GodotExportExecutorSchema } from './schema';
 

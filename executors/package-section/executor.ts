@@ -1,7 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { entryEpoch, packSection, readVersion, resolveArtifacts, resolveSectionSources } from '@spacetime/release-kit';
-import { runExecutor } from '../run-executor';
+// Modules, not the package index: each task process loads only what packaging needs.
+import { resolveArtifacts } from '@spacetime/release-kit/src/artifact-set';
+import { entryEpoch } from '@spacetime/release-kit/src/determinism';
+import { packSection } from '@spacetime/release-kit/src/section-packer';
+import { resolveSectionSources } from '@spacetime/release-kit/src/section-sources';
+import { readVersion } from '@spacetime/release-kit/src/version';
+import { batchOf, runExecutor } from '../run-executor';
 import type { PackageSectionExecutorSchema } from './schema';
 
 export default async function packageSection(options: PackageSectionExecutorSchema, context: ExecutorContext) {
@@ -36,3 +41,5 @@ export default async function packageSection(options: PackageSectionExecutorSche
     for (const skip of skipped) console.warn(`SKIPPED ${skip.artifact}: ${skip.reason}`);
   });
 }
+
+export const packageSectionBatch = batchOf(packageSection);

@@ -1,7 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
-import { formatFinding, readVersion, ReleaseError, validateSection } from '@spacetime/release-kit';
-import { runExecutor } from '../run-executor';
+// Modules, not the package index: each task process loads only what validation needs.
+import { ReleaseError } from '@spacetime/release-kit/src/errors';
+import { formatFinding, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
+import { readVersion } from '@spacetime/release-kit/src/version';
+import { batchOf, runExecutor } from '../run-executor';
 import type { ValidateSectionExecutorSchema } from './schema';
 
 export default async function validateSectionExecutor(options: ValidateSectionExecutorSchema, context: ExecutorContext) {
@@ -29,3 +32,5 @@ export default async function validateSectionExecutor(options: ValidateSectionEx
     if (error) throw new ReleaseError(`${section}/ failed validation: ${error} failure${error === 1 ? '' : 's'} (listed above)`);
   });
 }
+
+export const validateSectionBatch = batchOf(validateSectionExecutor);
