@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReleaseError } from './errors';
 import { stableJson } from './stable-json';
 
 export const FRAGMENT_FILE = 'fragment.json';
-export const TREE_FOLDER = 'tree';
+/** Bytes that exist nowhere else (rendered or generated files), one after another. */
+export const MADE_PACK = 'made-files.bin';
 export const TAR_PACK = 'tar-members.bin';
 export const ZIP_PACK = 'zip-data.bin';
-export const FRAGMENT_FORMAT = 1;
+export const FRAGMENT_FORMAT = 2;
 
 /** An artifact a build could not make, and why: recorded in MANIFEST.json `skipped`. */
 export interface Skip {
@@ -19,8 +20,10 @@ export interface Skip {
 export interface PackedFile {
   /** Package-relative path, e.g. `config/production/.env.template`. */
   path: string;
-  /** Workspace-relative file the bytes are shipped from; absent when they are in `tree/`. */
+  /** Workspace-relative file the bytes are shipped from, or else... */
   source?: string;
+  /** ...where they are in the made-files pack. */
+  made?: [offset: number, length: number];
   size: number;
   sha256: string;
   mode: number;
@@ -78,4 +81,27 @@ export function readFragment(sectionOutput: string, section: string, version: st
 /** SHA-256 of what a section ships (paths, contents, modes): what its validation report judged. */
 export function contentDigest(fragment: SectionFragment): string {
   return createHash('sha256').update(stableJson(fragment.files.map((f) => [f.path, f.sha256, f.mode]))).digest('hex');
+}
+
+/** The bytes of a made (rendered or generated) file, from its section's made-files pack. */
+export function readMadeFile(sectionOutput: string, file: PackedFile): Buffer {
+  const pack = join(sectionOutput, MADE_PACK);
+  const [offset, length] = file.made!;
+  const data = Buffer.alloc(length);
+  let fd: number;
+  try {
+    fd = openSync(pack, 'r');
+  } catch {
+    throw new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, pack, undefined, 'rerun the section\'s package target');
+  }
+  try {
+    for (let got = 0; got < length; ) {
+      const n = readSync(fd, data, got, length - got, offset + got);
+      if (n === 0) throw new ReleaseError(`is shorter than its fragment says (${file.path})`, pack, undefined, 'rerun the section\'s package target');
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return data;
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
 import { AssembleState, reusableFile } from './assemble-state';
 import { ReleaseError } from './errors';
-import { PackedFile, TREE_FOLDER } from './fragment';
+import { MADE_PACK, PackedFile, readMadeFile } from './fragment';
 
 export interface PackageFolderInput {
   workspaceRoot: string;
@@ -16,8 +16,9 @@ export interface PackageFolderInput {
 
 /**
  * Lays out the package folder. A file unchanged since the previous assembly is hard-linked from
- * it; any other is copied from the workspace (or the section's tree) and its SHA-256 checked on
- * the way, so that a file edited after its section was packaged can never ship under an old hash.
+ * it; any other is copied from the workspace (or the section's made-files pack) and its SHA-256
+ * checked on the way, so that a file edited after its section was packaged can never ship under an
+ * old hash.
  */
 export function writePackageFolder(folder: string, input: PackageFolderInput): void {
   mkdirSync(folder, { recursive: true });
@@ -31,7 +32,8 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): v
       const to = join(folder, file.path);
       const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256);
       if (previous) linkSync(previous, to);
-      else copyVerified(file, file.source ? join(input.workspaceRoot, file.source) : join(outputDir, TREE_FOLDER, file.path), to);
+      else if (file.source) copyVerified(file, join(input.workspaceRoot, file.source), to);
+      else writeVerified(file, readMadeFile(outputDir, file), join(outputDir, MADE_PACK), to);
       chmodSync(to, file.mode);
     }
   }
@@ -43,6 +45,13 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): v
 }
 
 const BUFFER = 1 << 20;
+
+function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string): void {
+  if (data.length !== file.size || createHash('sha256').update(data).digest('hex') !== file.sha256) {
+    throw new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, pack, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
+  }
+  writeFileSync(to, data, { flag: 'wx', mode: 0o600 });
+}
 
 function copyVerified(file: PackedFile, from: string, to: string): void {
   const hash = createHash('sha256');

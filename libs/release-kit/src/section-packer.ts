@@ -5,7 +5,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { fileMode } from './determinism';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
-import { FRAGMENT_FILE, FRAGMENT_FORMAT, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, TREE_FOLDER, ZIP_PACK } from './fragment';
+import { FRAGMENT_FILE, FRAGMENT_FORMAT, MADE_PACK, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, ZIP_PACK } from './fragment';
 import { gzipMember } from './gzip';
 import { packageFolderName } from './layout';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
@@ -47,6 +47,8 @@ export const DEFAULT_MAX_FILE_BYTES = 8 * 2 ** 30;
 export const LARGE_FILE = 1 << 20;
 /** Small files and headers are joined into gzip members of about this many bytes. */
 const TAR_BATCH = 4 << 20;
+/** Files from this size on are deflated on the thread pool, smaller ones on the main thread. */
+const POOL_DEFLATE = 64 << 10;
 /** Deflate output above this share of the input is not worth it: the entry is stored. */
 const STORE_RATIO = 0.98;
 const SAMPLE = 256 << 10;
@@ -54,7 +56,7 @@ const SAMPLE = 256 << 10;
 /**
  * Hashes a section's files and precomputes its archive pieces, reading each byte once and
  * compressing on every core: the zip data pack (one raw deflate per file), the tar.gz member pack,
- * `tree/` for bytes that exist nowhere else (rendered or generated), and the fragment that
+ * the made-files pack for bytes that exist nowhere else (rendered or generated), and the fragment that
  * describes them. Files shipped as they are stay in the workspace, named by their
  * workspace-relative path, so the cached output holds no second copy of a large binary.
  * Written beside the output and moved into place whole.
@@ -67,11 +69,12 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   removeStalePartials(dirname(options.outputDir));
   const staging = partialPathFor(options.outputDir);
   rmSync(staging, { recursive: true, force: true });
-  mkdirSync(join(staging, TREE_FOLDER), { recursive: true });
+  mkdirSync(staging, { recursive: true });
 
   const top = packageFolderName(options.version);
   const tarPack = new PackFile(join(staging, TAR_PACK));
   const zipPack = new PackFile(join(staging, ZIP_PACK));
+  const madePack = new PackFile(join(staging, MADE_PACK));
   const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) => placeZipData(file, deflated, zipPack));
   const tarQueue = new OrderedPipeline<{ member: Buffer; segment: TarSegment }>(({ member, segment }) => {
     (segment as { member: [number, number] }).member = [tarPack.length, member.length];
@@ -109,12 +112,16 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       const mode = fileMode(path, source.sourceMode);
       const shipped = source.data ?? readIfSmall(source.file!);
       const file: PackedFile = { path, mode, size: 0, sha256: '', crc32: 0, method: 0, compressedSize: 0 };
-      if (source.data) writeTreeFile(join(staging, TREE_FOLDER, path), source.data);
-      else file.source = workspacePath(options.workspaceRoot, source);
+      if (source.data) {
+        file.made = [madePack.length, source.data.length];
+        madePack.append(source.data);
+      } else file.source = workspacePath(options.workspaceRoot, source);
       files.push(file);
       if (shipped) {
         Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });
-        await zipQueue.push(worthDeflating(shipped) ? deflateWhole(shipped).then((deflated) => ({ file, deflated })) : Promise.resolve({ file, deflated: shipped }));
+        // Deflated once, and stored when that does not pay (placeZipData decides). A tiny file is
+        // deflated here: handing it to the thread pool costs more than compressing it.
+        await zipQueue.push(shipped.length < POOL_DEFLATE ? Promise.resolve({ file, deflated: deflateRawSync(shipped, deflateOptions()) }) : deflateWhole(shipped).then((deflated) => ({ file, deflated })));
         await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime }), shipped, tarPadding(shipped.length));
       } else {
         await zipQueue.drain();
@@ -135,6 +142,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   } finally {
     tarPack.close();
     zipPack.close();
+    madePack.close();
   }
 
   const fragment: SectionFragment = {
@@ -200,11 +208,6 @@ function workspacePath(workspaceRoot: string, source: SectionSource): string {
 
 function readIfSmall(file: string): Buffer | undefined {
   return statSync(file).size < LARGE_FILE ? readFileSync(file) : undefined;
-}
-
-function writeTreeFile(file: string, data: Buffer): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, data);
 }
 
 function placeZipData(file: PackedFile, deflated: Buffer, zipPack: PackFile): void {

@@ -1,6 +1,6 @@
-import { copyFileSync, linkSync, mkdirSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SectionFragment, TREE_FOLDER } from './fragment';
+import { readMadeFile, SectionFragment } from './fragment';
 
 /**
  * Lays out a packaged section as files under `dest` (`dest/<section>/...`), for tools that need
@@ -10,9 +10,13 @@ import { SectionFragment, TREE_FOLDER } from './fragment';
 export function stageSectionTree(fragment: SectionFragment, sectionOutput: string, workspaceRoot: string, dest: string): void {
   for (const dir of fragment.directories) mkdirSync(join(dest, dir), { recursive: true });
   for (const file of fragment.files) {
-    const from = file.source ? join(workspaceRoot, file.source) : join(sectionOutput, TREE_FOLDER, file.path);
     const to = join(dest, file.path);
     mkdirSync(dirname(to), { recursive: true });
+    if (!file.source) {
+      writeFileSync(to, readMadeFile(sectionOutput, file));
+      continue;
+    }
+    const from = join(workspaceRoot, file.source);
     try {
       linkSync(from, to);
     } catch {
