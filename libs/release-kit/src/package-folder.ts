@@ -44,7 +44,8 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): v
   }
 }
 
-const BUFFER = 1 << 20;
+/** Allocated once: a section may ship thousands of files. */
+const copyBuffer = Buffer.allocUnsafe(1 << 20);
 
 function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string): void {
   if (data.length !== file.size || createHash('sha256').update(data).digest('hex') !== file.sha256) {
@@ -55,7 +56,6 @@ function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string)
 
 function copyVerified(file: PackedFile, from: string, to: string): void {
   const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(BUFFER);
   let input: number;
   try {
     input = openSync(from, 'r');
@@ -65,9 +65,9 @@ function copyVerified(file: PackedFile, from: string, to: string): void {
   const output = openSync(to, 'wx', 0o600);
   let size = 0;
   try {
-    for (let n; (n = readSync(input, buffer, 0, BUFFER, null)) > 0; size += n) {
-      hash.update(buffer.subarray(0, n));
-      for (let w = 0; w < n; ) w += writeSync(output, buffer, w, n - w);
+    for (let n; (n = readSync(input, copyBuffer, 0, copyBuffer.length, null)) > 0; size += n) {
+      hash.update(copyBuffer.subarray(0, n));
+      for (let w = 0; w < n; ) w += writeSync(output, copyBuffer, w, n - w);
     }
   } finally {
     closeSync(input);
