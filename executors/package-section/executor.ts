@@ -6,7 +6,7 @@ import { entryEpoch } from '@spacetime/release-kit/src/determinism';
 import { packSection } from '@spacetime/release-kit/src/section-packer';
 import { resolveSectionSources } from '@spacetime/release-kit/src/section-sources';
 import { readVersion } from '@spacetime/release-kit/src/version';
-import { batchOf, runExecutor } from '../run-executor';
+import { runExecutor } from '../run-executor';
 import type { PackageSectionExecutorSchema } from './schema';
 
 export default async function packageSection(options: PackageSectionExecutorSchema, context: ExecutorContext) {
@@ -41,5 +41,3 @@ export default async function packageSection(options: PackageSectionExecutorSche
     for (const skip of skipped) console.warn(`SKIPPED ${skip.artifact}: ${skip.reason}`);
   });
 }
-
-export const packageSectionBatch = batchOf(packageSection);

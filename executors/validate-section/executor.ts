@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { ReleaseError } from '@spacetime/release-kit/src/errors';
 import { formatFinding, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
 import { readVersion } from '@spacetime/release-kit/src/version';
-import { batchOf, runExecutor } from '../run-executor';
+import { runExecutor } from '../run-executor';
 import type { ValidateSectionExecutorSchema } from './schema';
 
 export default async function validateSectionExecutor(options: ValidateSectionExecutorSchema, context: ExecutorContext) {
@@ -32,5 +32,3 @@ export default async function validateSectionExecutor(options: ValidateSectionEx
     if (error) throw new ReleaseError(`${section}/ failed validation: ${error} failure${error === 1 ? '' : 's'} (listed above)`);
   });
 }
-
-export const validateSectionBatch = batchOf(validateSectionExecutor);
