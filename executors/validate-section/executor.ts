@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
 // Modules, not the package index: each task process loads only what validation needs.
 import { ReleaseError } from '@spacetime/release-kit/src/errors';
-import { formatFinding, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
+import { formatFinding, formatSummary, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
 import { readVersion } from '@spacetime/release-kit/src/version';
 import { runExecutor } from '../run-executor';
 import type { ValidateSectionExecutorSchema } from './schema';
@@ -13,11 +13,6 @@ export default async function validateSectionExecutor(options: ValidateSectionEx
     const section = options.section ?? project;
     const mode = options.mode ?? 'development';
     const reportDir = join(context.root, (options.reportDir ?? 'dist/validation/{projectName}').split('{projectName}').join(project));
-    if (mode === 'off') {
-      // The development release:assemble does not wait for validation (see README "Validation").
-      console.log(`${section}/: validation is not part of the development assemble; run \`npx nx run ${project}:validate\``);
-      return;
-    }
     const report = validateSection({
       workspaceRoot: context.root,
       sectionOutput: join(context.root, 'dist', 'sections', project),
@@ -27,8 +22,8 @@ export default async function validateSectionExecutor(options: ValidateSectionEx
       reportDir,
     });
     for (const finding of report.findings) (finding.severity === 'error' ? console.error : console.log)(formatFinding(finding));
-    const { error, skip, waiver } = report.counts;
-    console.log(`${section}/: ${report.checks.length} checks (${report.checks.join('; ')}), ${error} failures, ${skip} skipped, ${waiver} waived (${mode}); report: ${relative(context.root, reportDir)}/report.json`);
+    console.log(formatSummary(report, `${relative(context.root, reportDir)}/report.json`));
+    const { error } = report.counts;
     if (error) throw new ReleaseError(`${section}/ failed validation: ${error} failure${error === 1 ? '' : 's'} (listed above)`);
   });
 }

@@ -1,5 +1,5 @@
 export interface ValidateSectionExecutorSchema {
   section?: string;
-  mode?: 'off' | 'development' | 'production';
+  mode?: 'development' | 'production';
   reportDir?: string;
 }

@@ -20,7 +20,7 @@ import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
 import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from './security-checklist';
 import { stableJson } from './stable-json';
 import { toolVersions } from './tool-versions';
-import { findValidationReport } from './validation/validate-section';
+import { findValidationReport, formatFinding, formatSummary, validateSection } from './validation/validate-section';
 import { bundleVerifier, VERIFIER_FILE } from './verifier-bundle';
 import { readVersion } from './version';
 
@@ -74,7 +74,10 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   const signer = await resolveSigner(env);
   const skipped: Skip[] = sections.flatMap((s) => s.fragment.skipped);
   if (!git) skipped.push({ artifact: 'git metadata', reason: 'the workspace is not a git checkout with a commit' });
-  if (options.production) assertProductionReady(git?.dirty ?? true, signer.mode === 'development', skipped);
+  if (options.production) {
+    const failedValidation = validateForProduction(options, sections, version, log);
+    assertProductionReady(git?.dirty ?? true, signer.mode === 'development', skipped, failedValidation);
+  }
   for (const skip of skipped) log(`SKIPPED ${skip.artifact}: ${skip.reason}`);
   if (signer.mode === 'development') log('SIGNED WITH THE DEVELOPMENT KEY: this package is not fit for production (set RELEASE_SIGNING_KEY or GPG_KEY_ID)');
 
@@ -205,6 +208,27 @@ function validationReportFor(options: AssembleOptions, fragment: SectionFragment
     : findValidationReport([join(dir, fragment.section, 'report.json'), gate], fragment);
 }
 
+/**
+ * The release gate: every section of a production release is validated in production mode. A
+ * section with a passing report of exactly its content (from `nx run-many -t validate-release`,
+ * cached) is not validated again; the others are validated here. Returns the sections that failed.
+ */
+function validateForProduction(options: AssembleOptions, sections: PackagedSection[], version: string, log: (line: string) => void): string[] {
+  const failed: string[] = [];
+  for (const { fragment, outputDir } of sections) {
+    let report = validationReportFor(options, fragment);
+    // A failed report is judged again: the failure may have been a tool that is installed now.
+    if (!report?.passed) {
+      const reportDir = join(options.workspaceRoot, options.validationDir, 'release-gate', fragment.section);
+      report = validateSection({ workspaceRoot: options.workspaceRoot, sectionOutput: outputDir, section: fragment.section, version, mode: 'production', reportDir, now: options.now });
+      for (const finding of report.findings) log(formatFinding(finding));
+      log(formatSummary(report, relative(options.workspaceRoot, join(reportDir, 'report.json'))));
+    }
+    if (report.counts.error) failed.push(`${fragment.section}/ failed validation: ${report.counts.error} failure${report.counts.error === 1 ? '' : 's'} (see ${join(options.validationDir, 'release-gate', fragment.section, 'report.json')})`);
+  }
+  return failed;
+}
+
 function imageOf(sections: PackagedSection[]): ChecklistFacts['image'] {
   for (const { fragment } of sections) {
     const image = fragment.metadata.image as { id?: unknown; tags?: unknown } | null | undefined;
@@ -220,8 +244,9 @@ function assertChecklistPasses(facts: ChecklistFacts): void {
   }
 }
 
-function assertProductionReady(dirty: boolean, developmentKey: boolean, skipped: Skip[]): void {
+function assertProductionReady(dirty: boolean, developmentKey: boolean, skipped: Skip[], failedValidation: string[]): void {
   const problems = [
+    ...failedValidation,
     ...(dirty ? ['the git tree has uncommitted changes (or is not a git checkout): commit them first'] : []),
     ...(developmentKey ? ['no release signing key: set RELEASE_SIGNING_KEY (+ RELEASE_SIGNING_PASSPHRASE) or GPG_KEY_ID'] : []),
     ...skipped.map((s) => `${s.artifact} was skipped: ${s.reason}`),

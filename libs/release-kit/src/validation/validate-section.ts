@@ -128,6 +128,12 @@ function compareFindings(a: Finding, b: Finding): number {
   return compareBytes(a.file, b.file) || (a.line ?? 0) - (b.line ?? 0) || compareBytes(a.rule, b.rule) || compareBytes(a.message, b.message);
 }
 
+/** One line per section: what ran, what failed, where the report is. */
+export function formatSummary(report: ValidationReport, reportFile: string): string {
+  const { error, skip, waiver } = report.counts;
+  return `${report.section}/: ${report.checks.length} checks (${report.checks.join('; ')}), ${error} failures, ${skip} skipped, ${waiver} waived (${report.mode}); report: ${reportFile}`;
+}
+
 export function formatFinding(f: Finding): string {
   const label = { error: 'ERROR', skip: 'SKIPPED', waiver: 'WAIVED', note: 'NOTE' }[f.severity];
   return `${label} ${f.file}${f.line ? `:${f.line}` : ''}: [${f.rule}] ${f.message}`;
