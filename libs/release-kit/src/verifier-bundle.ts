@@ -1,5 +1,8 @@
-import { buildSync } from 'esbuild';
+import { buildSync, version as esbuildVersion } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundlePath, freshBundle, storeBundle } from './cached-bundle';
 
 /** Where the verifier's entry point is, and the workspace it is bundled from. */
 const ENTRY = join(__dirname, 'verifier', 'cli.ts');
@@ -9,9 +12,16 @@ const WORKSPACE = join(__dirname, '..', '..', '..');
  * The standalone verifier as one ES module for Node.js 20+, with openpgp, tar and yauzl inside.
  * Byte-deterministic: fixed options, paths in comments relative to the workspace, and symlinked
  * node_modules (workspace copies) kept as they are rather than resolved to where they point.
+ * Cached: it is rebuilt only when one of its source files, this file or esbuild changes.
  */
 export function bundleVerifier(): Buffer {
-  const result = buildSync({
+  const file = bundlePath(WORKSPACE, VERIFIER_FILE);
+  const key = `${esbuildVersion} ${createHash('sha256').update(readFileSync(__filename)).digest('hex')}`;
+  return readFileSync(freshBundle(WORKSPACE, file, key) ?? storeBundle(WORKSPACE, file, key, build()));
+}
+
+function build() {
+  return buildSync({
     entryPoints: [ENTRY],
     absWorkingDir: WORKSPACE,
     bundle: true,
@@ -20,13 +30,13 @@ export function bundleVerifier(): Buffer {
     target: 'node20',
     preserveSymlinks: true,
     write: false,
+    metafile: true,
     charset: 'utf8',
     legalComments: 'inline',
     logLevel: 'silent',
     // CommonJS dependencies (yauzl) call require(); an ES module has to make one.
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __verifierRequire } from 'node:module';\nconst require = __verifierRequire(import.meta.url);" },
   });
-  return Buffer.from(result.outputFiles[0].contents);
 }
 
 export const VERIFIER_FILE = 'verify-release.mjs';
