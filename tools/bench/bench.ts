@@ -25,7 +25,7 @@ interface Timing {
   maxRssKiB: number;
 }
 
-/** Runs `command` under /usr/bin/time; `prepare` (clearing the last run's outputs) runs first, untimed. */
+/** Runs `command` under /usr/bin/time; `prepare` (clearing the last run's outputs, then `sync`, so that no run pays for the last one's writeback) runs first, untimed. */
 function timed(cwd: string, command: string, env: NodeJS.ProcessEnv = {}, prepare = 'true'): Timing {
   const cleared = spawnSync('bash', ['-c', prepare], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
   if (cleared.status !== 0) throw new Error(`${prepare} failed (${cleared.status}):\n${cleared.stderr}`);
@@ -63,8 +63,8 @@ results.b = timed(base, carefulPipeline, {}, clearBaseline);
 const cold2 = timed(ws, assemble, nxEnv, clearOurs);
 const rebuildIdentical = archives.map(sha).every((h, i) => h === firstBuild[i]);
 appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), '# benchmark: one small change\n');
-results.d = timed(ws, assemble, nxEnv);
-results.e = timed(ws, assemble, nxEnv);
+results.d = timed(ws, assemble, nxEnv, 'sync');
+results.e = timed(ws, assemble, nxEnv, 'sync');
 git(ws, 'checkout', '-q', '--', '.');
 
 const checks = [

@@ -10,10 +10,11 @@ import { stableJson } from './stable-json';
  */
 export const STATE_FILE = '.assemble-state.json';
 
-interface FileStamp {
+export interface FileStamp {
   size: number;
   mtimeMs: number;
   ino: number;
+  mode: number;
 }
 
 export interface AssembleState {
@@ -28,14 +29,14 @@ export interface AssembleState {
 export function stamp(path: string): FileStamp | undefined {
   try {
     const s = statSync(path);
-    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, mode: s.mode & 0o7777 };
   } catch {
     return undefined;
   }
 }
 
 function same(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
-  return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+  return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.mode === b.mode;
 }
 
 export function readState(outputDir: string): AssembleState | undefined {
@@ -60,10 +61,14 @@ export function isUpToDate(state: AssembleState | undefined, key: string, output
   return true;
 }
 
-/** A file of the previous package that may be linked into the next one: same content, untouched since. */
-export function reusableFile(state: AssembleState | undefined, packageDir: string, path: string, sha256: string): string | undefined {
+/**
+ * A file of the previous package that may be linked into the next one: same content and mode,
+ * untouched since. Its stamp stays valid for the link, which shares its inode.
+ */
+export function reusableFile(state: AssembleState | undefined, packageDir: string, path: string, sha256: string, mode: number): { file: string; stamp: FileStamp } | undefined {
   const recorded = state?.files[path];
-  if (!recorded || recorded.sha256 !== sha256) return undefined;
+  if (!recorded || recorded.sha256 !== sha256 || recorded.mode !== mode) return undefined;
   const file = join(packageDir, path);
-  return same(stamp(file), recorded) ? file : undefined;
+  const now = stamp(file);
+  return now && same(now, recorded) ? { file, stamp: now } : undefined;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rename } from 'node:fs/promises';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ArchiveInput, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
@@ -12,7 +13,7 @@ import { buildManifest, Manifest, octalMode } from './manifest';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { writePackageFolder } from './package-folder';
-import { isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble-state';
+import { FileStamp, isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { resolveSigner } from './signing';
@@ -166,9 +167,10 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         verifier: partialPathFor(final.verifier),
       };
       const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
+      let linked = new Map<string, FileStamp>();
       try {
         rmSync(join(outputDir, STATE_FILE), { force: true });
-        writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
+        linked = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
         writeTarGz(archive, partial.tarGz);
         writeZip(archive, partial.zip);
         writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
@@ -178,10 +180,12 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         throw error;
       }
       // Archives, key and verifier first, the folder last: a reader who sees the new folder finds its archives.
-      for (const name of ['tarGz', 'zip', 'publicKey', 'verifier', 'packageDir'] as const) moveIntoPlace(partial[name], final[name]);
+      // In parallel: ext4 starts writing a file's data back when it is renamed over an older one (auto_da_alloc).
+      await Promise.all((['tarGz', 'zip', 'publicKey', 'verifier'] as const).map((name) => rename(partial[name], final[name])));
+      moveIntoPlace(partial.packageDir, final.packageDir);
       writeState(outputDir, {
         key,
-        files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...stamp(join(final.packageDir, f.path))! }])),
+        files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
         outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
       });
       return { ...result, upToDate: false };

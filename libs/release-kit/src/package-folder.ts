@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
-import { AssembleState, reusableFile } from './assemble-state';
+import { AssembleState, FileStamp, reusableFile } from './assemble-state';
 import { ReleaseError } from './errors';
 import { MADE_PACK, PackedFile, readMadeFile } from './fragment';
 
@@ -18,9 +18,10 @@ export interface PackageFolderInput {
  * Lays out the package folder. A file unchanged since the previous assembly is hard-linked from
  * it; any other is copied from the workspace (or the section's made-files pack) and its SHA-256
  * checked on the way, so that a file edited after its section was packaged can never ship under an
- * old hash.
+ * old hash. Returns the stamps of the linked files, which need no stat again.
  */
-export function writePackageFolder(folder: string, input: PackageFolderInput): void {
+export function writePackageFolder(folder: string, input: PackageFolderInput): Map<string, FileStamp> {
+  const linked = new Map<string, FileStamp>();
   mkdirSync(folder, { recursive: true });
   chmodSync(folder, 0o755);
   for (const { fragment, outputDir } of input.sections) {
@@ -30,9 +31,13 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): v
     }
     for (const file of fragment.files) {
       const to = join(folder, file.path);
-      const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256);
-      if (previous) linkSync(previous, to);
-      else if (file.source) copyVerified(file, join(input.workspaceRoot, file.source), to);
+      const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256, file.mode);
+      if (previous) {
+        linkSync(previous.file, to);
+        linked.set(file.path, previous.stamp);
+        continue;
+      }
+      if (file.source) copyVerified(file, join(input.workspaceRoot, file.source), to);
       else writeVerified(file, readMadeFile(outputDir, file), join(outputDir, MADE_PACK), to);
       chmodSync(to, file.mode);
     }
@@ -42,6 +47,7 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): v
     writeFileSync(join(folder, root.path), root.data);
     chmodSync(join(folder, root.path), root.mode);
   }
+  return linked;
 }
 
 /** Allocated once: a section may ship thousands of files. */
