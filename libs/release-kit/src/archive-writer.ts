@@ -52,30 +52,52 @@ function units(input: ArchiveInput): Unit[] {
   return sorted;
 }
 
-/** Copy buffers, allocated once: a zip of 20,000 small files copies 20,000 ranges. */
+/** Copy buffers, allocated once. */
 const copyBuffer = Buffer.allocUnsafe(1 << 20);
 const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
 
-/** Appends `length` bytes of `file` from `offset` to `out`, through one reused buffer. */
-function copyRange(file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
-  const fd = openSync(file, 'r');
+/** Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer. */
+function copyRange(fd: number, file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
   const buffer = frame ? storedBlockBuffer : copyBuffer;
+  let done = 0;
+  do {
+    const want = Math.min(buffer.length, length - done);
+    let got = 0;
+    while (got < want) {
+      const n = readSync(fd, buffer, got, want - got, offset + done + got);
+      if (n === 0) throw new Error(`${file} is shorter than its package output says`);
+      got += n;
+    }
+    frame?.(want, done + want === length);
+    out.append(buffer.subarray(0, want));
+    done += want;
+  } while (done < length);
+}
+
+/** Runs `body` with `file` open for reading. */
+function withOpen<T>(file: string, body: (fd: number) => T): T {
+  const fd = openSync(file, 'r');
   try {
-    let done = 0;
-    do {
-      const want = Math.min(buffer.length, length - done);
-      let got = 0;
-      while (got < want) {
-        const n = readSync(fd, buffer, got, want - got, offset + done + got);
-        if (n === 0) throw new Error(`${file} is shorter than its package output says`);
-        got += n;
-      }
-      frame?.(want, done + want === length);
-      out.append(buffer.subarray(0, want));
-      done += want;
-    } while (done < length);
+    return body(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A section's packs, each opened once: a zip of 20,000 small files copies 20,000 ranges of one pack. */
+class SectionPacks {
+  private readonly fds = new Map<string, number>();
+  constructor(private readonly outputDir: string) {}
+
+  copy(pack: string, [offset, length]: [number, number], out: PackFile): void {
+    const file = join(this.outputDir, pack);
+    let fd = this.fds.get(file);
+    if (fd === undefined) this.fds.set(file, (fd = openSync(file, 'r')));
+    copyRange(fd, file, offset, length, out);
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
   }
 }
 
@@ -99,17 +121,25 @@ export function writeTarGz(input: ArchiveInput, outFile: string): void {
       }
       flush();
       const { fragment, outputDir } = unit.section!;
-      for (const segment of fragment.tar) {
-        if ('member' in segment) {
-          copyRange(join(outputDir, TAR_PACK), segment.member[0], segment.member[1], out);
-          continue;
+      const packs = new SectionPacks(outputDir);
+      try {
+        for (const segment of fragment.tar) {
+          if ('member' in segment) {
+            packs.copy(TAR_PACK, segment.member, out);
+            continue;
+          }
+          const file = fragment.files[segment.content];
+          out.append(gzipHeader());
+          if (file.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file.zipData!, out);
+          else if (file.size === 0) out.append(storedBlockHeader(0, true));
+          else {
+            const stored = join(input.packageDir, file.path);
+            withOpen(stored, (fd) => copyRange(fd, stored, 0, file.size, out, (n, last) => out.append(storedBlockHeader(n, last))));
+          }
+          out.append(gzipTrailer(file.crc32, file.size));
         }
-        const file = fragment.files[segment.content];
-        out.append(gzipHeader());
-        if (file.method === METHOD_DEFLATE) copyRange(join(outputDir, ZIP_PACK), file.zipData![0], file.zipData![1], out);
-        else if (file.size === 0) out.append(storedBlockHeader(0, true));
-        else copyRange(join(input.packageDir, file.path), 0, file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
-        out.append(gzipTrailer(file.crc32, file.size));
+      } finally {
+        packs.close();
       }
     }
     pending.push(TAR_END);
@@ -145,16 +175,22 @@ export function writeZip(input: ArchiveInput, outFile: string): void {
         ...fragment.directories.map((dir) => ({ key: `${dir}/`, dir })),
         ...fragment.files.map((file) => ({ key: file.path, file })),
       ].sort((a, b) => compareBytes(a.key, b.key));
-      for (const { dir, file } of entries) {
-        if (dir !== undefined) {
-          add(directory(`${input.top}/${dir}`), () => undefined);
-          continue;
+      const packs = new SectionPacks(outputDir);
+      try {
+        for (const { dir, file } of entries) {
+          if (dir !== undefined) {
+            add(directory(`${input.top}/${dir}`), () => undefined);
+            continue;
+          }
+          const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
+          const stored = join(input.packageDir, file!.path);
+          add(entry, () => {
+            if (file!.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file!.zipData!, out);
+            else if (file!.size > 0) withOpen(stored, (fd) => copyRange(fd, stored, 0, file!.size, out));
+          });
         }
-        const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
-        add(entry, () => {
-          if (file!.method === METHOD_DEFLATE) copyRange(join(outputDir, ZIP_PACK), file!.zipData![0], file!.zipData![1], out);
-          else if (file!.size > 0) copyRange(join(input.packageDir, file!.path), 0, file!.size, out);
-        });
+      } finally {
+        packs.close();
       }
     }
     const directoryOffset = out.length;

@@ -16,11 +16,16 @@ const MAX_LISTED_COMMITS = 500;
 
 export function readGitInfo(workspaceRoot: string, version: string): GitInfo | undefined {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: workspaceRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8').trim();
+  let head: string;
   try {
-    git('rev-parse', '--verify', 'HEAD');
+    head = git('log', '-1', '--format=%H %ct', 'HEAD');
   } catch {
     return undefined;
   }
+  const [commit, commitTime] = head.split(' ');
+  // One `git status` answers both the branch (`# branch.head`) and whether the tree is dirty (any other line).
+  const status = git('status', '--porcelain=v2', '--branch', '--untracked-files=normal').split('\n');
+  const branchHead = status.find((l) => l.startsWith('# branch.head '))?.slice('# branch.head '.length);
   let previousTag: string | undefined;
   try {
     previousTag = git('describe', '--tags', '--abbrev=0', '--match', 'v*', '--exclude', `v${version}`, 'HEAD') || undefined;
@@ -30,10 +35,10 @@ export function readGitInfo(workspaceRoot: string, version: string): GitInfo | u
   const range = previousTag ? [`${previousTag}..HEAD`] : ['HEAD'];
   const log = git('log', `--max-count=${MAX_LISTED_COMMITS}`, '--format=%h %s', ...range);
   return {
-    commit: git('rev-parse', 'HEAD'),
-    branch: git('rev-parse', '--abbrev-ref', 'HEAD'),
-    commitTime: Number(git('log', '-1', '--format=%ct', 'HEAD')),
-    dirty: git('status', '--porcelain', '--untracked-files=normal') !== '',
+    commit,
+    branch: !branchHead || branchHead === '(detached)' ? 'HEAD' : branchHead,
+    commitTime: Number(commitTime),
+    dirty: status.some((l) => l !== '' && !l.startsWith('# ')),
     previousTag,
     commitsSincePreviousTag: log ? log.split('\n') : [],
   };
