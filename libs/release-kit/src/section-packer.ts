@@ -11,6 +11,7 @@ import { packageFolderName } from './layout';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
 import { PackFile } from './pack-file';
 import { DEFLATE_CHUNK, deflateChunk, deflateWhole, OrderedPipeline } from './parallel-deflate';
+import { renderVersion } from './section-sources';
 import { compareBytes, stableJson } from './stable-json';
 import { tarHeader, tarPadding } from './tar-header';
 
@@ -20,10 +21,12 @@ export interface SectionSource {
   path: string;
   /** Workspace-relative origin, for messages. */
   origin: string;
-  /** The file on disk (absolute). Shipped as it is unless `data` is given. */
+  /** The file on disk (absolute). Shipped as it is unless `data` or `renderVersion` is given. */
   file?: string;
-  /** Bytes to ship instead of the file (rendered or generated). */
+  /** Bytes to ship instead of the file (generated). */
   data?: Buffer;
+  /** Ship the file with `{{version}}` replaced by this version, rendered when it is packed (not all at once, for flat memory). */
+  renderVersion?: string;
   sourceMode: number;
 }
 
@@ -110,11 +113,12 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       const source = entry.source;
       const path = `${options.section}/${source.path}`;
       const mode = fileMode(path, source.sourceMode);
-      const shipped = source.data ?? readIfSmall(source.file!);
+      const made = source.data ?? (source.renderVersion === undefined ? undefined : renderVersion(readFileSync(source.file!), source.renderVersion));
+      const shipped = made ?? readIfSmall(source.file!);
       const file: PackedFile = { path, mode, size: 0, sha256: '', crc32: 0, method: 0, compressedSize: 0 };
-      if (source.data) {
-        file.made = [madePack.length, source.data.length];
-        madePack.append(source.data);
+      if (made) {
+        file.made = [madePack.length, made.length];
+        madePack.append(made);
       } else file.source = workspacePath(options.workspaceRoot, source);
       files.push(file);
       if (shipped) {

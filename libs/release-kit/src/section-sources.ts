@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { assertArchivablePath } from './archive-path';
 import { ReleaseError } from './errors';
@@ -40,7 +39,7 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
       assertArchivablePath(path, `${options.projectRoot}/project.json (sources "${mapping.to}" -> ${source.origin})`);
       if (mapping.render) {
         if (file.size > MAX_RENDERED) throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, source.origin);
-        source.data = renderVersion(readFileSync(file.absolutePath), options.version);
+        source.renderVersion = options.version;
       }
       result.push(source);
     }
