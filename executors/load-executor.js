@@ -5,11 +5,10 @@
 'use strict';
 const { readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
-const { bundlePath, freshBundle, storeBundle } = require('../libs/release-kit/src/cached-bundle');
+const { bundleKey, bundlePath, freshBundle, storeBundle } = require('../libs/release-kit/src/cached-bundle');
 
 const WORKSPACE = join(__dirname, '..');
-/** What else decides the bundle's bytes: this loader and the esbuild that runs it. */
-const KEY = `${require('esbuild').version} ${require('node:crypto').createHash('sha256').update(readFileSync(__filename)).digest('hex')}`;
+const KEY = bundleKey(__filename);
 
 /** Bundled code runs from the cache folder, so each workspace file keeps its own __dirname and __filename. */
 const ownLocation = {

@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
 // Modules, not the package index: each task process loads only what validation needs.
 import { ReleaseError } from '@spacetime/release-kit/src/errors';
-import { formatFinding, formatSummary, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
+import { failedValidation, formatFinding, formatSummary, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
 import { readVersion } from '@spacetime/release-kit/src/version';
 import { runExecutor } from '../run-executor';
 import type { ValidateSectionExecutorSchema } from './schema';
@@ -23,7 +23,6 @@ export default async function validateSectionExecutor(options: ValidateSectionEx
     });
     for (const finding of report.findings) (finding.severity === 'error' ? console.error : console.log)(formatFinding(finding));
     console.log(formatSummary(report, `${relative(context.root, reportDir)}/report.json`));
-    const { error } = report.counts;
-    if (error) throw new ReleaseError(`${section}/ failed validation: ${error} failure${error === 1 ? '' : 's'} (listed above)`);
+    if (report.counts.error) throw new ReleaseError(failedValidation(report, 'listed above'));
   });
 }

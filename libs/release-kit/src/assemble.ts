@@ -21,7 +21,7 @@ import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
 import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from './security-checklist';
 import { stableJson } from './stable-json';
 import { toolVersions } from './tool-versions';
-import { findValidationReport, formatFinding, formatSummary, validateSection } from './validation/validate-section';
+import { failedValidation, findValidationReport, formatFinding, formatSummary, validateSection } from './validation/validate-section';
 import { bundleVerifier, VERIFIER_FILE } from './verifier-bundle';
 import { readVersion } from './version';
 
@@ -229,7 +229,7 @@ function validateForProduction(options: AssembleOptions, sections: PackagedSecti
       for (const finding of report.findings) log(formatFinding(finding));
       log(formatSummary(report, relative(options.workspaceRoot, join(reportDir, 'report.json'))));
     }
-    if (report.counts.error) failed.push(`${fragment.section}/ failed validation: ${report.counts.error} failure${report.counts.error === 1 ? '' : 's'} (see ${join(options.validationDir, 'release-gate', fragment.section, 'report.json')})`);
+    if (report.counts.error) failed.push(failedValidation(report, `see ${join(options.validationDir, 'release-gate', fragment.section, 'report.json')}`));
   }
   return failed;
 }

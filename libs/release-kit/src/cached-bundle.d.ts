@@ -1,5 +1,7 @@
 import type { BuildResult } from 'esbuild';
 
+/** What decides a bundle's bytes besides its inputs: esbuild's version and the file that holds the build options. */
+export function bundleKey(optionsFile: string): string;
 /** Where `name` is cached for the workspace at `workspace` (bundles of two workspaces never mix). */
 export function bundlePath(workspace: string, name: string): string;
 /** The cached bundle, when it was made with `key` from files that are all unchanged; else undefined. */

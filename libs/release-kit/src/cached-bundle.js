@@ -8,6 +8,11 @@ const { join } = require('node:path');
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
+/** What decides a bundle's bytes besides its inputs: esbuild's version and the file that holds the build options. */
+function bundleKey(optionsFile) {
+  return `${require('esbuild').version} ${sha256(readFileSync(optionsFile))}`;
+}
+
 /** Where `name` is cached for the workspace at `workspace` (bundles of two workspaces never mix). */
 function bundlePath(workspace, name) {
   return join(workspace, 'node_modules', '.cache', 'spacetime-bundles', sha256(workspace).slice(0, 16), name);
@@ -39,4 +44,4 @@ function storeBundle(workspace, file, key, result) {
   return file;
 }
 
-module.exports = { bundlePath, freshBundle, storeBundle };
+module.exports = { bundleKey, bundlePath, freshBundle, storeBundle };

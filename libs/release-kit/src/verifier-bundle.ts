@@ -1,8 +1,7 @@
-import { buildSync, version as esbuildVersion } from 'esbuild';
-import { createHash } from 'node:crypto';
+import { buildSync } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundlePath, freshBundle, storeBundle } from './cached-bundle';
+import { bundleKey, bundlePath, freshBundle, storeBundle } from './cached-bundle';
 
 /** Where the verifier's entry point is, and the workspace it is bundled from. */
 const ENTRY = join(__dirname, 'verifier', 'cli.ts');
@@ -16,7 +15,7 @@ const WORKSPACE = join(__dirname, '..', '..', '..');
  */
 export function bundleVerifier(): Buffer {
   const file = bundlePath(WORKSPACE, VERIFIER_FILE);
-  const key = `${esbuildVersion} ${createHash('sha256').update(readFileSync(__filename)).digest('hex')}`;
+  const key = bundleKey(__filename);
   return readFileSync(freshBundle(WORKSPACE, file, key) ?? storeBundle(WORKSPACE, file, key, build()));
 }
 

@@ -134,6 +134,12 @@ export function formatSummary(report: ValidationReport, reportFile: string): str
   return `${report.section}/: ${report.checks.length} checks (${report.checks.join('; ')}), ${error} failures, ${skip} skipped, ${waiver} waived (${report.mode}); report: ${reportFile}`;
 }
 
+/** The error for a section that failed, pointing at where its findings are. */
+export function failedValidation(report: ValidationReport, where: string): string {
+  const { error } = report.counts;
+  return `${report.section}/ failed validation: ${error} failure${error === 1 ? '' : 's'} (${where})`;
+}
+
 export function formatFinding(f: Finding): string {
   const label = { error: 'ERROR', skip: 'SKIPPED', waiver: 'WAIVED', note: 'NOTE' }[f.severity];
   return `${label} ${f.file}${f.line ? `:${f.line}` : ''}: [${f.rule}] ${f.message}`;
