@@ -52,6 +52,14 @@ function units(input: ArchiveInput): Unit[] {
   return sorted;
 }
 
+/** One raw deflate per root file, shared by the .tar.gz member and the zip entry. */
+const rootDeflates = new WeakMap<RootFile, { deflated: Buffer; crc32: number }>();
+function deflatedRoot(root: RootFile): { deflated: Buffer; crc32: number } {
+  let result = rootDeflates.get(root);
+  if (!result) rootDeflates.set(root, (result = { deflated: deflateRawSync(root.data, deflateOptions()), crc32: crc32(root.data) }));
+  return result;
+}
+
 /** Copy buffers, allocated once. */
 const copyBuffer = Buffer.allocUnsafe(1 << 20);
 const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
@@ -102,8 +110,9 @@ class SectionPacks {
 }
 
 /**
- * Writes the .tar.gz by joining the sections' cached gzip members; only the top folder, the
- * root files and the end-of-archive blocks are compressed here.
+ * Writes the .tar.gz by joining the sections' cached gzip members. Each root file is a member of
+ * its own around its zip entry's deflate, as a section's large file is; only tar headers,
+ * padding and the end-of-archive blocks are compressed here.
  */
 export function writeTarGz(input: ArchiveInput, outFile: string): void {
   const out = new PackFile(outFile);
@@ -116,7 +125,13 @@ export function writeTarGz(input: ArchiveInput, outFile: string): void {
     for (const unit of units(input)) {
       if (unit.root) {
         const { path, data, mode } = unit.root;
-        pending.push(tarHeader({ path: `${input.top}/${path}`, type: 'file', size: data.length, mode, mtime: input.mtime }), data, tarPadding(data.length));
+        pending.push(tarHeader({ path: `${input.top}/${path}`, type: 'file', size: data.length, mode, mtime: input.mtime }));
+        flush();
+        const { deflated, crc32: crc } = deflatedRoot(unit.root);
+        out.append(gzipHeader());
+        out.append(deflated);
+        out.append(gzipTrailer(crc, data.length));
+        pending.push(tarPadding(data.length));
         continue;
       }
       flush();
@@ -165,8 +180,8 @@ export function writeZip(input: ArchiveInput, outFile: string): void {
     for (const unit of units(input)) {
       if (unit.root) {
         const { path, data, mode } = unit.root;
-        const deflated = deflateRawSync(data, deflateOptions());
-        const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc32(data), compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
+        const { deflated, crc32: crc } = deflatedRoot(unit.root);
+        const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc, compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
         add(entry, () => out.append(deflated));
         continue;
       }

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { stableJson } from './stable-json';
+import { writeStableJson } from './stable-json';
 
 /**
  * What the last assembly wrote, so that the next one can tell in milliseconds that nothing
@@ -50,7 +50,7 @@ export function readState(outputDir: string): AssembleState | undefined {
 }
 
 export function writeState(outputDir: string, state: AssembleState): void {
-  writeFileSync(join(outputDir, STATE_FILE), stableJson(state));
+  writeStableJson(join(outputDir, STATE_FILE), state);
 }
 
 /** True when every output is still exactly as the last assembly with this key left it. */

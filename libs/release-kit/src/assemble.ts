@@ -19,7 +19,7 @@ import { deploymentChecklist, releaseNotes } from './root-documents';
 import { resolveSigner } from './signing';
 import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
 import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from './security-checklist';
-import { stableJson } from './stable-json';
+import { stableJson, stableJsonBytes } from './stable-json';
 import { toolVersions } from './tool-versions';
 import { failedValidation, findValidationReport, formatFinding, formatSummary, validateSection } from './validation/validate-section';
 import { bundleVerifier, VERIFIER_FILE } from './verifier-bundle';
@@ -105,7 +105,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   if (config.sections.includes(SECURITY_CHECKLIST_FILE.split('/')[0])) documents.push({ path: SECURITY_CHECKLIST_FILE, data: securityChecklistMarkdown(checklistFacts), mode: FILE_MODE });
   documents.push({
     path: SBOM_FILE,
-    data: Buffer.from(buildSbom({
+    data: buildSbom({
       version,
       buildDate,
       files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
@@ -113,7 +113,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       skipped,
       npm: readNpmLock(at('package-lock.json'), 'package-lock.json'),
       tools: toolVersions(),
-    })),
+    }),
     mode: FILE_MODE,
   });
   const listed = [
@@ -132,7 +132,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
     tools: toolVersions(),
     skipped,
   });
-  const manifestData = Buffer.from(stableJson(manifest));
+  const manifestData = stableJsonBytes(manifest);
   const sums = Buffer.from(formatSha256Sums([...listed, { path: ROOT_FILES.manifest, sha256: sha256(manifestData) }]));
   const signature = Buffer.from(await signer.sign(sums, new Date(buildDate * 1000)));
   const rootFiles: RootFile[] = [

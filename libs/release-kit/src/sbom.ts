@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SectionFragment, Skip } from './fragment';
 import { PACKAGE_NAME } from './layout';
-import { compareBytes, stableJson } from './stable-json';
+import { compareBytes, stableJsonBytes, stableJsonSha256 } from './stable-json';
 import { parseJsonText } from './yaml-file';
 
 /** The package root file holding the CycloneDX 1.5 JSON SBOM (listed in MANIFEST.json and SHA256SUMS). */
@@ -88,7 +87,7 @@ const byRef = (a: Component, b: Component) => compareBytes(a['bom-ref'], b['bom-
  * (scope `excluded`: build tools, not shipped). Deterministic: sorted keys and components,
  * no time but `buildDate`, and a serialNumber derived from the SHA-256 of the rest.
  */
-export function buildSbom(input: SbomInput): string {
+export function buildSbom(input: SbomInput): Buffer {
   const root = `${PACKAGE_NAME}@${input.version}`;
   const files: Component[] = input.files.map((f) => ({
     'bom-ref': `file:${f.path}`,
@@ -154,6 +153,6 @@ export function buildSbom(input: SbomInput): string {
     components,
     dependencies: [{ ref: root, dependsOn: [...files, ...images].map((c) => c['bom-ref']) }],
   };
-  const serialNumber = uuidFromSha256(createHash('sha256').update(stableJson(bom)).digest('hex'));
-  return stableJson({ ...bom, serialNumber });
+  const serialNumber = uuidFromSha256(stableJsonSha256(bom));
+  return stableJsonBytes({ ...bom, serialNumber });
 }

@@ -1,31 +1,49 @@
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** JSON with keys sorted at every level, two-space indent and a trailing newline. */
 export function stableJson(value: unknown): string {
-  let text = '';
-  writeJson(value, '', (piece) => (text += piece));
-  return text + '\n';
+  return stableJsonBytes(value).toString('utf8');
 }
 
-/** Flushed in pieces of about this many characters: a fragment of 40,000 files is 15 MB of JSON. */
-const WRITE_PIECE = 1 << 16;
+/** `stableJson(value)` as UTF-8, made without the whole text as one string. */
+export function stableJsonBytes(value: unknown): Buffer {
+  const pieces: Buffer[] = [];
+  writeInPieces(value, (piece) => pieces.push(Buffer.from(piece)));
+  return Buffer.concat(pieces);
+}
+
+/** SHA-256 (hex) of `stableJson(value)`, without making it. */
+export function stableJsonSha256(value: unknown): string {
+  const hash = createHash('sha256');
+  writeInPieces(value, (piece) => hash.update(piece));
+  return hash.digest('hex');
+}
 
 /** Writes `stableJson(value)` to `file` as it is produced, so that memory holds a piece of it, not all. */
 export function writeStableJson(file: string, value: unknown): void {
   const fd = openSync(file, 'w', 0o644);
   try {
-    let pending = '';
-    writeJson(value, '', (piece) => {
-      pending += piece;
-      if (pending.length >= WRITE_PIECE) {
-        writeSync(fd, pending);
-        pending = '';
-      }
-    });
-    writeSync(fd, pending + '\n');
+    writeInPieces(value, (piece) => writeSync(fd, piece));
   } finally {
     closeSync(fd);
   }
+}
+
+/** Pieces of about this many characters: a fragment of 40,000 files is 15 MB of JSON, made of a million small strings. */
+const PIECE = 1 << 16;
+
+/** Gathers the small strings into pieces and hands each on whole: V8 would keep every small string of one long concatenation alive. */
+function writeInPieces(value: unknown, sink: (piece: string) => void): void {
+  let pending = '';
+  writeJson(value, '', (text) => {
+    pending += text;
+    if (pending.length >= PIECE) {
+      sink(pending);
+      pending = '';
+    }
+  });
+  sink(pending + '\n');
 }
 
 /** What JSON.stringify(value, null, 2) writes, with object keys in bytewise order and undefined members left out. */

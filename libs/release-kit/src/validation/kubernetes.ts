@@ -101,7 +101,7 @@ const WORKLOAD_POD_SPEC: Record<string, Path> = {
 class SourceIndex {
   private docs = new Map<string, Array<{ file: string; doc: LocatedDoc }>>();
 
-  constructor(private ctx: ValidationContext, folders: string[]) {
+  constructor(ctx: ValidationContext, folders: string[]) {
     for (const folder of folders) {
       const abs = ctx.abs(folder);
       if (!existsSync(abs)) continue;
