@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { rename } from 'node:fs/promises';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ArchiveInput, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
 import { formatSha256Sums } from './checksums';
@@ -16,6 +16,7 @@ import { writePackageFolder } from './package-folder';
 import { FileStamp, isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
+import { engineDigest } from './engine-digest';
 import { resolveSigner } from './signing';
 import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
 import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from './security-checklist';
@@ -82,6 +83,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   for (const skip of skipped) log(`SKIPPED ${skip.artifact}: ${skip.reason}`);
   if (signer.mode === 'development') log('SIGNED WITH THE DEVELOPMENT KEY: this package is not fit for production (set RELEASE_SIGNING_KEY or GPG_KEY_ID)');
 
+  const signing = { mode: signer.mode, fingerprint: signer.fingerprint };
   const mtime = entryEpoch(env.SOURCE_DATE_EPOCH);
   const buildDate = env.SOURCE_DATE_EPOCH ? mtime : git?.commitTime ?? mtime;
   const templates = (p: string) => at(join(configDir, p));
@@ -92,7 +94,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   const checklistFacts: ChecklistFacts = {
     version,
     reports: Object.fromEntries(sections.map(({ fragment }) => [fragment.section, validationReportFor(options, fragment)])),
-    signing: { mode: signer.mode, fingerprint: signer.fingerprint },
+    signing,
     files: new Set(sections.flatMap((s) => s.fragment.files.map((f) => f.path))),
     // every file but SHA256SUMS and its signature: the sections', the documents, this checklist, the SBOM and MANIFEST.json
     checksummed: sections.reduce((n, s) => n + s.fragment.files.length, 0) + documents.length + 3,
@@ -103,52 +105,16 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   if (options.production) assertChecklistPasses(checklistFacts);
   // The answered checklist ships inside the security section, when the release has one.
   if (config.sections.includes(SECURITY_CHECKLIST_FILE.split('/')[0])) documents.push({ path: SECURITY_CHECKLIST_FILE, data: securityChecklistMarkdown(checklistFacts), mode: FILE_MODE });
-  documents.push({
-    path: SBOM_FILE,
-    data: buildSbom({
-      version,
-      buildDate,
-      files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
-      fragments: sections.map((s) => s.fragment),
-      skipped,
-      npm: readNpmLock(at('package-lock.json'), 'package-lock.json'),
-      tools: toolVersions(),
-    }),
-    mode: FILE_MODE,
-  });
-  const listed = [
-    ...sections.flatMap((s) => s.fragment.files),
-    ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
-  ];
-  const manifest = buildManifest({
-    version,
-    buildDate,
-    git,
-    buildUser: env.BUILD_USER || (env.CI ? 'ci-system' : 'local-build'),
-    production: options.production,
-    signing: { mode: signer.mode, fingerprint: signer.fingerprint },
-    fragments: sections.map((s) => s.fragment),
-    files: listed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: octalMode(f.mode) })),
-    tools: toolVersions(),
-    skipped,
-  });
-  const manifestData = stableJsonBytes(manifest);
-  const sums = Buffer.from(formatSha256Sums([...listed, { path: ROOT_FILES.manifest, sha256: sha256(manifestData) }]));
-  const signature = Buffer.from(await signer.sign(sums, new Date(buildDate * 1000)));
-  const rootFiles: RootFile[] = [
-    ...documents,
-    { path: ROOT_FILES.manifest, data: manifestData, mode: FILE_MODE },
-    { path: ROOT_FILES.checksums, data: sums, mode: FILE_MODE },
-    { path: ROOT_FILES.signature, data: signature, mode: FILE_MODE },
-  ];
-
   const outputDir = at(options.outputDir);
   const top = packageFolderName(version);
   const names = archiveNames(version);
   const final = { packageDir: join(outputDir, top), tarGz: join(outputDir, names.tarGz), zip: join(outputDir, names.zip), publicKey: join(outputDir, PUBLIC_KEY_FILE), verifier: join(outputDir, VERIFIER_FILE) };
-  const result = { version, ...final, manifest };
   const verifier = bundleVerifier();
-  const key = assemblyKey(top, mtime, sections, rootFiles, signer.publicKey, verifier);
+  const npmLock = at('package-lock.json');
+  const buildUser = env.BUILD_USER || (env.CI ? 'ci-system' : 'local-build');
+  // Everything SBOM.cdx.json, MANIFEST.json, SHA256SUMS and its signature are made from: when it
+  // matches the last assembly's and its outputs are untouched, none of them is made again.
+  const key = assemblyKey(sections, documents, npmLock, { top, mtime, buildDate, version, git, buildUser, production: options.production, signing, publicKey: signer.publicKey, skipped, verifier: sha256(verifier) });
   const show = (p: string) => relative(options.workspaceRoot, p) || '.';
   try {
     mkdirSync(outputDir, { recursive: true });
@@ -157,8 +123,47 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       const previous = readState(outputDir);
       if (isUpToDate(previous, key, outputDir, final.packageDir)) {
         log(`${top} is up to date (same sections, documents and key as the last assembly)`);
-        return { ...result, upToDate: true };
+        return { version, ...final, manifest: JSON.parse(readFileSync(join(final.packageDir, ROOT_FILES.manifest), 'utf8')), upToDate: true };
       }
+      documents.push({
+        path: SBOM_FILE,
+        data: buildSbom({
+          version,
+          buildDate,
+          files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
+          fragments: sections.map((s) => s.fragment),
+          skipped,
+          npm: readNpmLock(npmLock, 'package-lock.json'),
+          tools: toolVersions(),
+        }),
+        mode: FILE_MODE,
+      });
+      const listed = [
+        ...sections.flatMap((s) => s.fragment.files),
+        ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
+      ];
+      const manifest = buildManifest({
+        version,
+        buildDate,
+        git,
+        buildUser,
+        production: options.production,
+        signing,
+        fragments: sections.map((s) => s.fragment),
+        files: listed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: octalMode(f.mode) })),
+        tools: toolVersions(),
+        skipped,
+      });
+      const manifestData = stableJsonBytes(manifest);
+      const sums = Buffer.from(formatSha256Sums([...listed, { path: ROOT_FILES.manifest, sha256: sha256(manifestData) }]));
+      const signature = Buffer.from(await signer.sign(sums, new Date(buildDate * 1000)));
+      const rootFiles: RootFile[] = [
+        ...documents,
+        { path: ROOT_FILES.manifest, data: manifestData, mode: FILE_MODE },
+        { path: ROOT_FILES.checksums, data: sums, mode: FILE_MODE },
+        { path: ROOT_FILES.signature, data: signature, mode: FILE_MODE },
+      ];
+
       const partial = {
         packageDir: partialPathFor(final.packageDir),
         tarGz: partialPathFor(final.tarGz),
@@ -188,19 +193,23 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
         outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
       });
-      return { ...result, upToDate: false };
+      return { version, ...final, manifest, upToDate: false };
     });
   } catch (error) {
     throw fileSystemError(error, show, outputDir);
   }
 }
 
-/** SHA-256 of everything the outputs are made of: the sections' fragments, root files, key and verifier. */
-function assemblyKey(top: string, mtime: number, sections: PackagedSection[], rootFiles: RootFile[], publicKey: string, verifier: Buffer): string {
-  const hash = createHash('sha256').update(stableJson({ top, mtime, tools: toolVersions(), publicKey, verifier: sha256(verifier) }));
-  // The fragment files as written (stable JSON): hashing their bytes costs less than serialising them again.
+/**
+ * SHA-256 of everything the outputs are made of: the sections' fragments as written, the root
+ * documents, the npm lockfile (the SBOM lists it), the facts MANIFEST.json records, the signing
+ * key, the verifier, the tool versions and the engine's own code.
+ */
+function assemblyKey(sections: PackagedSection[], documents: RootFile[], npmLock: string, facts: Record<string, unknown>): string {
+  const hash = createHash('sha256').update(stableJson({ ...facts, tools: toolVersions(), engine: engineDigest() }));
   for (const { outputDir } of sections) hash.update(readFileSync(join(outputDir, FRAGMENT_FILE)));
-  for (const root of rootFiles) hash.update(root.path).update(root.data);
+  for (const document of documents) hash.update(document.path).update(document.data);
+  if (existsSync(npmLock)) hash.update(readFileSync(npmLock));
   return hash.digest('hex');
 }
 

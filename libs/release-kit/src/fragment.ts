@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReleaseError } from './errors';
-import { stableJson } from './stable-json';
 
 export const FRAGMENT_FILE = 'fragment.json';
 /** Bytes that exist nowhere else (rendered or generated files), one after another. */
@@ -80,7 +79,10 @@ export function readFragment(sectionOutput: string, section: string, version: st
 
 /** SHA-256 of what a section ships (paths, contents, modes): what its validation report judged. */
 export function contentDigest(fragment: SectionFragment): string {
-  return createHash('sha256').update(stableJson(fragment.files.map((f) => [f.path, f.sha256, f.mode]))).digest('hex');
+  const hash = createHash('sha256');
+  // A JSON-quoted path cannot contain the separators; one line per file.
+  for (const f of fragment.files) hash.update(`${JSON.stringify(f.path)} ${f.sha256} ${f.mode}\n`);
+  return hash.digest('hex');
 }
 
 /** The bytes of a made (rendered or generated) file, from its section's made-files pack. */
