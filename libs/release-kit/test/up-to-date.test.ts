@@ -9,9 +9,13 @@ import { SBOM_FILE } from '../src/sbom';
 import { buildFixtureRelease, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs } from './helpers';
 
-const ws = fixtureWorkspace();
+let ws: string;
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const lock = (version: string) => JSON.stringify({ lockfileVersion: 3, packages: { '': { name: 'fixture' }, 'node_modules/yaml': { version, integrity: 'sha512-AAAA' } } });
+
+test.before(() => {
+  ws = fixtureWorkspace();
+});
 
 test('a second assembly with the same inputs is up to date and writes nothing', async () => {
   const first = await buildFixtureRelease(ws);
