@@ -1,7 +1,7 @@
 // Trust in a real assembled package: every tampering is detected (folder and archives), an
 // assembly killed at any moment leaves a complete package, and assemblies of one workspace take turns.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -205,10 +205,18 @@ function partials(): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until the run has begun writing (a `.partial-*` that was not there before appeared); false if it ended first. */
+/** Partial files that were not there `before`, but for a lock being taken over. */
+function newOutputPartials(before: Set<string>): string[] {
+  return partials().filter((name) => !before.has(name) && !name.endsWith('.assemble.lock'));
+}
+
+/**
+ * Waits until the run has begun writing (a `.partial-*` output that was not there before appeared);
+ * false if it ended first. Taking over a dead run's lock also makes a partial file, not an output.
+ */
 async function writesBegin(child: ChildProcess, before: Set<string>): Promise<boolean> {
   while (child.exitCode === null && child.signalCode === null) {
-    if (partials().some((name) => !before.has(name))) return true;
+    if (newOutputPartials(before).length) return true;
     await sleep(2);
   }
   return false;
@@ -270,6 +278,11 @@ test('assemblies killed at 24 random moments of their write phase leave the prev
 });
 
 test('nx run release:assemble killed (process group, SIGKILL) while writing leaves a whole package, and the next run succeeds', async () => {
+  // A 128 MiB file that does not compress is copied into both archives: it widens the write phase
+  // of this small package (about 80 ms) so that a kill through Nx's process tree lands inside it.
+  writeFileSync(join(ws, 'libs/sections/binaries/godot/addons/crash-window.bin'), randomBytes(128 << 20));
+  const packaged = nx(ws, ['run', 'binaries:package'], env);
+  assert.is(packaged.status, 0, packaged.output);
   let mixtures = 0;
   let insideWrites = 0;
   const KILLS = 3;
@@ -289,7 +302,7 @@ test('nx run release:assemble killed (process group, SIGKILL) while writing leav
       // it had finished
     }
     await done;
-    if (partials().some((name) => !before.has(name))) insideWrites++;
+    if (newOutputPartials(before).length) insideWrites++;
     if (!snapshot() || (await failuresOf(join(release, TOP), 'folder')).length) mixtures++;
   }
   const run = nx(ws, ['run', 'release:assemble', '--excludeTaskDependencies'], env);
