@@ -4,7 +4,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
 import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from './fragment';
-import { gzipHeader, gzipMember, gzipTrailer, MAX_STORED_BLOCK, storedBlockHeader } from './gzip';
+import { gzipHeader, gzipMember, gzipMemberPieces, gzipTrailer, MAX_STORED_BLOCK, storedBlockHeader } from './gzip';
 import { PackFile } from './pack-file';
 import { compareBytes } from './stable-json';
 import { TAR_END, tarHeader, tarPadding } from './tar-header';
@@ -128,9 +128,7 @@ export function writeTarGz(input: ArchiveInput, outFile: string): void {
         pending.push(tarHeader({ path: `${input.top}/${path}`, type: 'file', size: data.length, mode, mtime: input.mtime }));
         flush();
         const { deflated, crc32: crc } = deflatedRoot(unit.root);
-        out.append(gzipHeader());
-        out.append(deflated);
-        out.append(gzipTrailer(crc, data.length));
+        for (const piece of gzipMemberPieces(deflated, crc, data.length)) out.append(piece);
         pending.push(tarPadding(data.length));
         continue;
       }

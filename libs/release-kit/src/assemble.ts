@@ -7,7 +7,7 @@ import { formatSha256Sums } from './checksums';
 import { entryEpoch, FILE_MODE } from './determinism';
 import { fileSystemError, ReleaseError } from './errors';
 import { FRAGMENT_FILE, readFragment, SectionFragment, Skip } from './fragment';
-import { readGitInfo } from './git-info';
+import { GitInfo, readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
@@ -17,7 +17,7 @@ import { FileStamp, isUpToDate, readState, stamp, STATE_FILE, writeState } from 
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { engineDigest } from './engine-digest';
-import { resolveSigner } from './signing';
+import { resolveSigner, Signer } from './signing';
 import { buildSbom, readNpmLock, SBOM_FILE } from './sbom';
 import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from './security-checklist';
 import { stableJson, stableJsonBytes } from './stable-json';
@@ -125,45 +125,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         log(`${top} is up to date (same sections, documents and key as the last assembly)`);
         return { version, ...final, manifest: JSON.parse(readFileSync(join(final.packageDir, ROOT_FILES.manifest), 'utf8')), upToDate: true };
       }
-      documents.push({
-        path: SBOM_FILE,
-        data: buildSbom({
-          version,
-          buildDate,
-          files: [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
-          fragments: sections.map((s) => s.fragment),
-          skipped,
-          npm: readNpmLock(npmLock, 'package-lock.json'),
-          tools: toolVersions(),
-        }),
-        mode: FILE_MODE,
-      });
-      const listed = [
-        ...sections.flatMap((s) => s.fragment.files),
-        ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
-      ];
-      const manifest = buildManifest({
-        version,
-        buildDate,
-        git,
-        buildUser,
-        production: options.production,
-        signing,
-        fragments: sections.map((s) => s.fragment),
-        files: listed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: octalMode(f.mode) })),
-        tools: toolVersions(),
-        skipped,
-      });
-      const manifestData = stableJsonBytes(manifest);
-      const sums = Buffer.from(formatSha256Sums([...listed, { path: ROOT_FILES.manifest, sha256: sha256(manifestData) }]));
-      const signature = Buffer.from(await signer.sign(sums, new Date(buildDate * 1000)));
-      const rootFiles: RootFile[] = [
-        ...documents,
-        { path: ROOT_FILES.manifest, data: manifestData, mode: FILE_MODE },
-        { path: ROOT_FILES.checksums, data: sums, mode: FILE_MODE },
-        { path: ROOT_FILES.signature, data: signature, mode: FILE_MODE },
-      ];
-
+      const { rootFiles, listed, manifest } = await rootFilesFor({ version, buildDate, git, buildUser, production: options.production, signer, sections, documents, skipped, npmLock });
       const partial = {
         packageDir: partialPathFor(final.packageDir),
         tarGz: partialPathFor(final.tarGz),
@@ -198,6 +160,66 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   } catch (error) {
     throw fileSystemError(error, show, outputDir);
   }
+}
+
+interface RootFilesInput {
+  version: string;
+  buildDate: number;
+  git: GitInfo | undefined;
+  buildUser: string;
+  production: boolean;
+  signer: Signer;
+  sections: PackagedSection[];
+  /** The root documents made so far (checklists, release notes). */
+  documents: RootFile[];
+  skipped: Skip[];
+  npmLock: string;
+}
+
+/** The documents with SBOM.cdx.json, MANIFEST.json, SHA256SUMS and its signature, and every file SHA256SUMS lists. */
+async function rootFilesFor(input: RootFilesInput): Promise<{ rootFiles: RootFile[]; listed: Array<{ path: string; size: number; sha256: string; mode: number }>; manifest: Manifest }> {
+  const { version, buildDate, sections, skipped } = input;
+  const sbom: RootFile = {
+    path: SBOM_FILE,
+    data: buildSbom({
+      version,
+      buildDate,
+      files: [...sections.flatMap((s) => s.fragment.files), ...input.documents.map((d) => ({ path: d.path, sha256: sha256(d.data) }))],
+      fragments: sections.map((s) => s.fragment),
+      skipped,
+      npm: readNpmLock(input.npmLock, 'package-lock.json'),
+      tools: toolVersions(),
+    }),
+    mode: FILE_MODE,
+  };
+  const documents = [...input.documents, sbom];
+  const listed = [
+    ...sections.flatMap((s) => s.fragment.files),
+    ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
+  ];
+  const signing = { mode: input.signer.mode, fingerprint: input.signer.fingerprint };
+  const manifest = buildManifest({
+    version,
+    buildDate,
+    git: input.git,
+    buildUser: input.buildUser,
+    production: input.production,
+    signing,
+    fragments: sections.map((s) => s.fragment),
+    files: listed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: octalMode(f.mode) })),
+    tools: toolVersions(),
+    skipped,
+  });
+  const manifestData = stableJsonBytes(manifest);
+  const sums = Buffer.from(formatSha256Sums([...listed, { path: ROOT_FILES.manifest, sha256: sha256(manifestData) }]));
+  const signature = Buffer.from(await input.signer.sign(sums, new Date(buildDate * 1000)));
+  const rootFiles: RootFile[] = [
+    ...documents,
+    { path: ROOT_FILES.manifest, data: manifestData, mode: FILE_MODE },
+    { path: ROOT_FILES.checksums, data: sums, mode: FILE_MODE },
+    { path: ROOT_FILES.signature, data: signature, mode: FILE_MODE },
+  ];
+  return { rootFiles, listed, manifest };
 }
 
 /**

@@ -34,7 +34,12 @@ export function storedBlockHeader(length: number, final: boolean): Buffer {
   return header;
 }
 
-/** One whole gzip member of `data`, with the fixed header; `deflated` when it is already compressed. */
-export function gzipMember(data: Buffer, deflated: Buffer = deflateRawSync(data, deflateOptions())): Buffer {
-  return Buffer.concat([gzipHeader(), deflated, gzipTrailer(crc32(data), data.length)]);
+/** The pieces of one gzip member around raw deflate data of `size` bytes with that CRC-32, to append in order. */
+export function gzipMemberPieces(deflated: Buffer, crc32: number, size: number): Buffer[] {
+  return [gzipHeader(), deflated, gzipTrailer(crc32, size)];
+}
+
+/** One whole gzip member of `data`, with the fixed header. */
+export function gzipMember(data: Buffer): Buffer {
+  return Buffer.concat(gzipMemberPieces(deflateRawSync(data, deflateOptions()), crc32(data), data.length));
 }

@@ -6,7 +6,7 @@ import { fileMode } from './determinism';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
 import { FRAGMENT_FILE, FRAGMENT_FORMAT, MADE_PACK, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, ZIP_PACK } from './fragment';
-import { gzipHeader, gzipTrailer } from './gzip';
+import { gzipMemberPieces } from './gzip';
 import { packageFolderName } from './layout';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
 import { PackFile } from './pack-file';
@@ -81,13 +81,10 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   const zipPack = new PackFile(join(staging, ZIP_PACK));
   const madePack = new PackFile(join(staging, MADE_PACK));
   const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) => placeZipData(file, deflated, zipPack));
-  // Each batch in flight holds its 4 MiB and their deflate: two keep both cores busy.
   // A batch in flight holds its bytes until deflated: two keep both cores busy.
   const tarQueue = new OrderedPipeline<{ deflated: Buffer; crc: number; size: number; segment: TarSegment }>(({ deflated, crc, size, segment }) => {
     const start = tarPack.length;
-    tarPack.append(gzipHeader());
-    tarPack.append(deflated);
-    tarPack.append(gzipTrailer(crc, size));
+    for (const piece of gzipMemberPieces(deflated, crc, size)) tarPack.append(piece);
     (segment as { member: [number, number] }).member = [start, tarPack.length - start];
   }, 2);
   const tar: TarSegment[] = [];
