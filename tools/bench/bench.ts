@@ -65,7 +65,7 @@ const rebuildIdentical = archives.map(sha).every((h, i) => h === firstBuild[i]);
 appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), '# benchmark: one small change\n');
 results.d = timed(ws, assemble, nxEnv, 'sync');
 results.e = timed(ws, assemble, nxEnv, 'sync');
-git(ws, 'checkout', '-q', '--', '.');
+const incremental = archives.map(sha);
 
 const checks = [
   ['gzip -t', `gzip -t ${archives[0]}`],
@@ -73,6 +73,10 @@ const checks = [
   ['unzip -t', `unzip -tq ${archives[1]} > /dev/null`],
   ['Python zipfile', `python3 -c "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None" ${archives[1]}`],
 ].map(([name, command]) => [name, spawnSync('bash', ['-c', command]).status === 0 ? 'ok' : 'FAILED']);
+// The incremental build wrote over the last-but-one archives: it must equal a cold build of the same content.
+timed(ws, assemble, nxEnv, clearOurs);
+const incrementalIdentical = archives.map(sha).every((h, i) => h === incremental[i]);
+git(ws, 'checkout', '-q', '--', '.');
 spawnSync('npx', ['nx', 'reset'], { cwd: ws, env: { ...process.env, ...nxEnv } });
 
 const coldSeconds = Math.min(results.c.seconds, cold2.seconds);
@@ -96,6 +100,6 @@ ${row('e. release:assemble, no-op rerun', results.e)}
 | e (no-op) | ${results.e.seconds.toFixed(1)} s | <= 5 s |
 
 archives: ours ${mib(ours[0])} tar.gz, ${mib(ours[1])} zip; spec's ${mib(baselineSizes[0])} tar.gz, ${mib(baselineSizes[1])} zip
-archive checks: ${checks.map(([n, s]) => `${n} ${s}`).join(', ')}; two cold builds byte-identical: ${rebuildIdentical ? 'yes' : 'NO'}`);
+archive checks: ${checks.map(([n, s]) => `${n} ${s}`).join(', ')}; two cold builds byte-identical: ${rebuildIdentical ? 'yes' : 'NO'}; incremental build byte-identical to a cold one: ${incrementalIdentical ? 'yes' : 'NO'}`);
 cleanUp();
 if (!rebuildIdentical || checks.some(([, s]) => s !== 'ok')) process.exitCode = 1;

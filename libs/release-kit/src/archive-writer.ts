@@ -4,11 +4,11 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
 import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from './fragment';
-import { gzipHeader, gzipMember, gzipMemberPieces, gzipTrailer, MAX_STORED_BLOCK, storedBlockHeader } from './gzip';
+import { gzipHeader, gzipMember, gzipMemberPieces, gzipPadding, gzipTrailer, MAX_STORED_BLOCK, MIN_GZIP_PADDING, storedBlockHeader } from './gzip';
 import { PackFile } from './pack-file';
 import { compareBytes } from './stable-json';
 import { TAR_END, tarHeader, tarPadding } from './tar-header';
-import { centralDirectoryRecord, endOfCentralDirectory, localFileHeader, METHOD_DEFLATE, METHOD_STORE, ZipEntry } from './zip-records';
+import { centralDirectoryRecord, endOfCentralDirectory, localFileHeader, METHOD_DEFLATE, METHOD_STORE, MIN_ZIP_PADDING, ZipEntry } from './zip-records';
 
 /** A file at the package root, made by assemble. */
 export interface RootFile {
@@ -21,7 +21,28 @@ export interface PackagedSection {
   fragment: SectionFragment;
   /** The section's package output folder (dist/sections/<name>). */
   outputDir: string;
+  /** SHA-256 of its fragment.json: the same digest, top folder and mtime give the same archive bytes. */
+  digest: string;
 }
+
+/**
+ * Where each section's bytes lie in an archive. The next assembly writes over this archive (kept
+ * as the spare) and leaves a section with the same digest at the same offset where it is.
+ */
+export interface ArchiveLayout {
+  top: string;
+  mtime: number;
+  sections: Array<{ digest: string; start: number; end: number }>;
+}
+
+/**
+ * The root files before the first section fill a whole number of these blocks, padded (a zip
+ * extra field, an empty gzip member), so that the sections after them stay where they were when
+ * MANIFEST.json, the SBOM or SHA256SUMS change size by a few bytes. The padding is a function of
+ * the content alone: a cold build gives the same bytes.
+ */
+const ROOT_BLOCK = 1 << 15;
+const roundUp = (n: number) => Math.ceil(n / ROOT_BLOCK) * ROOT_BLOCK;
 
 export interface ArchiveInput {
   top: string;
@@ -32,7 +53,7 @@ export interface ArchiveInput {
   sections: PackagedSection[];
 }
 
-type Unit = { key: string; root?: RootFile; section?: PackagedSection };
+type Unit = { key: string; root?: RootFile; section?: PackagedSection; lastLeadingRoot?: boolean };
 
 /** The package in archive order: the top folder, then root files and sections by name, bytewise. */
 function units(input: ArchiveInput): Unit[] {
@@ -49,6 +70,9 @@ function units(input: ArchiveInput): Unit[] {
       throw new ReleaseError(`the section ships ${last}, which sorts at or after the generated ${root.path}`, `libs/sections/${section!.fragment.section}`, undefined, 'rename it: the generated file must be the last entry of its section');
     }
   }
+  const firstSection = sorted.findIndex((u) => u.section);
+  const lastLeading = (firstSection === -1 ? sorted.length : firstSection) - 1;
+  if (lastLeading >= 0) sorted[lastLeading].lastLeadingRoot = true;
   return sorted;
 }
 
@@ -68,6 +92,15 @@ const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
 function copyRange(fd: number, file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
   const buffer = frame ? storedBlockBuffer : copyBuffer;
   let done = 0;
+  if (out.dry) {
+    do {
+      const want = Math.min(buffer.length, length - done);
+      frame?.(want, done + want === length);
+      out.skip(want);
+      done += want;
+    } while (done < length);
+    return;
+  }
   do {
     const want = Math.min(buffer.length, length - done);
     let got = 0;
@@ -82,11 +115,12 @@ function copyRange(fd: number, file: string, offset: number, length: number, out
   } while (done < length);
 }
 
-/** Runs `body` with `file` open for reading. */
-function withOpen<T>(file: string, body: (fd: number) => T): T {
+/** Appends `length` bytes of `file` from its start (framed in stored blocks when `frame` is given). */
+function copyFile(file: string, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
+  if (out.dry) return copyRange(-1, file, 0, length, out, frame);
   const fd = openSync(file, 'r');
   try {
-    return body(fd);
+    copyRange(fd, file, 0, length, out, frame);
   } finally {
     closeSync(fd);
   }
@@ -98,6 +132,7 @@ class SectionPacks {
   constructor(private readonly outputDir: string) {}
 
   copy(pack: string, [offset, length]: [number, number], out: PackFile): void {
+    if (out.dry) return out.skip(length);
     const file = join(this.outputDir, pack);
     let fd = this.fds.get(file);
     if (fd === undefined) this.fds.set(file, (fd = openSync(file, 'r')));
@@ -110,12 +145,45 @@ class SectionPacks {
 }
 
 /**
+ * Writes each section of an archive, leaving one that `spare` (the layout of the archive being
+ * written over) has at the same offset with the same digest as it is. Returns the new layout.
+ */
+function sectionsWriter(input: ArchiveInput, out: PackFile, spare: ArchiveLayout | undefined) {
+  const written: WrittenArchive = { layout: { top: input.top, mtime: input.mtime, sections: [] }, size: 0, kept: 0 };
+  const reusable = spare?.top === input.top && spare.mtime === input.mtime ? spare.sections : [];
+  return {
+    write(section: PackagedSection, body: () => void): void {
+      const start = out.length;
+      const keep = reusable.find((k) => k.digest === section.digest && k.start === start);
+      out.setDry(!!keep);
+      body();
+      out.setDry(false);
+      if (keep && keep.end !== out.length) throw new Error(`${out.path}: section ${section.fragment.section} left unchanged would end at ${out.length}, not ${keep.end}`);
+      if (keep) written.kept += keep.end - keep.start;
+      written.layout.sections.push({ digest: section.digest, start, end: out.length });
+    },
+    done(): WrittenArchive {
+      written.size = out.length;
+      return written;
+    },
+  };
+}
+
+export interface WrittenArchive {
+  layout: ArchiveLayout;
+  size: number;
+  /** Bytes of unchanged sections left in place in the spare instead of being written. */
+  kept: number;
+}
+
+/**
  * Writes the .tar.gz by joining the sections' cached gzip members. Each root file is a member of
  * its own around its zip entry's deflate, as a section's large file is; only tar headers,
  * padding and the end-of-archive blocks are compressed here.
  */
-export function writeTarGz(input: ArchiveInput, outFile: string): void {
-  const out = new PackFile(outFile);
+export function writeTarGz(input: ArchiveInput, outFile: string, spare?: ArchiveLayout): WrittenArchive {
+  const out = new PackFile(outFile, true);
+  const sections = sectionsWriter(input, out, spare);
   let pending: Buffer[] = [tarHeader({ path: input.top, type: 'directory', size: 0, mode: 0o755, mtime: input.mtime })];
   const flush = () => {
     if (pending.length) out.append(gzipMember(Buffer.concat(pending)));
@@ -130,45 +198,50 @@ export function writeTarGz(input: ArchiveInput, outFile: string): void {
         const { deflated, crc32: crc } = deflatedRoot(unit.root);
         for (const piece of gzipMemberPieces(deflated, crc, data.length)) out.append(piece);
         pending.push(tarPadding(data.length));
+        if (unit.lastLeadingRoot) {
+          flush();
+          out.append(gzipPadding(roundUp(out.length + MIN_GZIP_PADDING) - out.length));
+        }
         continue;
       }
       flush();
       const { fragment, outputDir } = unit.section!;
       const packs = new SectionPacks(outputDir);
       try {
-        for (const segment of fragment.tar) {
-          if ('member' in segment) {
-            packs.copy(TAR_PACK, segment.member, out);
-            continue;
+        sections.write(unit.section!, () => {
+          for (const segment of fragment.tar) {
+            if ('member' in segment) {
+              packs.copy(TAR_PACK, segment.member, out);
+              continue;
+            }
+            const file = fragment.files[segment.content];
+            out.append(gzipHeader());
+            if (file.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file.zipData!, out);
+            else if (file.size === 0) out.append(storedBlockHeader(0, true));
+            else copyFile(join(input.packageDir, file.path), file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
+            out.append(gzipTrailer(file.crc32, file.size));
           }
-          const file = fragment.files[segment.content];
-          out.append(gzipHeader());
-          if (file.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file.zipData!, out);
-          else if (file.size === 0) out.append(storedBlockHeader(0, true));
-          else {
-            const stored = join(input.packageDir, file.path);
-            withOpen(stored, (fd) => copyRange(fd, stored, 0, file.size, out, (n, last) => out.append(storedBlockHeader(n, last))));
-          }
-          out.append(gzipTrailer(file.crc32, file.size));
-        }
+        });
       } finally {
         packs.close();
       }
     }
     pending.push(TAR_END);
     flush();
+    return sections.done();
   } finally {
     out.close();
   }
 }
 
 /** Writes the .zip: local entries in archive order, then the central directory. */
-export function writeZip(input: ArchiveInput, outFile: string): void {
-  const out = new PackFile(outFile);
+export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLayout): WrittenArchive {
+  const out = new PackFile(outFile, true);
+  const sections = sectionsWriter(input, out, spare);
   const central: Buffer[] = [];
-  const add = (entry: ZipEntry, data: () => void) => {
+  const add = (entry: ZipEntry, data: () => void, padding = 0) => {
     const offset = out.length;
-    out.append(localFileHeader(entry));
+    out.append(localFileHeader(entry, padding));
     data();
     central.push(centralDirectoryRecord(entry, offset));
   };
@@ -180,7 +253,8 @@ export function writeZip(input: ArchiveInput, outFile: string): void {
         const { path, data, mode } = unit.root;
         const { deflated, crc32: crc } = deflatedRoot(unit.root);
         const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc, compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
-        add(entry, () => out.append(deflated));
+        const end = out.length + localFileHeader(entry).length + MIN_ZIP_PADDING + deflated.length;
+        add(entry, () => out.append(deflated), unit.lastLeadingRoot ? MIN_ZIP_PADDING + roundUp(end) - end : 0);
         continue;
       }
       const { fragment, outputDir } = unit.section!;
@@ -190,18 +264,19 @@ export function writeZip(input: ArchiveInput, outFile: string): void {
       ].sort((a, b) => compareBytes(a.key, b.key));
       const packs = new SectionPacks(outputDir);
       try {
-        for (const { dir, file } of entries) {
-          if (dir !== undefined) {
-            add(directory(`${input.top}/${dir}`), () => undefined);
-            continue;
+        sections.write(unit.section!, () => {
+          for (const { dir, file } of entries) {
+            if (dir !== undefined) {
+              add(directory(`${input.top}/${dir}`), () => undefined);
+              continue;
+            }
+            const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
+            add(entry, () => {
+              if (file!.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file!.zipData!, out);
+              else if (file!.size > 0) copyFile(join(input.packageDir, file!.path), file!.size, out);
+            });
           }
-          const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
-          const stored = join(input.packageDir, file!.path);
-          add(entry, () => {
-            if (file!.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file!.zipData!, out);
-            else if (file!.size > 0) withOpen(stored, (fd) => copyRange(fd, stored, 0, file!.size, out));
-          });
-        }
+        });
       } finally {
         packs.close();
       }
@@ -209,6 +284,7 @@ export function writeZip(input: ArchiveInput, outFile: string): void {
     const directoryOffset = out.length;
     for (const record of central) out.append(record);
     out.append(endOfCentralDirectory(central.length, out.length - directoryOffset, directoryOffset));
+    return sections.done();
   } finally {
     out.close();
   }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ArchiveLayout } from './archive-writer';
 import { writeStableJson } from './stable-json';
 
 /**
@@ -24,6 +25,10 @@ export interface AssembleState {
   files: Record<string, FileStamp & { sha256: string }>;
   /** The archives and the public key beside the folder. */
   outputs: Record<string, FileStamp>;
+  /** Where each section lies in each archive. */
+  layouts?: Record<string, ArchiveLayout>;
+  /** The archives before these, kept as spares: as they were written, and their layouts. */
+  spares?: Record<string, FileStamp & { layout: ArchiveLayout }>;
 }
 
 export function stamp(path: string): FileStamp | undefined {
@@ -35,7 +40,7 @@ export function stamp(path: string): FileStamp | undefined {
   }
 }
 
-function same(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
   return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.mode === b.mode;
 }
 
@@ -56,8 +61,8 @@ export function writeState(outputDir: string, state: AssembleState): void {
 /** True when every output is still exactly as the last assembly with this key left it. */
 export function isUpToDate(state: AssembleState | undefined, key: string, outputDir: string, packageDir: string): boolean {
   if (!state || state.key !== key) return false;
-  for (const [name, recorded] of Object.entries(state.outputs)) if (!same(stamp(join(outputDir, name)), recorded)) return false;
-  for (const [path, recorded] of Object.entries(state.files)) if (!same(stamp(join(packageDir, path)), recorded)) return false;
+  for (const [name, recorded] of Object.entries(state.outputs)) if (!sameStamp(stamp(join(outputDir, name)), recorded)) return false;
+  for (const [path, recorded] of Object.entries(state.files)) if (!sameStamp(stamp(join(packageDir, path)), recorded)) return false;
   return true;
 }
 
@@ -70,5 +75,5 @@ export function reusableFile(state: AssembleState | undefined, packageDir: strin
   if (!recorded || recorded.sha256 !== sha256 || recorded.mode !== mode) return undefined;
   const file = join(packageDir, path);
   const now = stamp(file);
-  return now && same(now, recorded) ? { file, stamp: now } : undefined;
+  return now && sameStamp(now, recorded) ? { file, stamp: now } : undefined;
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { rename } from 'node:fs/promises';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ArchiveInput, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
+import { ArchiveInput, ArchiveLayout, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
 import { formatSha256Sums } from './checksums';
 import { entryEpoch, FILE_MODE } from './determinism';
 import { fileSystemError, ReleaseError } from './errors';
@@ -10,10 +9,10 @@ import { FRAGMENT_FILE, readFragment, SectionFragment, Skip } from './fragment';
 import { GitInfo, readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
-import { moveIntoPlace, partialPathFor, removeStalePartials } from './move-into-place';
+import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, swapIntoPlace } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { writePackageFolder } from './package-folder';
-import { FileStamp, isUpToDate, readState, stamp, STATE_FILE, writeState } from './assemble-state';
+import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { engineDigest } from './engine-digest';
@@ -25,6 +24,9 @@ import { toolVersions } from './tool-versions';
 import { failedValidation, findValidationReport, formatFinding, formatSummary, validateSection } from './validation/validate-section';
 import { bundleVerifier, VERIFIER_FILE } from './verifier-bundle';
 import { readVersion } from './version';
+
+/** Outputs whose previous version is kept beside them and updated in place by the next assembly. */
+const SPARED = ['packageDir', 'tarGz', 'zip'] as const;
 
 export interface AssembleOptions {
   workspaceRoot: string;
@@ -69,7 +71,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   const configDir = join(options.config, '..');
   const sections: PackagedSection[] = config.sections.map((section) => {
     const outputDir = at(join(options.sectionsDir, section));
-    return { fragment: readFragment(outputDir, section, version), outputDir };
+    return { fragment: readFragment(outputDir, section, version), outputDir, digest: sha256(readFileSync(join(outputDir, FRAGMENT_FILE))) };
   });
 
   const git = readGitInfo(options.workspaceRoot, version);
@@ -135,11 +137,24 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       };
       const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
       let linked = new Map<string, FileStamp>();
+      let layouts: Record<string, ArchiveLayout> = {};
       try {
         rmSync(join(outputDir, STATE_FILE), { force: true });
+        // The folder and archives before the current ones, if kept, are updated in place (a crash leaves partials that the next run removes).
+        for (const name of SPARED) if (existsSync(spareFor(final[name]))) renameSync(spareFor(final[name]), partial[name]);
         linked = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
-        writeTarGz(archive, partial.tarGz);
-        writeZip(archive, partial.zip);
+        // A spare archive untouched since it was written keeps its unchanged sections where they are.
+        const spareLayout = (name: 'tarGz' | 'zip') => {
+          const spare = previous?.spares?.[names[name]];
+          return spare && sameStamp(stamp(partial[name]), spare) ? spare.layout : undefined;
+        };
+        for (const [name, written] of [
+          [names.tarGz, writeTarGz(archive, partial.tarGz, spareLayout('tarGz'))],
+          [names.zip, writeZip(archive, partial.zip, spareLayout('zip'))],
+        ] as const) {
+          layouts[name] = written.layout;
+          if (written.kept) log(`${name}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place (unchanged sections of the last-but-one archive)`);
+        }
         writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
         writeFileSync(partial.verifier, verifier, { mode: FILE_MODE });
       } catch (error) {
@@ -147,13 +162,22 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         throw error;
       }
       // Archives, key and verifier first, the folder last: a reader who sees the new folder finds its archives.
-      // In parallel: ext4 starts writing a file's data back when it is renamed over an older one (auto_da_alloc).
-      await Promise.all((['tarGz', 'zip', 'publicKey', 'verifier'] as const).map((name) => rename(partial[name], final[name])));
-      moveIntoPlace(partial.packageDir, final.packageDir);
+      for (const name of ['tarGz', 'zip'] as const) swapIntoPlace(partial[name], final[name]);
+      for (const name of ['publicKey', 'verifier'] as const) moveIntoPlace(partial[name], final[name]);
+      swapIntoPlace(partial.packageDir, final.packageDir);
       writeState(outputDir, {
         key,
         files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
         outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
+        layouts,
+        // The archives just replaced, now the spares, as the last assembly recorded them.
+        spares: Object.fromEntries(
+          (['tarGz', 'zip'] as const).flatMap((name) => {
+            const written = previous?.outputs[names[name]];
+            const layout = previous?.layouts?.[names[name]];
+            return written && layout && existsSync(spareFor(final[name])) ? [[names[name], { ...written, layout }]] : [];
+          }),
+        ),
       });
       return { version, ...final, manifest, upToDate: false };
     });
@@ -229,7 +253,7 @@ async function rootFilesFor(input: RootFilesInput): Promise<{ rootFiles: RootFil
  */
 function assemblyKey(sections: PackagedSection[], documents: RootFile[], npmLock: string, facts: Record<string, unknown>): string {
   const hash = createHash('sha256').update(stableJson({ ...facts, tools: toolVersions(), engine: engineDigest() }));
-  for (const { outputDir } of sections) hash.update(readFileSync(join(outputDir, FRAGMENT_FILE)));
+  for (const { digest } of sections) hash.update(digest);
   for (const document of documents) hash.update(document.path).update(document.data);
   if (existsSync(npmLock)) hash.update(readFileSync(npmLock));
   return hash.digest('hex');
@@ -288,6 +312,10 @@ function assertProductionReady(dirty: boolean, developmentKey: boolean, skipped:
     ...skipped.map((s) => `${s.artifact} was skipped: ${s.reason}`),
   ];
   if (problems.length) throw new ReleaseError(`a production release cannot be built:\n  - ${problems.join('\n  - ')}`);
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 function sha256(data: Buffer): string {

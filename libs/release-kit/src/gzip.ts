@@ -43,3 +43,22 @@ export function gzipMemberPieces(deflated: Buffer, crc32: number, size: number):
 export function gzipMember(data: Buffer): Buffer {
   return Buffer.concat(gzipMemberPieces(deflateRawSync(data, deflateOptions()), crc32(data), data.length));
 }
+
+/** The smallest padding member: header, XLEN, one empty subfield, an empty deflate block, trailer. */
+export const MIN_GZIP_PADDING = 26;
+
+/**
+ * An empty gzip member of exactly `size` bytes (26 to 65557), the rest of its FEXTRA field zeros:
+ * padding that `gzip -d` and `tar` read as no data.
+ */
+export function gzipPadding(size: number): Buffer {
+  if (size < MIN_GZIP_PADDING || size > 22 + 0xffff) throw new RangeError(`gzip padding of ${size} bytes`);
+  const member = Buffer.alloc(size);
+  GZIP_HEADER.copy(member);
+  member[3] = 0x04; // FLG.FEXTRA
+  member.writeUInt16LE(size - 22, 10);
+  member.write('PD', 12, 'latin1'); // the subfield's id, then its length
+  member.writeUInt16LE(size - MIN_GZIP_PADDING, 14);
+  member[size - 10] = 0x03; // a final, empty fixed-Huffman block; CRC-32 and size of nothing are 0
+  return member;
+}

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isAlive } from './process-alive';
 
@@ -12,19 +12,45 @@ export function partialPathFor(target: string, label = basename(target)): string
 }
 
 /**
- * Renames a whole staged file or folder onto `target`. A file replaces the old one atomically.
- * An existing folder is renamed aside first and removed once the new one is in place; if the
- * process dies between the two renames, `removeStalePartials` puts the old one back.
+ * Renames a whole staged file or folder onto `target`. An existing one is renamed aside first and
+ * removed once the new one is in place; if the process dies between the two renames,
+ * `removeStalePartials` puts the old one back. A file is not renamed over its old version either:
+ * ext4 (auto_da_alloc) would write all of the new file's data back before that rename returns,
+ * and the next fsync anywhere on the disk, Nx's database's included, would wait for it too.
  */
 export function moveIntoPlace(staged: string, target: string): void {
-  if (!existsSync(target) || !statSync(target).isDirectory()) {
-    renameSync(staged, target);
-    return;
-  }
-  const aside = partialPathFor(target, `${ASIDE}${basename(target)}`);
-  renameSync(target, aside);
+  const aside = setAside(target);
   renameSync(staged, target);
-  rmSync(aside, { recursive: true, force: true });
+  if (aside) rmSync(aside, { recursive: true, force: true });
+}
+
+/** Renames `target`, if it exists, to a partial name that `removeStalePartials` restores. */
+function setAside(target: string): string | undefined {
+  const aside = partialPathFor(target, `${ASIDE}${basename(target)}`);
+  try {
+    renameSync(target, aside);
+    return aside;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Where the folder or file that `swapIntoPlace` replaced is kept, for the next run to update in place. */
+export function spareFor(target: string): string {
+  return join(dirname(target), `.spare-${basename(target)}`);
+}
+
+/**
+ * As `moveIntoPlace`, but the folder or file it replaces is kept as `spareFor(target)` instead of
+ * being removed: the next run renames the spare to its staging name and updates it in place.
+ */
+export function swapIntoPlace(staged: string, target: string): void {
+  const aside = setAside(target);
+  renameSync(staged, target);
+  if (!aside) return;
+  rmSync(spareFor(target), { recursive: true, force: true });
+  renameSync(aside, spareFor(target));
 }
 
 /**

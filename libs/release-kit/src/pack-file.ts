@@ -1,20 +1,49 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 
 /** Small appends are gathered up to this size into one write: an archive of 20,000 files makes 60,000 of them. */
 const WRITE_BUFFER = 1 << 20;
 
-/** An append-only file that knows its length and can drop what it wrote last. */
+/**
+ * An append-only file that knows its length and can drop what it wrote last. With `overwrite`, an
+ * existing file is written over from its start and cut to length on close, instead of being
+ * truncated first: its blocks are reused rather than freed and allocated again.
+ */
 export class PackFile {
   private readonly fd: number;
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER);
   private buffered = 0;
+  private dryRun = false;
   length = 0;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'w', 0o644);
+  constructor(
+    readonly path: string,
+    private readonly overwrite = false,
+  ) {
+    this.fd = openSync(path, overwrite && existsSync(path) ? 'r+' : 'w', 0o644);
+    if (overwrite) fchmodSync(this.fd, 0o644);
+  }
+
+  /** While dry, appends only count: the file being written over already holds those bytes. */
+  get dry(): boolean {
+    return this.dryRun;
+  }
+
+  setDry(dry: boolean): void {
+    this.flush();
+    this.dryRun = dry && this.overwrite;
+  }
+
+  /** Counts `length` bytes that the file already holds; only while dry. */
+  skip(length: number): void {
+    if (!this.dryRun) throw new Error(`${this.path}: skip outside a dry run`);
+    this.length += length;
   }
 
   append(data: Buffer): void {
+    if (this.dryRun) {
+      this.length += data.length;
+      return;
+    }
     if (data.length >= WRITE_BUFFER / 2) {
       this.flush();
       this.write(data, this.length);
@@ -34,6 +63,7 @@ export class PackFile {
   close(): void {
     try {
       this.flush();
+      if (this.overwrite) ftruncateSync(this.fd, this.length);
     } finally {
       closeSync(this.fd);
     }

@@ -47,10 +47,20 @@ function zip64Extra(values: number[]): Buffer {
   return extra;
 }
 
-export function localFileHeader(entry: ZipEntry): Buffer {
+/** The header id of the padding extra field (the one Android's zipalign uses); readers skip it. */
+const PADDING_EXTRA_ID = 0xd935;
+export const MIN_ZIP_PADDING = 4;
+
+/** A local file header; `padding` (4 to 65535 bytes, in the local header only) is a zero-filled extra field. */
+export function localFileHeader(entry: ZipEntry, padding = 0): Buffer {
   const name = entryName(entry);
   const zip64 = needsZip64(entry);
-  const extra = zip64 ? zip64Extra([entry.size, entry.compressedSize]) : Buffer.alloc(0);
+  const pad = Buffer.alloc(padding);
+  if (padding) {
+    pad.writeUInt16LE(PADDING_EXTRA_ID, 0);
+    pad.writeUInt16LE(padding - MIN_ZIP_PADDING, 2);
+  }
+  const extra = Buffer.concat([zip64 ? zip64Extra([entry.size, entry.compressedSize]) : Buffer.alloc(0), pad]);
   const { date, time } = dosDateTime(entry.mtime);
   const header = Buffer.alloc(30);
   header.writeUInt32LE(0x04034b50, 0);

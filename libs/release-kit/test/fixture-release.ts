@@ -50,7 +50,7 @@ export async function packFixtureSections(root: string): Promise<void> {
   }
 }
 
-export async function buildFixtureRelease(root: string, env: NodeJS.ProcessEnv = {}): Promise<AssembleResult> {
+export async function buildFixtureRelease(root: string, env: NodeJS.ProcessEnv = {}, log?: (line: string) => void): Promise<AssembleResult> {
   await packFixtureSections(root);
   return assembleRelease({
     workspaceRoot: root,
@@ -60,6 +60,7 @@ export async function buildFixtureRelease(root: string, env: NodeJS.ProcessEnv =
     validationDir: 'dist/validation',
     production: false,
     env: { XDG_CONFIG_HOME: join(root, '..', `${root.split('/').pop()}-keys`), ...env },
+    log,
   });
 }
 

@@ -1,0 +1,119 @@
+// An assembly keeps the package folder and archives it replaced as spares and updates them in place
+// on the next run. The spare folder shares inodes with the published one, so these tests check that
+// the update never writes through a shared file, and that the result is the same as a cold build.
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spareFor } from '../src/move-into-place';
+import { PackFile } from '../src/pack-file';
+import { buildFixtureRelease, fixtureWorkspace } from './fixture-release';
+import { cleanTempDirs, tempDir, tool } from './helpers';
+
+type Tree = Record<string, string>;
+
+/** Every entry under `dir`: a folder as `dir <mode>`, a file as `<mode> <sha256>`. */
+function tree(dir: string, prefix = '', out: Tree = {}): Tree {
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    const s = lstatSync(path);
+    const mode = (s.mode & 0o7777).toString(8);
+    if (s.isDirectory()) {
+      out[`${prefix}${name}/`] = `dir ${mode}`;
+      tree(path, `${prefix}${name}/`, out);
+    } else out[`${prefix}${name}`] = `${mode} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  }
+  return out;
+}
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+let ws: string;
+
+test.before(() => {
+  ws = fixtureWorkspace();
+});
+
+test('the replaced folder and archives are kept as spares, unchanged', async () => {
+  const first = await buildFixtureRelease(ws);
+  const firstTree = tree(first.packageDir);
+  const firstArchives = [sha(first.tarGz), sha(first.zip)];
+  assert.not.ok(existsSync(spareFor(first.packageDir)), 'a first assembly has nothing to keep');
+  appendFileSync(join(ws, 'libs/sections/alpha/src/readme.md'), 'second\n');
+  const second = await buildFixtureRelease(ws);
+  assert.is(second.upToDate, false);
+  assert.equal(tree(spareFor(second.packageDir)), firstTree);
+  assert.equal([sha(spareFor(second.tarGz)), sha(spareFor(second.zip))], firstArchives);
+});
+
+test('the spare, changed and tampered with, is updated in place into exactly what a cold build makes, without touching the published folder', async () => {
+  const published = join(ws, 'dist/release/spacetime-vr-v1.2.3');
+  const spare = spareFor(published);
+  const publishedTree = tree(published);
+  const spareInode = statSync(spare).ino;
+  const archives = ['spacetime-vr-v1.2.3.tar.gz', 'spacetime-vr-v1.2.3.zip'].map((name) => join(ws, 'dist/release', name));
+  const publishedArchives = archives.map(sha);
+  const spareArchiveInodes = archives.map((file) => statSync(spareFor(file)).ino);
+  // Source changes: two files edited that the spare shares with the published folder (one rendered, one copied), one removed, two added.
+  appendFileSync(join(ws, 'libs/sections/alpha/src/deep/run.sh'), 'echo third\n');
+  appendFileSync(join(ws, 'libs/sections/beta/src/image.tar.gz'), 'third');
+  unlinkSync(join(ws, 'libs/sections/beta/src/notes/a.txt'));
+  writeFileSync(join(ws, 'libs/sections/alpha/src/deep/new.txt'), 'new\n');
+  mkdirSync(join(ws, 'libs/sections/alpha/src/guide'));
+  writeFileSync(join(ws, 'libs/sections/alpha/src/guide/start.md'), 'start\n');
+  for (const file of ['alpha/deep/run.sh', 'beta/image.tar.gz']) assert.is(lstatSync(join(spare, file)).ino, lstatSync(join(published, file)).ino, `the spare shares ${file}`);
+  // The spare tampered with: a stray file, a folder where a file belongs, a file where a folder belongs.
+  writeFileSync(join(spare, 'alpha/stray.txt'), 'stray\n');
+  rmSync(join(spare, 'beta/server.bin'));
+  mkdirSync(join(spare, 'beta/server.bin'));
+  writeFileSync(join(spare, 'alpha/guide'), 'not a folder\n');
+
+  const third = await buildFixtureRelease(ws);
+  assert.is(statSync(third.packageDir).ino, spareInode, 'the spare was the staging folder');
+  assert.equal(tree(spareFor(published)), publishedTree, 'the folder that was published is intact, now as the spare');
+  assert.equal(archives.map((file) => statSync(file).ino), spareArchiveInodes, 'the spare archives were written over');
+  assert.equal(archives.map((file) => sha(spareFor(file))), publishedArchives, 'the archives that were published are intact, now as spares');
+  const updated = tree(third.packageDir);
+  const updatedArchives = archives.map(sha);
+  assert.ok(updated['alpha/deep/new.txt'] && updated['alpha/guide/start.md'] && !updated['beta/notes/a.txt'] && !updated['alpha/stray.txt']);
+
+  rmSync(join(ws, 'dist/release'), { recursive: true });
+  const cold = await buildFixtureRelease(ws);
+  assert.equal(updated, tree(cold.packageDir));
+  assert.equal(updatedArchives, [sha(cold.tarGz), sha(cold.zip)]);
+});
+
+test('a section unchanged since the last-but-one assembly is left in place in the spare archives; the result is what a cold build makes', async () => {
+  // The cold build of the last test left no spare: two builds make one, with alpha as it is now.
+  const beta = join(ws, 'libs/sections/beta/src/image.tar.gz');
+  appendFileSync(beta, 'fourth');
+  await buildFixtureRelease(ws);
+  appendFileSync(beta, 'fifth');
+  const lines: string[] = [];
+  const result = await buildFixtureRelease(ws, {}, (line) => lines.push(line));
+  for (const archive of [result.tarGz, result.zip]) {
+    const name = archive.split('/').pop();
+    assert.ok(lines.some((line) => line.startsWith(`${name}: `) && / left in place /.test(line)), `${name}: nothing left in place:\n${lines.join('\n')}`);
+  }
+  const incremental = [sha(result.tarGz), sha(result.zip)];
+  rmSync(join(ws, 'dist/release'), { recursive: true });
+  const cold = await buildFixtureRelease(ws);
+  assert.equal(incremental, [sha(cold.tarGz), sha(cold.zip)]);
+  for (const [command, archive] of [['gzip -t', cold.tarGz], ['tar -tzf', cold.tarGz], ['unzip -tq', cold.zip]]) tool('bash', ['-c', `${command} ${archive} > /dev/null`]);
+});
+
+test('an overwritten pack file holds exactly what was written, whether it was longer or shorter', () => {
+  const file = join(tempDir('pack'), 'archive.bin');
+  for (const [before, after] of [[5000, 10], [10, 5000]]) {
+    writeFileSync(file, Buffer.alloc(before, 1));
+    const ino = statSync(file).ino;
+    const out = new PackFile(file, true);
+    out.append(Buffer.alloc(after, 2));
+    out.close();
+    assert.equal(readFileSync(file), Buffer.alloc(after, 2));
+    assert.is(statSync(file).ino, ino);
+  }
+});
+
+test.after(cleanTempDirs);
+test.run();
