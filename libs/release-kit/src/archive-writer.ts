@@ -36,13 +36,13 @@ export interface ArchiveLayout {
 }
 
 /**
- * The root files before the first section fill a whole number of these blocks, padded (a zip
- * extra field, an empty gzip member), so that the sections after them stay where they were when
- * MANIFEST.json, the SBOM or SHA256SUMS change size by a few bytes. The padding is a function of
- * the content alone: a cold build gives the same bytes.
+ * Each section, and each run of root files before one, fills a whole number of these blocks,
+ * padded (a zip extra field, an empty gzip member), so that a section or MANIFEST.json growing by
+ * a few bytes leaves the sections after it where they were. The padding is a function of the
+ * content alone: a cold build gives the same bytes.
  */
-const ROOT_BLOCK = 1 << 15;
-const roundUp = (n: number) => Math.ceil(n / ROOT_BLOCK) * ROOT_BLOCK;
+const BLOCK = 1 << 15;
+const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
 export interface ArchiveInput {
   top: string;
@@ -53,7 +53,7 @@ export interface ArchiveInput {
   sections: PackagedSection[];
 }
 
-type Unit = { key: string; root?: RootFile; section?: PackagedSection; lastLeadingRoot?: boolean };
+type Unit = { key: string; root?: RootFile; section?: PackagedSection; padded?: boolean };
 
 /** The package in archive order: the top folder, then root files and sections by name, bytewise. */
 function units(input: ArchiveInput): Unit[] {
@@ -70,9 +70,8 @@ function units(input: ArchiveInput): Unit[] {
       throw new ReleaseError(`the section ships ${last}, which sorts at or after the generated ${root.path}`, `libs/sections/${section!.fragment.section}`, undefined, 'rename it: the generated file must be the last entry of its section');
     }
   }
-  const firstSection = sorted.findIndex((u) => u.section);
-  const lastLeading = (firstSection === -1 ? sorted.length : firstSection) - 1;
-  if (lastLeading >= 0) sorted[lastLeading].lastLeadingRoot = true;
+  // Padded: every unit followed by another, but a root file followed by a root file.
+  sorted.forEach((unit, i) => (unit.padded = i + 1 < sorted.length && !(unit.root && sorted[i + 1].root)));
   return sorted;
 }
 
@@ -189,6 +188,7 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
     if (pending.length) out.append(gzipMember(Buffer.concat(pending)));
     pending = [];
   };
+  const padTarGz = () => out.append(gzipPadding(roundUp(out.length + MIN_GZIP_PADDING) - out.length));
   try {
     for (const unit of units(input)) {
       if (unit.root) {
@@ -198,9 +198,9 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
         const { deflated, crc32: crc } = deflatedRoot(unit.root);
         for (const piece of gzipMemberPieces(deflated, crc, data.length)) out.append(piece);
         pending.push(tarPadding(data.length));
-        if (unit.lastLeadingRoot) {
+        if (unit.padded) {
           flush();
-          out.append(gzipPadding(roundUp(out.length + MIN_GZIP_PADDING) - out.length));
+          padTarGz();
         }
         continue;
       }
@@ -221,6 +221,7 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
             else copyFile(join(input.packageDir, file.path), file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
             out.append(gzipTrailer(file.crc32, file.size));
           }
+          if (unit.padded) padTarGz();
         });
       } finally {
         packs.close();
@@ -239,9 +240,11 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
   const out = new PackFile(outFile, true);
   const sections = sectionsWriter(input, out, spare);
   const central: Buffer[] = [];
-  const add = (entry: ZipEntry, data: () => void, padding = 0) => {
+  /** Adds an entry; `padded`: its local header takes the padding that ends it on a block boundary. */
+  const add = (entry: ZipEntry, data: () => void, padded = false) => {
     const offset = out.length;
-    out.append(localFileHeader(entry, padding));
+    const end = offset + localFileHeader(entry).length + MIN_ZIP_PADDING + entry.compressedSize;
+    out.append(localFileHeader(entry, padded ? MIN_ZIP_PADDING + roundUp(end) - end : 0));
     data();
     central.push(centralDirectoryRecord(entry, offset));
   };
@@ -253,8 +256,7 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
         const { path, data, mode } = unit.root;
         const { deflated, crc32: crc } = deflatedRoot(unit.root);
         const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc, compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
-        const end = out.length + localFileHeader(entry).length + MIN_ZIP_PADDING + deflated.length;
-        add(entry, () => out.append(deflated), unit.lastLeadingRoot ? MIN_ZIP_PADDING + roundUp(end) - end : 0);
+        add(entry, () => out.append(deflated), unit.padded);
         continue;
       }
       const { fragment, outputDir } = unit.section!;
@@ -265,16 +267,21 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
       const packs = new SectionPacks(outputDir);
       try {
         sections.write(unit.section!, () => {
-          for (const { dir, file } of entries) {
+          for (const [i, { dir, file }] of entries.entries()) {
+            const padded = unit.padded && i === entries.length - 1;
             if (dir !== undefined) {
-              add(directory(`${input.top}/${dir}`), () => undefined);
+              add(directory(`${input.top}/${dir}`), () => undefined, padded);
               continue;
             }
             const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
-            add(entry, () => {
-              if (file!.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file!.zipData!, out);
-              else if (file!.size > 0) copyFile(join(input.packageDir, file!.path), file!.size, out);
-            });
+            add(
+              entry,
+              () => {
+                if (file!.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file!.zipData!, out);
+                else if (file!.size > 0) copyFile(join(input.packageDir, file!.path), file!.size, out);
+              },
+              padded,
+            );
           }
         });
       } finally {

@@ -47,8 +47,17 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
     }
     for (const file of fragment.files) {
       const to = join(folder, file.path);
-      const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256, file.mode);
       const there = present.has(file.path);
+      // Already the very file the last assembly published (same inode, untouched): nothing to do.
+      const recorded = input.previous?.state?.files[file.path];
+      if (there && recorded?.sha256 === file.sha256 && recorded.mode === file.mode) {
+        const now = lstampOf(to);
+        if (sameStamp(now, recorded)) {
+          linked.set(file.path, now);
+          continue;
+        }
+      }
+      const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256, file.mode);
       if (previous) {
         if (!there || !sameStamp(lstampOf(to), previous.stamp)) {
           if (there) unlinkSync(to);
