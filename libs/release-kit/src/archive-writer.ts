@@ -243,8 +243,12 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
   /** Adds an entry; `padded`: its local header takes the padding that ends it on a block boundary. */
   const add = (entry: ZipEntry, data: () => void, padded = false) => {
     const offset = out.length;
-    const end = offset + localFileHeader(entry).length + MIN_ZIP_PADDING + entry.compressedSize;
-    out.append(localFileHeader(entry, padded ? MIN_ZIP_PADDING + roundUp(end) - end : 0));
+    let header = localFileHeader(entry);
+    if (padded) {
+      const end = offset + header.length + MIN_ZIP_PADDING + entry.compressedSize;
+      header = localFileHeader(entry, MIN_ZIP_PADDING + roundUp(end) - end);
+    }
+    out.append(header);
     data();
     central.push(centralDirectoryRecord(entry, offset));
   };

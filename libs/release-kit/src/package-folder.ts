@@ -18,7 +18,7 @@ export interface PackageFolderInput {
  * Lays out the package folder. `folder` may hold an older package (the spare, see
  * `swapIntoPlace`): it is updated in place, so a release of 20,000 files whose one file changed
  * costs a stat per file instead of a link and an unlink. A file unchanged since the previous
- * assembly is hard-linked from it (or kept, when the folder already holds that very link); any
+ * assembly is kept when the folder already holds that very file, and hard-linked from it otherwise; any
  * other is copied from the workspace (or the section's made-files pack) and its SHA-256 checked on
  * the way, so that a file edited after its section was packaged can never ship under an old hash.
  * Nothing in `folder` is written through: an entry is replaced, never overwritten, because the
@@ -58,15 +58,12 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
         }
       }
       const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256, file.mode);
+      if (there) unlinkSync(to);
       if (previous) {
-        if (!there || !sameStamp(lstampOf(to), previous.stamp)) {
-          if (there) unlinkSync(to);
-          linkSync(previous.file, to);
-        }
+        linkSync(previous.file, to);
         linked.set(file.path, previous.stamp);
         continue;
       }
-      if (there) unlinkSync(to);
       if (file.source) copyVerified(file, join(input.workspaceRoot, file.source), to);
       else writeVerified(file, readMadeFile(outputDir, file), join(outputDir, MADE_PACK), to);
       chmodSync(to, file.mode);

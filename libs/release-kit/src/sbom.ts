@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SectionFragment, Skip } from './fragment';
 import { PACKAGE_NAME } from './layout';
-import { compareBytes, stableJsonBytes, stableJsonSha256 } from './stable-json';
+import { compareBytes, stableJsonBytes } from './stable-json';
 import { parseJsonText } from './yaml-file';
 
 /** The package root file holding the CycloneDX 1.5 JSON SBOM (listed in MANIFEST.json and SHA256SUMS). */
@@ -85,7 +86,8 @@ const byRef = (a: Component, b: Component) => compareBytes(a['bom-ref'], b['bom-
  * The release's CycloneDX 1.5 JSON SBOM: every package file with its SHA-256, the server's
  * container image (when a section recorded one), and the npm packages it was built with
  * (scope `excluded`: build tools, not shipped). Deterministic: sorted keys and components,
- * no time but `buildDate`, and a serialNumber derived from the SHA-256 of the rest.
+ * no time but `buildDate`, and a serialNumber derived from the SHA-256 of the document (made
+ * with a placeholder serial of the same length).
  */
 export function buildSbom(input: SbomInput): Buffer {
   const root = `${PACKAGE_NAME}@${input.version}`;
@@ -153,6 +155,11 @@ export function buildSbom(input: SbomInput): Buffer {
     components,
     dependencies: [{ ref: root, dependsOn: [...files, ...images].map((c) => c['bom-ref']) }],
   };
-  const serialNumber = uuidFromSha256(stableJsonSha256(bom));
-  return stableJsonBytes({ ...bom, serialNumber });
+  const bytes = stableJsonBytes({ ...bom, serialNumber: PENDING_SERIAL });
+  const serial = `"serialNumber": "${PENDING_SERIAL}"`;
+  bytes.write(uuidFromSha256(createHash('sha256').update(bytes).digest('hex')), bytes.indexOf(serial) + serial.length - PENDING_SERIAL.length - 1, 'latin1');
+  return bytes;
 }
+
+/** The serial number the SBOM is hashed with; the hash's own then takes its place (same length). */
+const PENDING_SERIAL = 'urn:uuid:00000000-0000-5000-8000-000000000000';

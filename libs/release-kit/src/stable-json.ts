@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** JSON with keys sorted at every level, two-space indent and a trailing newline. */
@@ -11,13 +10,6 @@ export function stableJsonBytes(value: unknown): Buffer {
   const pieces: Buffer[] = [];
   writeInPieces(value, (piece) => pieces.push(Buffer.from(piece)));
   return Buffer.concat(pieces);
-}
-
-/** SHA-256 (hex) of `stableJson(value)`, without making it. */
-export function stableJsonSha256(value: unknown): string {
-  const hash = createHash('sha256');
-  writeInPieces(value, (piece) => hash.update(piece));
-  return hash.digest('hex');
 }
 
 /** Writes `stableJson(value)` to `file` as it is produced, so that memory holds a piece of it, not all. */
