@@ -2,13 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cleanUp, copyWorkspace, nx, tempDir } from './workspace';
+import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
 
-// Two costs Nx adds to every run unless the workspace opts out (measured with the benchmark):
-// a plugin worker process per built-in graph plugin, restarted after each graph build
-// (.env: NX_ISOLATE_PLUGINS=false), and TypeScript, loaded in every task process to read
-// tsconfig's customConditions for a source-resolved local plugin (metadata.js false on
-// executors and generators).
+// Costs paid on every Nx run unless the workspace avoids them (measured with the benchmark):
+// - a plugin worker process per built-in graph plugin, which Nx 24 restarts after each graph
+//   build (.env: NX_ISOLATE_PLUGINS=false);
+// - TypeScript, loaded in every task process to read tsconfig's customConditions for a local
+//   plugin resolved from source (metadata.js false on executors and generators);
+// - Godot's start, for each hash of the binaries targets (tools/build-inputs.sh remembers it).
 
 interface NodeProcess {
   script: string;
@@ -55,6 +56,25 @@ test('a task process does not load TypeScript, and no plugin worker process is s
 test('control: the probe does see plugin workers when isolation is turned back on', () => {
   const workers = processesOf({ NX_ISOLATE_PLUGINS: 'true' }).filter((p) => /plugin-worker/.test(p.script));
   assert.ok(workers.length > 0, 'no plugin worker seen: the probe cannot tell');
+});
+
+test('the binaries targets\' Godot input asks each binary for its version once, and again when the binary changes', () => {
+  // A wrapper around the real Godot 3 that counts its starts.
+  const dir = tempDir('godot-version');
+  const starts = join(dir, 'starts');
+  const godot = join(dir, 'godot');
+  writeFileSync(godot, `#!/bin/sh\necho start >> ${starts}\nexec godot3 "$@"\n`, { mode: 0o755 });
+  const input = () => {
+    const run = sh(ws, 'sh tools/build-inputs.sh godot', { GODOT_BIN: godot, XDG_CACHE_HOME: join(dir, 'cache') });
+    assert.is(run.status, 0, run.output);
+    return run.output.trim();
+  };
+  const first = input();
+  assert.match(first, /^GODOT_BIN=3\.\d+\.\d+\.stable/);
+  assert.is(input(), first);
+  assert.is(readFileSync(starts, 'utf8'), 'start\n', 'the second hash started Godot again');
+  writeFileSync(godot, `#!/bin/sh\necho start >> ${starts}\necho 4.3.stable.official\n`);
+  assert.is(input(), 'GODOT_BIN=4.3.stable.official', 'a changed binary kept its old version');
 });
 
 test.run();
