@@ -87,23 +87,16 @@ function deflatedRoot(root: RootFile): { deflated: Buffer; crc32: number } {
 const copyBuffer = Buffer.allocUnsafe(1 << 20);
 const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
 
-/** Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer. */
+/**
+ * Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer.
+ * While `out` is dry, nothing is read (and `fd` may be -1): only the framing and the count go on.
+ */
 function copyRange(fd: number, file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
   const buffer = frame ? storedBlockBuffer : copyBuffer;
   let done = 0;
-  if (out.dry) {
-    do {
-      const want = Math.min(buffer.length, length - done);
-      frame?.(want, done + want === length);
-      out.skip(want);
-      done += want;
-    } while (done < length);
-    return;
-  }
   do {
     const want = Math.min(buffer.length, length - done);
-    let got = 0;
-    while (got < want) {
+    for (let got = 0; got < want && !out.dry; ) {
       const n = readSync(fd, buffer, got, want - got, offset + done + got);
       if (n === 0) throw new Error(`${file} is shorter than its package output says`);
       got += n;
@@ -116,12 +109,11 @@ function copyRange(fd: number, file: string, offset: number, length: number, out
 
 /** Appends `length` bytes of `file` from its start (framed in stored blocks when `frame` is given). */
 function copyFile(file: string, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
-  if (out.dry) return copyRange(-1, file, 0, length, out, frame);
-  const fd = openSync(file, 'r');
+  const fd = out.dry ? -1 : openSync(file, 'r');
   try {
     copyRange(fd, file, 0, length, out, frame);
   } finally {
-    closeSync(fd);
+    if (fd !== -1) closeSync(fd);
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchiveLayout } from './archive-writer';
 
@@ -30,9 +30,10 @@ export interface AssembleState {
   spares?: Record<string, FileStamp & { layout: ArchiveLayout }>;
 }
 
+/** What lstat says of `path`: a symlink put where a file was is not that file. */
 export function stamp(path: string): FileStamp | undefined {
   try {
-    const s = statSync(path);
+    const s = lstatSync(path);
     return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, mode: s.mode & 0o7777 };
   } catch {
     return undefined;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
-import { AssembleState, FileStamp, reusableFile, sameStamp } from './assemble-state';
+import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
 import { MADE_PACK, PackedFile, readMadeFile } from './fragment';
 
@@ -51,8 +51,8 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
       // Already the very file the last assembly published (same inode, untouched): nothing to do.
       const recorded = input.previous?.state?.files[file.path];
       if (there && recorded?.sha256 === file.sha256 && recorded.mode === file.mode) {
-        const now = lstampOf(to);
-        if (sameStamp(now, recorded)) {
+        const now = stamp(to);
+        if (now && sameStamp(now, recorded)) {
           linked.set(file.path, now);
           continue;
         }
@@ -97,11 +97,6 @@ function removeUnwanted(folder: string, wanted: Map<string, 'dir' | 'file'>): Se
   };
   walk(folder, '');
   return files;
-}
-
-function lstampOf(path: string): FileStamp {
-  const s = lstatSync(path);
-  return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, mode: s.mode & 0o7777 };
 }
 
 /** Allocated once: a section may ship thousands of files. */
