@@ -42,6 +42,9 @@ export interface ArchiveLayout {
  * content alone: a cold build gives the same bytes.
  */
 const BLOCK = 1 << 15;
+
+/** The archives are written over their spares, around the page cache: nothing here reads them back. */
+const ARCHIVE_FILE = { overwrite: true, direct: true };
 const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
 export interface ArchiveInput {
@@ -173,7 +176,7 @@ export interface WrittenArchive {
  * padding and the end-of-archive blocks are compressed here.
  */
 export function writeTarGz(input: ArchiveInput, outFile: string, spare?: ArchiveLayout): WrittenArchive {
-  const out = new PackFile(outFile, true);
+  const out = new PackFile(outFile, ARCHIVE_FILE);
   const sections = sectionsWriter(input, out, spare);
   let pending: Buffer[] = [tarHeader({ path: input.top, type: 'directory', size: 0, mode: 0o755, mtime: input.mtime })];
   const flush = () => {
@@ -229,7 +232,7 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
 
 /** Writes the .zip: local entries in archive order, then the central directory. */
 export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLayout): WrittenArchive {
-  const out = new PackFile(outFile, true);
+  const out = new PackFile(outFile, ARCHIVE_FILE);
   const sections = sectionsWriter(input, out, spare);
   const central: Buffer[] = [];
   /** Adds an entry; `padded`: its local header takes the padding that ends it on a block boundary. */

@@ -1,26 +1,66 @@
-import { closeSync, existsSync, fchmodSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 
 /** Small appends are gathered up to this size into one write: an archive of 20,000 files makes 60,000 of them. */
-const WRITE_BUFFER = 1 << 20;
+const WRITE_BUFFER = 1 << 21;
+
+/** O_DIRECT wants offsets, lengths and memory aligned to the device's block; 4 KiB covers every common one. */
+const DIRECT_BLOCK = 4096;
 
 /**
- * An append-only file that knows its length and can drop what it wrote last. With `overwrite`, an
- * existing file is written over from its start and cut to length on close, instead of being
- * truncated first: its blocks are reused rather than freed and allocated again.
+ * Memory aligned to a page, which Buffer.allocUnsafe does not promise: a WebAssembly memory
+ * (64 KiB pages) always starts on one.
+ */
+function alignedBuffer(size: number): Buffer {
+  const pages = Math.ceil(size / 65536);
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+}
+
+export interface PackFileOptions {
+  /**
+   * Write over an existing file from its start and cut it to length on close, instead of
+   * truncating it first: its blocks are reused rather than freed and allocated again.
+   */
+  overwrite?: boolean;
+  /**
+   * Write around the page cache (O_DIRECT), for a large output that this process does not read
+   * back. On a VM whose fresh pages each cost a fault in the host, a buffered write of new data
+   * runs at the speed of page allocation (about 300 MB/s measured here) and a direct one at the
+   * disk's (about 1 GB/s); either way the archive no longer evicts the workspace's cached files.
+   * A file system that refuses O_DIRECT gets buffered writes.
+   */
+  direct?: boolean;
+}
+
+/**
+ * An append-only file that knows its length. Appends are gathered in one buffer that holds the
+ * file from `bufferStart`. In direct mode every write is of whole blocks: `bufferStart` stays on a
+ * block boundary, and a partial last block stays buffered until the appends fill it, or is
+ * completed from the bytes the file already holds when a dry run is about to keep them.
  */
 export class PackFile {
-  private readonly fd: number;
-  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER);
+  private fd: number;
+  private direct = false;
+  private readonly block: number;
+  private readonly buffer: Buffer;
+  private readonly scratch: Buffer | undefined;
+  private bufferStart = 0;
   private buffered = 0;
   private dryRun = false;
+  private readonly overwrite: boolean;
   length = 0;
 
   constructor(
     readonly path: string,
-    private readonly overwrite = false,
+    options: PackFileOptions = {},
   ) {
-    this.fd = openSync(path, overwrite && existsSync(path) ? 'r+' : 'w', 0o644);
-    if (overwrite) fchmodSync(this.fd, 0o644);
+    this.overwrite = !!options.overwrite;
+    const flags = this.overwrite && existsSync(path) ? constants.O_RDWR : constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC;
+    this.fd = options.direct ? this.openDirect(flags) : -1;
+    if (this.fd === -1) this.fd = openSync(path, flags, 0o644);
+    this.block = this.direct ? DIRECT_BLOCK : 1;
+    this.buffer = this.direct ? alignedBuffer(WRITE_BUFFER) : Buffer.allocUnsafe(WRITE_BUFFER);
+    this.scratch = this.direct ? alignedBuffer(DIRECT_BLOCK) : undefined;
+    if (this.overwrite) fchmodSync(this.fd, 0o644);
   }
 
   /** While dry, appends only count: the file being written over already holds those bytes. */
@@ -29,8 +69,10 @@ export class PackFile {
   }
 
   setDry(dry: boolean): void {
-    this.flush();
-    this.dryRun = dry && this.overwrite;
+    if (dry === this.dryRun || (dry && !this.overwrite)) return;
+    if (dry) this.flush(true);
+    else this.startBufferAt(this.length);
+    this.dryRun = dry;
   }
 
   /** Counts `length` bytes that the file already holds; only while dry. */
@@ -44,37 +86,93 @@ export class PackFile {
       this.length += data.length;
       return;
     }
-    if (data.length >= WRITE_BUFFER / 2) {
-      this.flush();
-      this.write(data, this.length);
-    } else {
-      if (this.buffered + data.length > WRITE_BUFFER) this.flush();
-      this.buffered += data.copy(this.buffer, this.buffered);
+    for (let done = 0; done < data.length; ) {
+      if (this.buffered === this.buffer.length) this.flush(false);
+      const n = data.copy(this.buffer, this.buffered, done);
+      this.buffered += n;
+      done += n;
     }
     this.length += data.length;
   }
 
+  /** Drops everything after `length`. */
   truncate(length: number): void {
-    this.flush();
+    this.flush(false);
     ftruncateSync(this.fd, length);
     this.length = length;
+    this.startBufferAt(length);
   }
 
   close(): void {
     try {
-      this.flush();
-      if (this.overwrite) ftruncateSync(this.fd, this.length);
+      if (!this.dryRun) this.flush(false);
+      // Direct writes end on a whole block, and an overwritten file may have been longer.
+      if (this.overwrite || this.block > 1) ftruncateSync(this.fd, this.length);
     } finally {
       closeSync(this.fd);
     }
   }
 
-  private flush(): void {
-    this.write(this.buffer.subarray(0, this.buffered), this.length - this.buffered);
-    this.buffered = 0;
+  /**
+   * Writes what is buffered, the partial last block included, and keeps that block buffered for
+   * the appends that follow. With `keepFileBytes` the rest of that block is the file's own bytes
+   * (a dry run follows and keeps them); otherwise appends or the final cut will replace it.
+   */
+  private flush(keepFileBytes: boolean): void {
+    if (this.buffered === 0) return;
+    const whole = this.buffered - (this.buffered % this.block);
+    let end = this.buffered;
+    if (whole < this.buffered) {
+      end = whole + this.block;
+      if (keepFileBytes) {
+        const got = this.read(this.scratch!, this.bufferStart + whole);
+        this.buffer.fill(0, this.buffered, end);
+        this.scratch!.copy(this.buffer, this.buffered, this.buffered - whole, Math.max(got, this.buffered - whole));
+      } else this.buffer.fill(0, this.buffered, end);
+    }
+    this.write(this.buffer.subarray(0, end), this.bufferStart);
+    this.buffer.copyWithin(0, whole, this.buffered);
+    this.bufferStart += whole;
+    this.buffered -= whole;
+  }
+
+  /** Points the buffer at `offset`, holding the file's bytes of its block before it. */
+  private startBufferAt(offset: number): void {
+    this.bufferStart = offset - (offset % this.block);
+    this.buffered = offset - this.bufferStart;
+    if (this.buffered > 0 && this.read(this.buffer, this.bufferStart) < this.buffered) {
+      throw new Error(`${this.path} is shorter than the ${offset} bytes being kept`);
+    }
+  }
+
+  /** Reads the block at `position` into the start of `into`; returns how many bytes the file had (fewer at its end). */
+  private read(into: Buffer, position: number): number {
+    return readSync(this.fd, into, 0, this.block, position);
   }
 
   private write(data: Buffer, position: number): void {
-    for (let written = 0; written < data.length; ) written += writeSync(this.fd, data, written, data.length - written, position + written);
+    for (let written = 0; written < data.length; ) {
+      try {
+        written += writeSync(this.fd, data, written, data.length - written, position + written);
+      } catch (error) {
+        // Some file systems open with O_DIRECT and then refuse the write: go on buffered.
+        if (!this.direct || (error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+        const buffered = openSync(this.path, constants.O_RDWR);
+        closeSync(this.fd);
+        this.fd = buffered;
+        this.direct = false;
+      }
+    }
+  }
+
+  private openDirect(flags: number): number {
+    try {
+      const fd = openSync(this.path, flags | constants.O_DIRECT, 0o644);
+      this.direct = true;
+      return fd;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EINVAL') return -1;
+      throw error;
+    }
   }
 }

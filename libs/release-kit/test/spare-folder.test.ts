@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spareFor } from '../src/move-into-place';
-import { PackFile } from '../src/pack-file';
 import { buildFixtureRelease, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 
@@ -100,19 +99,6 @@ test('a section unchanged since the last-but-one assembly is left in place in th
   const cold = await buildFixtureRelease(ws);
   assert.equal(incremental, [sha(cold.tarGz), sha(cold.zip)]);
   for (const [command, archive] of [['gzip -t', cold.tarGz], ['tar -tzf', cold.tarGz], ['unzip -tq', cold.zip]]) tool('bash', ['-c', `${command} ${archive} > /dev/null`]);
-});
-
-test('an overwritten pack file holds exactly what was written, whether it was longer or shorter', () => {
-  const file = join(tempDir('pack'), 'archive.bin');
-  for (const [before, after] of [[5000, 10], [10, 5000]]) {
-    writeFileSync(file, Buffer.alloc(before, 1));
-    const ino = statSync(file).ino;
-    const out = new PackFile(file, true);
-    out.append(Buffer.alloc(after, 2));
-    out.close();
-    assert.equal(readFileSync(file), Buffer.alloc(after, 2));
-    assert.is(statSync(file).ino, ino);
-  }
 });
 
 test.after(cleanTempDirs);
