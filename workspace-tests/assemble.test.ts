@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -97,6 +97,18 @@ test('a new commit that changes no section source reruns only assemble', () => {
   assert.equal(tasksRun(run.output), ['release:assemble:development']);
   const manifest = JSON.parse(readFileSync(join(pkg, 'MANIFEST.json'), 'utf8'));
   assert.is(manifest.git_commit, sh(ws, 'git rev-parse HEAD').output.trim());
+});
+
+test('release:assemble runs with the smaller young generation that libs/release/.env.assemble sets', () => {
+  // A git on PATH that records the NODE_OPTIONS of the task process that starts it (assemble reads git metadata).
+  const dir = tempDir('git-probe');
+  const log = join(dir, 'calls');
+  writeFileSync(join(dir, 'git'), `#!/bin/sh\necho "$NX_TASK_TARGET_PROJECT:$NX_TASK_TARGET_TARGET $NODE_OPTIONS" >> ${log}\nexec ${sh(ws, 'command -v git').output.trim()} "$@"\n`, { mode: 0o755 });
+  const run = nx(ws, ['run', 'release:assemble'], { ...env, PATH: `${dir}:${process.env.PATH}` });
+  assert.is(run.status, 0, run.output);
+  const calls = readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('release:assemble '));
+  assert.ok(calls.length > 0, 'assemble started no git: the probe cannot tell');
+  for (const call of calls) assert.match(call, / --max-semi-space-size=4$/);
 });
 
 test('release:assemble:production refuses skips and the development key, and leaves the package alone', () => {
