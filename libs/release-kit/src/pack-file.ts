@@ -55,7 +55,8 @@ export class PackFile {
   ) {
     this.overwrite = !!options.overwrite;
     const flags = this.overwrite && existsSync(path) ? constants.O_RDWR : constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC;
-    this.fd = options.direct ? this.openDirect(flags) : -1;
+    // O_DIRECT is Linux's (undefined elsewhere, where the writes are simply buffered).
+    this.fd = options.direct && constants.O_DIRECT !== undefined ? this.openDirect(flags) : -1;
     if (this.fd === -1) this.fd = openSync(path, flags, 0o644);
     this.block = this.direct ? DIRECT_BLOCK : 1;
     this.buffer = this.direct ? alignedBuffer(WRITE_BUFFER) : Buffer.allocUnsafe(WRITE_BUFFER);
@@ -124,11 +125,11 @@ export class PackFile {
     let end = this.buffered;
     if (whole < this.buffered) {
       end = whole + this.block;
+      this.buffer.fill(0, this.buffered, end);
       if (keepFileBytes) {
         const got = this.read(this.scratch!, this.bufferStart + whole);
-        this.buffer.fill(0, this.buffered, end);
         this.scratch!.copy(this.buffer, this.buffered, this.buffered - whole, Math.max(got, this.buffered - whole));
-      } else this.buffer.fill(0, this.buffered, end);
+      }
     }
     this.write(this.buffer.subarray(0, end), this.bufferStart);
     this.buffer.copyWithin(0, whole, this.buffered);
