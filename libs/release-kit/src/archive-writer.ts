@@ -42,10 +42,10 @@ export interface ArchiveLayout {
  * content alone: a cold build gives the same bytes.
  */
 const BLOCK = 1 << 15;
+const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
 /** The archives are written over their spares, around the page cache: nothing here reads them back. */
 const ARCHIVE_FILE = { overwrite: true, direct: true };
-const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
 export interface ArchiveInput {
   top: string;

@@ -6,13 +6,16 @@ const WRITE_BUFFER = 1 << 21;
 /** O_DIRECT wants offsets, lengths and memory aligned to the device's block; 4 KiB covers every common one. */
 const DIRECT_BLOCK = 4096;
 
+/** Node's global WebAssembly.Memory, which this workspace's TypeScript libs (no DOM) leave untyped. */
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (pages: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory;
+
 /**
  * Memory aligned to a page, which Buffer.allocUnsafe does not promise: a WebAssembly memory
  * (64 KiB pages) always starts on one.
  */
 function alignedBuffer(size: number): Buffer {
   const pages = Math.ceil(size / 65536);
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+  return Buffer.from(new WasmMemory({ initial: pages, maximum: pages }).buffer);
 }
 
 export interface PackFileOptions {

@@ -9,9 +9,9 @@ import { cleanTempDirs, incompressible, tempDir } from './helpers';
 
 type Step = { append: number } | { keep: number } | { cut: number };
 
-/** Runs `steps` on a PackFile over `before` and on a model of the file; returns both contents. */
+/** Runs `steps` on a PackFile over `before` and on a model of the file; returns both contents and the inode before. */
 function run(file: string, before: Buffer | undefined, steps: Step[], direct: boolean, seed: number) {
-  if (before) writeFileSync(file, before);
+  const ino = before && (writeFileSync(file, before), statSync(file).ino);
   let model = Buffer.from(before ?? Buffer.alloc(0));
   const out = new PackFile(file, { overwrite: true, direct });
   let at = 0;
@@ -34,7 +34,7 @@ function run(file: string, before: Buffer | undefined, steps: Step[], direct: bo
     assert.is(out.length, at);
   }
   out.close();
-  return { written: readFileSync(file), expected: model.subarray(0, at) };
+  return { written: readFileSync(file), expected: model.subarray(0, at), ino };
 }
 
 const MiB = 1 << 20;
@@ -53,9 +53,7 @@ for (const direct of [true, false]) {
   for (const [name, spare, steps] of cases) {
     test(`${direct ? 'direct' : 'buffered'}: ${name}`, () => {
       const file = join(tempDir('pack'), 'archive.bin');
-      const before = spare ? incompressible(spare, 99) : undefined;
-      const ino = before && (writeFileSync(file, before), statSync(file).ino);
-      const { written, expected } = run(file, before, steps, direct, 7);
+      const { written, expected, ino } = run(file, spare ? incompressible(spare, 99) : undefined, steps, direct, 7);
       assert.is(written.length, expected.length);
       assert.ok(written.equals(expected), 'the file holds the appended bytes and the kept bytes of the spare, nothing else');
       if (ino) assert.is(statSync(file).ino, ino, 'written over, not replaced');
