@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ArchiveInput, ArchiveLayout, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
 import { formatSha256Sums } from './checksums';
@@ -9,7 +9,7 @@ import { FRAGMENT_FILE, readFragment, SectionFragment, Skip } from './fragment';
 import { GitInfo, readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
-import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, swapIntoPlace } from './move-into-place';
+import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { writePackageFolder } from './package-folder';
 import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
@@ -141,7 +141,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       try {
         rmSync(join(outputDir, STATE_FILE), { force: true });
         // The folder and archives before the current ones, if kept, are updated in place (a crash leaves partials that the next run removes).
-        for (const name of SPARED) if (existsSync(spareFor(final[name]))) renameSync(spareFor(final[name]), partial[name]);
+        for (const name of SPARED) takeSpare(final[name], partial[name]);
         linked = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
         // A spare archive untouched since it was written keeps its unchanged sections where they are.
         const spareLayout = (name: 'tarGz' | 'zip') => {

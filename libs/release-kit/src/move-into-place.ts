@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isAlive } from './process-alive';
 
@@ -12,13 +12,13 @@ export function partialPathFor(target: string, label = basename(target)): string
 }
 
 /**
- * Renames a whole staged file or folder onto `target`. An existing one is renamed aside first and
- * removed once the new one is in place; if the process dies between the two renames,
- * `removeStalePartials` puts the old one back. A file is not renamed over its old version either:
- * ext4 (auto_da_alloc) would write all of the new file's data back before that rename returns,
- * and the next fsync anywhere on the disk, Nx's database's included, would wait for it too.
+ * Renames a whole staged file or folder onto `target`. A file replaces the old one in one rename,
+ * so the name is never absent. A folder cannot be renamed over a full one: the old one is renamed
+ * aside first and removed once the new one is in place; if the process dies between the two
+ * renames, `removeStalePartials` puts the old one back.
  */
 export function moveIntoPlace(staged: string, target: string): void {
+  if (!lstatSync(staged).isDirectory()) return renameSync(staged, target);
   const aside = setAside(target);
   renameSync(staged, target);
   if (aside) rmSync(aside, { recursive: true, force: true });
@@ -43,14 +43,45 @@ export function spareFor(target: string): string {
 
 /**
  * As `moveIntoPlace`, but the folder or file it replaces is kept as `spareFor(target)` instead of
- * being removed: the next run renames the spare to its staging name and updates it in place.
+ * being removed: the next run renames the spare to its staging name and updates it in place (see
+ * `takeSpare`). A file's spare is a hard link made before the rename, so the name is never absent.
  */
 export function swapIntoPlace(staged: string, target: string): void {
+  const spare = spareFor(target);
+  if (!lstatSync(staged).isDirectory()) {
+    rmSync(spare, { force: true });
+    if (existsSync(target)) linkSync(target, spare);
+    renameSync(staged, target);
+    return;
+  }
   const aside = setAside(target);
   renameSync(staged, target);
   if (!aside) return;
-  rmSync(spareFor(target), { recursive: true, force: true });
-  renameSync(aside, spareFor(target));
+  rmSync(spare, { recursive: true, force: true });
+  renameSync(aside, spare);
+}
+
+/**
+ * Renames the spare of `target`, if there is one, to `staging`. A spare that is still the very
+ * file published as `target` (a run died between `swapIntoPlace`'s link and rename) is removed
+ * instead: written over, it would change the published file.
+ */
+export function takeSpare(target: string, staging: string): void {
+  const spare = spareFor(target);
+  const kept = lstatOrUndefined(spare);
+  if (!kept) return;
+  const published = lstatOrUndefined(target);
+  if (published && !kept.isDirectory() && published.ino === kept.ino && published.dev === kept.dev) rmSync(spare, { force: true });
+  else renameSync(spare, staging);
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 /**
