@@ -10,7 +10,7 @@ const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
 /** What decides a bundle's bytes besides its inputs: esbuild's version and the file that holds the build options. */
 function bundleKey(optionsFile) {
-  return `${require('esbuild').version} ${sha256(readFileSync(optionsFile))}`;
+  return `${require('esbuild/package.json').version} ${sha256(readFileSync(optionsFile))}`;
 }
 
 /** Where `name` is cached for the workspace at `workspace` (bundles of two workspaces never mix). */

@@ -1,4 +1,4 @@
-import { buildSync } from 'esbuild';
+import type * as Esbuild from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleKey, bundlePath, freshBundle, storeBundle } from './cached-bundle';
@@ -20,6 +20,8 @@ export function bundleVerifier(): Buffer {
 }
 
 function build() {
+  // Loaded only to rebuild: most runs find the bundle cached.
+  const { buildSync } = require('esbuild') as typeof Esbuild;
   return buildSync({
     entryPoints: [ENTRY],
     absWorkingDir: WORKSPACE,

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import * as semver from 'semver';
+// The two functions, not the package index: every task process reads VERSION, and the index loads all of semver.
+import parse from 'semver/functions/parse';
+import prerelease from 'semver/functions/prerelease';
 import { ReleaseError } from './errors';
 
 /** Reads the release version: one SemVer 2.0.0 line, nothing else. */
@@ -19,7 +21,7 @@ export function readVersion(versionFile: string): string {
 
 export function parseVersion(text: string, source = 'VERSION'): string {
   const version = text.trim();
-  if (version !== text || !/^\d/.test(version) || semver.parse(version) === null) {
+  if (version !== text || !/^\d/.test(version) || parse(version) === null) {
     throw new ReleaseError(
       `"${printable(text)}" is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], semver.org 2.0.0)`,
       source,
@@ -30,7 +32,7 @@ export function parseVersion(text: string, source = 'VERSION'): string {
 }
 
 export function isPrerelease(version: string): boolean {
-  return semver.prerelease(version) !== null;
+  return prerelease(version) !== null;
 }
 
 function printable(s: string): string {

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { ReleaseError } from './errors';
+
+/** The YAML library, loaded on first use: it takes about 60 ms to load, and most task processes parse no YAML. */
+let loaded: typeof Yaml | undefined;
+const yaml = () => (loaded ??= require('yaml') as typeof Yaml);
 
 /** Parses one YAML document; a syntax error names the file and line. */
 export function parseYamlFile(file: string, shownAs = file): unknown {
@@ -14,16 +18,16 @@ export function parseYamlFile(file: string, shownAs = file): unknown {
 }
 
 export function parseYamlText(text: string, shownAs: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true });
   throwFirstError(doc.errors, shownAs);
   return doc.toJS();
 }
 
 /** Parses a multi-document YAML stream (Kubernetes manifests). */
 export function parseYamlStream(text: string, shownAs: string): unknown[] {
-  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const docs = yaml().parseAllDocuments(text, { prettyErrors: true });
   if (!Array.isArray(docs)) throwFirstError((docs as { errors: YamlError[] }).errors, shownAs);
-  return (docs as ReturnType<typeof parseDocument>[]).map((d) => {
+  return (docs as Yaml.Document[]).map((d) => {
     throwFirstError(d.errors, shownAs);
     return d.toJS();
   });
@@ -46,7 +50,7 @@ export function parseJsonText(text: string, shownAs: string): unknown {
     const message = (e as Error).message.split('\n')[0];
     const position = /position (\d+)/.exec(message);
     // V8 does not always say where; JSON is YAML, and the YAML parser names the line.
-    const line = position ? text.slice(0, Number(position[1])).split('\n').length : parseDocument(text).errors[0]?.linePos?.[0]?.line;
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : yaml().parseDocument(text).errors[0]?.linePos?.[0]?.line;
     throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*$/, '')}`, shownAs, line);
   }
 }
