@@ -68,20 +68,11 @@ export function swapIntoPlace(staged: string, target: string): void {
  */
 export function takeSpare(target: string, staging: string): void {
   const spare = spareFor(target);
-  const kept = lstatOrUndefined(spare);
+  const kept = lstatSync(spare, { throwIfNoEntry: false });
   if (!kept) return;
-  const published = lstatOrUndefined(target);
+  const published = lstatSync(target, { throwIfNoEntry: false });
   if (published && !kept.isDirectory() && published.ino === kept.ino && published.dev === kept.dev) rmSync(spare, { force: true });
   else renameSync(spare, staging);
-}
-
-function lstatOrUndefined(path: string) {
-  try {
-    return lstatSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }
 
 /**
