@@ -1,15 +1,17 @@
 #!/bin/sh
 # Prints what an external engine contributes to a cached target's hash; used as Nx `runtime`
-# inputs of binaries:export and binaries:image. Never fails: a missing engine prints "none", so
-# installing one changes the hash and the target runs again. A shell script, not Node: Nx runs
-# every runtime input on every run, and starting Node costs more than the answer.
+# inputs of the packaging targets (node), binaries:export and binaries:image. Never fails: a
+# missing engine prints "none", so installing one changes the hash and the target runs again.
+# A shell script, not Node: Nx runs every runtime input on every run, and starting Node costs
+# more than the answer.
 #   sh tools/build-inputs.sh godot           Godot binaries (GODOT_BIN, godot, godot4, godot3) and versions
+#   sh tools/build-inputs.sh node            Node's version (its zlib decides the bytes of every deflated piece)
 #   sh tools/build-inputs.sh docker          the Docker engine's version at DOCKER_HOST or the default socket
 #   sh tools/build-inputs.sh commit <paths>  the last commit touching the paths, and its time
 #                                            (the image's revision and created labels)
 
 # A binary's --version, remembered by what stat says of it (device, inode, size, mtime, ctime):
-# Godot takes 0.1 s to 1 s to start, and this runs for every hash of the binaries targets.
+# Godot takes 0.1 s to 1 s to start and Node about 0.1 s, and Nx runs this for every hash.
 version() {
   id=$(stat -L -c '%d-%i-%s-%Y-%Z' "$1" 2>/dev/null) || { echo unusable; return; }
   cache="${XDG_CACHE_HOME:-$HOME/.cache}/spacetime-release/version-$id"
@@ -34,6 +36,9 @@ case "$1" in
     done
     echo "${found# }" | grep . || echo "godot=none"
     ;;
+  node)
+    path=$(command -v node 2>/dev/null) && echo "node=$(version "$path")" || echo "node=none"
+    ;;
   docker)
     host=${DOCKER_HOST:-unix:///var/run/docker.sock}
     case "$host" in
@@ -48,7 +53,7 @@ case "$1" in
     git log -1 --format='%H %ct' -- "$@" 2>/dev/null | grep . || echo "commit=none"
     ;;
   *)
-    echo "usage: sh tools/build-inputs.sh godot|docker|commit <paths>" >&2
+    echo "usage: sh tools/build-inputs.sh godot|node|docker|commit <paths>" >&2
     exit 2
     ;;
 esac

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
@@ -9,7 +9,8 @@ import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
 //   build (.env: NX_ISOLATE_PLUGINS=false);
 // - TypeScript, loaded in every task process to read tsconfig's customConditions for a local
 //   plugin resolved from source (metadata.js false on executors and generators);
-// - Godot's start, for each hash of the binaries targets (tools/build-inputs.sh remembers it).
+// - Node's start, for each hash of a packaging target, and Godot's, for each hash of the binaries
+//   targets (tools/build-inputs.sh remembers their versions).
 
 interface NodeProcess {
   script: string;
@@ -58,23 +59,42 @@ test('control: the probe does see plugin workers when isolation is turned back o
   assert.ok(workers.length > 0, 'no plugin worker seen: the probe cannot tell');
 });
 
-test('the binaries targets\' Godot input asks each binary for its version once, and again when the binary changes', () => {
-  // A wrapper around the real Godot 3 that counts its starts.
-  const dir = tempDir('godot-version');
-  const starts = join(dir, 'starts');
-  const godot = join(dir, 'godot');
-  writeFileSync(godot, `#!/bin/sh\necho start >> ${starts}\nexec godot3 "$@"\n`, { mode: 0o755 });
-  const input = () => {
-    const run = sh(ws, 'sh tools/build-inputs.sh godot', { GODOT_BIN: godot, XDG_CACHE_HOME: join(dir, 'cache') });
-    assert.is(run.status, 0, run.output);
-    return run.output.trim();
-  };
-  const first = input();
-  assert.match(first, /^GODOT_BIN=3\.\d+\.\d+\.stable/);
-  assert.is(input(), first);
-  assert.is(readFileSync(starts, 'utf8'), 'start\n', 'the second hash started Godot again');
-  writeFileSync(godot, `#!/bin/sh\necho start >> ${starts}\necho 4.3.stable.official\n`);
-  assert.is(input(), 'GODOT_BIN=4.3.stable.official', 'a changed binary kept its old version');
-});
+/** The engines whose version tools/build-inputs.sh remembers, each behind a wrapper that counts its starts. */
+const versionedEngines = [
+  {
+    input: 'godot',
+    real: 'godot3',
+    env: (wrapper: string) => ({ GODOT_BIN: wrapper }),
+    first: /^GODOT_BIN=3\.\d+\.\d+\.stable/,
+    changed: { prints: '4.3.stable.official', input: 'GODOT_BIN=4.3.stable.official' },
+  },
+  {
+    input: 'node',
+    real: process.execPath,
+    env: (wrapper: string) => ({ PATH: `${dirname(wrapper)}:${process.env.PATH}` }),
+    first: new RegExp(`^node=${process.version}$`),
+    changed: { prints: 'v99.0.0', input: 'node=v99.0.0' },
+  },
+];
+
+for (const engine of versionedEngines) {
+  test(`the ${engine.input} build input asks the binary for its version once, and again when the binary changes`, () => {
+    const dir = tempDir(`${engine.input}-version`);
+    const starts = join(dir, 'starts');
+    const wrapper = join(dir, engine.input);
+    writeFileSync(wrapper, `#!/bin/sh\necho start >> ${starts}\nexec ${engine.real} "$@"\n`, { mode: 0o755 });
+    const input = () => {
+      const run = sh(ws, `sh tools/build-inputs.sh ${engine.input}`, { ...engine.env(wrapper), XDG_CACHE_HOME: join(dir, 'cache') });
+      assert.is(run.status, 0, run.output);
+      return run.output.trim();
+    };
+    const first = input();
+    assert.match(first, engine.first);
+    assert.is(input(), first);
+    assert.is(readFileSync(starts, 'utf8'), 'start\n', 'the second hash started the binary again');
+    writeFileSync(wrapper, `#!/bin/sh\necho start >> ${starts}\necho ${engine.changed.prints}\n`);
+    assert.is(input(), engine.changed.input, 'a changed binary kept its old version');
+  });
+}
 
 test.run();
