@@ -68,13 +68,17 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   const at = (p: string) => join(options.workspaceRoot, p);
   const version = readVersion(at('VERSION'));
   const config = loadReleaseConfig(at(options.config), options.config);
+  // git runs while the fragments are read. Awaited below; marked handled so that a fragment that
+  // fails to read first does not leave a rejected promise behind it.
+  const gitInfo = readGitInfo(options.workspaceRoot, version);
+  gitInfo.catch(() => undefined);
   const configDir = join(options.config, '..');
   const sections: PackagedSection[] = config.sections.map((section) => {
     const outputDir = at(join(options.sectionsDir, section));
     return { fragment: readFragment(outputDir, section, version), outputDir, digest: sha256(readFileSync(join(outputDir, FRAGMENT_FILE))) };
   });
 
-  const git = readGitInfo(options.workspaceRoot, version);
+  const git = await gitInfo;
   const signer = await resolveSigner(env);
   const skipped: Skip[] = sections.flatMap((s) => s.fragment.skipped);
   if (!git) skipped.push({ artifact: 'git metadata', reason: 'the workspace is not a git checkout with a commit' });

@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export interface GitInfo {
   commit: string;
@@ -14,31 +17,27 @@ export interface GitInfo {
 
 const MAX_LISTED_COMMITS = 500;
 
-export function readGitInfo(workspaceRoot: string, version: string): GitInfo | undefined {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: workspaceRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8').trim();
-  let head: string;
-  try {
-    head = git('log', '-1', '--format=%H %ct', 'HEAD');
-  } catch {
-    return undefined;
-  }
-  const [commit, commitTime] = head.split(' ');
-  // One `git status` answers both the branch (`# branch.head`) and whether the tree is dirty (any other line).
-  const status = git('status', '--porcelain=v2', '--branch', '--untracked-files=normal').split('\n');
-  const branchHead = status.find((l) => l.startsWith('# branch.head '))?.slice('# branch.head '.length);
-  let previousTag: string | undefined;
-  try {
-    previousTag = git('describe', '--tags', '--abbrev=0', '--match', 'v*', '--exclude', `v${version}`, 'HEAD') || undefined;
-  } catch {
-    previousTag = undefined;
-  }
-  const range = previousTag ? [`${previousTag}..HEAD`] : ['HEAD'];
-  const log = git('log', `--max-count=${MAX_LISTED_COMMITS}`, '--format=%h %s', ...range);
+/** The first three git commands run side by side: `git status` alone stats every file of the workspace. */
+export async function readGitInfo(workspaceRoot: string, version: string): Promise<GitInfo | undefined> {
+  const git = async (...args: string[]) => (await run('git', args, { cwd: workspaceRoot, encoding: 'utf8', maxBuffer: 1 << 26 })).stdout.trim();
+  const [head, status, tag] = await Promise.allSettled([
+    git('log', '-1', '--format=%H %ct', 'HEAD'),
+    // One `git status` answers both the branch (`# branch.head`) and whether the tree is dirty (any other line).
+    git('status', '--porcelain=v2', '--branch', '--untracked-files=normal'),
+    git('describe', '--tags', '--abbrev=0', '--match', 'v*', '--exclude', `v${version}`, 'HEAD'),
+  ]);
+  if (head.status === 'rejected') return undefined;
+  if (status.status === 'rejected') throw status.reason;
+  const [commit, commitTime] = head.value.split(' ');
+  const lines = status.value.split('\n');
+  const branchHead = lines.find((l) => l.startsWith('# branch.head '))?.slice('# branch.head '.length);
+  const previousTag = (tag.status === 'fulfilled' && tag.value) || undefined;
+  const log = await git('log', `--max-count=${MAX_LISTED_COMMITS}`, '--format=%h %s', ...(previousTag ? [`${previousTag}..HEAD`] : ['HEAD']));
   return {
     commit,
     branch: !branchHead || branchHead === '(detached)' ? 'HEAD' : branchHead,
     commitTime: Number(commitTime),
-    dirty: status.some((l) => l !== '' && !l.startsWith('# ')),
+    dirty: lines.some((l) => l !== '' && !l.startsWith('# ')),
     previousTag,
     commitsSincePreviousTag: log ? log.split('\n') : [],
   };
