@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -58,6 +58,11 @@ test('an untracked or modified file makes the tree dirty; a detached HEAD is rep
   commit(repo, 'b', 'second');
   writeFileSync(join(repo, 'untracked'), 'x');
   assert.is((await readGitInfo(repo, '2.5.0'))?.dirty, true);
+  rmSync(join(repo, 'untracked'));
+  assert.is((await readGitInfo(repo, '2.5.0'))?.dirty, false);
+  writeFileSync(join(repo, 'a'), 'modified');
+  assert.is((await readGitInfo(repo, '2.5.0'))?.dirty, true);
+  git(repo, 'checkout', '-q', '--', 'a');
   git(repo, 'checkout', '-q', first);
   const detached = await readGitInfo(repo, '2.5.0');
   assert.is(detached?.branch, 'HEAD');
