@@ -38,10 +38,6 @@ function timed(cwd: string, command: string, env: NodeJS.ProcessEnv = {}, prepar
   return { seconds, maxRssKiB: Number(/maxrss=(\d+)/.exec(r.stderr)?.[1] ?? 0) };
 }
 
-function timedRuns(cwd: string, command: string, env: NodeJS.ProcessEnv, runs: number): number[] {
-  return Array.from({ length: runs }, () => timed(cwd, command, env).seconds);
-}
-
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 const ws = copyWorkspace('bench');
@@ -58,6 +54,8 @@ const carefulPipeline = `${copySources} && (cd pkg && find . -type f -print0 | L
 // which is measured on its own below, and not part of the build.
 const nxCommand = 'node_modules/.bin/nx';
 const assemble = `${nxCommand} run release:assemble --output-style=static > /dev/null`;
+// Cold: no Nx cache, no daemon, no outputs. Clearing them (and flushing the disk) is not part of the build, as clearing pkg/ is not part of (a) and (b).
+const clearOurs = `${nxCommand} reset > /dev/null && rm -rf dist && sync`;
 const daemonFile = join(ws, '.nx/workspace-data/d/server-process.json');
 
 /** The /proc folder of the workspace's Nx daemon, if one runs. */
@@ -78,8 +76,7 @@ function timedBuild(prepare: string): Timing {
   const daemon = daemonProc();
   return { ...timing, daemonRssKiB: daemon ? Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`${daemon}/status`, 'utf8'))?.[1] ?? 0) : 0 };
 }
-// Cold: no Nx cache, no daemon, no outputs. Clearing them (and flushing the disk) is not part of the build, as clearing pkg/ is not part of (a) and (b).
-const clearOurs = `${nxCommand} reset > /dev/null && rm -rf dist && sync`;
+
 const release = join(ws, 'dist/release');
 const archives = ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip'].map((f) => join(release, f));
 
@@ -109,7 +106,7 @@ const checks = [
 // The incremental build wrote over the last-but-one archives: it must equal a cold build of the same content.
 timed(ws, assemble, nxEnv, clearOurs);
 const incrementalIdentical = archives.map(sha).every((h, i) => h === incremental[i]);
-const median = (command: string) => timedRuns(ws, command, nxEnv, 5).sort((x, y) => x - y)[2];
+const median = (command: string) => Array.from({ length: 5 }, () => timed(ws, command, nxEnv).seconds).sort((x, y) => x - y)[2];
 const npxStart = median('npx nx --version > /dev/null') - median(`${nxCommand} --version > /dev/null`);
 git(ws, 'checkout', '-q', '--', '.');
 spawnSync(nxCommand, ['reset'], { cwd: ws, env: { ...process.env, ...nxEnv } });
