@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -66,6 +67,25 @@ test('release:assemble carries the exported server and the image; MANIFEST.json 
   const runIt = docker('docker run --rm --network none spacetime-vr:dev');
   assert.is(runIt.status, 0, runIt.output);
   assert.is(runIt.output.trim(), 'spacetime-server 2.5.0 preset=Linux Server mode=--export-release args=--headless');
+});
+
+test('artifacts.json lists the image tarball\'s size and SHA-256; a tarball changed after the image target ran is refused by name, and Nx restores it from its cache', () => {
+  const tarball = join(ws, 'dist/binaries/image/spacetime-vr-2.5.0.tar.gz');
+  const bytes = readFileSync(tarball);
+  const listed = JSON.parse(readFileSync(join(ws, 'dist/binaries/image/artifacts.json'), 'utf8')).files;
+  assert.equal(listed, [{ path: 'spacetime-vr-2.5.0.tar.gz', mode: 0o644, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }]);
+
+  const tampered = Buffer.from(bytes);
+  tampered[tampered.length >> 1] ^= 0xff;
+  writeFileSync(tarball, tampered);
+  const repack = nx(ws, ['run', 'binaries:package', '--exclude-task-dependencies'], env);
+  assert.is.not(repack.status, 0, repack.output);
+  assert.match(repack.output, /dist\/binaries\/image\/spacetime-vr-2\.5\.0\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json\n\s+hint: rebuild it: run the target that writes dist\/binaries\/image with --skip-nx-cache/);
+
+  // With its build targets in the graph, Nx restores their outputs from its cache before packaging.
+  const rebuilt = nx(ws, ['run', 'release:assemble'], env);
+  assert.is(rebuilt.status, 0, rebuilt.output);
+  assert.ok(readFileSync(join(ws, 'dist/release/spacetime-vr-v2.5.0', TARBALL)).equals(bytes));
 });
 
 test('production: release tags on the image; no Godot 4 or no engine is an error, not a skip', () => {

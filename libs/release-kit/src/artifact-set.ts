@@ -1,17 +1,23 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, posix, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, relative } from 'node:path';
 import { ReleaseError } from './errors';
 import { Skip } from './fragment';
-import { SectionSource } from './section-packer';
+import type { SectionSource } from './section-packer';
 import { stableJson } from './stable-json';
 
 /**
  * What a build target (Godot export, Docker image) leaves in its output folder for a section's
  * `package` target: the files it made, what it could not make and why, and metadata that goes
  * into MANIFEST.json. Written last, so a folder without it is an unfinished build.
+ *
+ * It also carries each file's size and SHA-256, so that a `package` target can take this small
+ * file as its input (a `dependentTasksOutputFiles` glob that matches only artifacts.json) instead
+ * of the artifacts themselves: Nx's hasher reads every input file whole into memory, which for a multi-GiB image
+ * tarball is a multi-GiB Nx daemon.
  */
 export const ARTIFACT_SET_FILE = 'artifacts.json';
-export const ARTIFACT_SET_FORMAT = 1;
+export const ARTIFACT_SET_FORMAT = 2;
 
 export interface ArtifactFile {
   /** Path relative to the output folder, and (under the mapping's `to`) in the section. */
@@ -19,19 +25,38 @@ export interface ArtifactFile {
   mode: number;
 }
 
+export interface HashedArtifactFile extends ArtifactFile {
+  size: number;
+  sha256: string;
+}
+
 export interface ArtifactSet {
   format: typeof ARTIFACT_SET_FORMAT;
-  files: ArtifactFile[];
+  files: HashedArtifactFile[];
   /** `artifact` is relative to the section folder. */
   skipped: Skip[];
   metadata: Record<string, unknown>;
 }
 
-export function writeArtifactSet(outputDir: string, set: Omit<ArtifactSet, 'format'>): void {
+/** Hashes the listed files (streaming) and writes the set into their folder. */
+export async function writeArtifactSet(outputDir: string, set: Omit<ArtifactSet, 'format' | 'files'> & { files: ArtifactFile[] }): Promise<void> {
+  const files: HashedArtifactFile[] = [];
   for (const f of set.files) {
-    if (!existsSync(join(outputDir, f.path))) throw new Error(`artifact ${f.path} is listed but missing in ${outputDir}`);
+    const file = join(outputDir, f.path);
+    if (!existsSync(file)) throw new Error(`artifact ${f.path} is listed but missing in ${outputDir}`);
+    files.push({ ...f, ...(await fileDigest(file)) });
   }
-  writeFileSync(join(outputDir, ARTIFACT_SET_FILE), stableJson({ format: ARTIFACT_SET_FORMAT, ...set }));
+  writeFileSync(join(outputDir, ARTIFACT_SET_FILE), stableJson({ format: ARTIFACT_SET_FORMAT, ...set, files }));
+}
+
+async function fileDigest(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { size, sha256: hash.digest('hex') };
 }
 
 export function readArtifactSet(outputDir: string, shown: string): ArtifactSet {
@@ -42,7 +67,7 @@ export function readArtifactSet(outputDir: string, shown: string): ArtifactSet {
   } catch {
     throw new ReleaseError(`has no readable ${ARTIFACT_SET_FILE}: the target that builds it did not finish`, shown, undefined, 'run the target that writes this folder (the package target depends on it)');
   }
-  if (set.format !== ARTIFACT_SET_FORMAT) throw new ReleaseError(`${ARTIFACT_SET_FILE} is not in format ${ARTIFACT_SET_FORMAT}`, shown);
+  if (set.format !== ARTIFACT_SET_FORMAT) throw new ReleaseError(`${ARTIFACT_SET_FILE} is not in format ${ARTIFACT_SET_FORMAT}`, shown, undefined, rebuildHint(shown));
   return set;
 }
 
@@ -58,6 +83,15 @@ export interface ResolvedArtifacts {
   metadata: Record<string, unknown>;
 }
 
+/** An artifact whose bytes are not the ones its artifacts.json lists: edited or replaced after its target ran. */
+export function changedArtifact(origin: string, what: string): ReleaseError {
+  return new ReleaseError(`${what}: it changed after the target that built it wrote ${ARTIFACT_SET_FILE}`, origin, undefined, rebuildHint(dirname(origin)));
+}
+
+function rebuildHint(folder: string): string {
+  return `rebuild it: run the target that writes ${folder} with --skip-nx-cache`;
+}
+
 export function resolveArtifacts(workspaceRoot: string, mappings: ArtifactMapping[]): ResolvedArtifacts {
   const result: ResolvedArtifacts = { sources: [], skipped: [], metadata: {} };
   for (const mapping of mappings) {
@@ -66,8 +100,10 @@ export function resolveArtifacts(workspaceRoot: string, mappings: ArtifactMappin
     for (const f of set.files) {
       const file = join(dir, f.path);
       const origin = relative(workspaceRoot, file);
-      if (!existsSync(file) || !statSync(file).isFile()) throw new ReleaseError(`is listed in ${ARTIFACT_SET_FILE} but missing`, origin);
-      result.sources.push({ path: posix.normalize(posix.join(mapping.to, f.path)), origin, file, sourceMode: f.mode });
+      const stat = existsSync(file) ? statSync(file) : undefined;
+      if (!stat?.isFile()) throw new ReleaseError(`is listed in ${ARTIFACT_SET_FILE} but missing`, origin);
+      if (stat.size !== f.size) throw changedArtifact(origin, `is ${stat.size} bytes, not the ${f.size} listed`);
+      result.sources.push({ path: posix.normalize(posix.join(mapping.to, f.path)), origin, file, sourceMode: f.mode, sha256: f.sha256 });
     }
     for (const s of set.skipped) result.skipped.push({ artifact: posix.normalize(posix.join(mapping.to, s.artifact)), reason: s.reason });
     Object.assign(result.metadata, set.metadata);

@@ -175,10 +175,10 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   rmSync(o.outputDir, { recursive: true, force: true });
   mkdirSync(o.outputDir, { recursive: true });
 
-  const skip = (reason: string): ImageBuildResult => {
+  const skip = async (reason: string): Promise<ImageBuildResult> => {
     if (o.production) throw new ReleaseError(`cannot build the Docker image: ${reason}`, shown(o.dockerfile));
     writeFileSync(join(o.outputDir, BUILD_LOG), `${reason}\n`);
-    writeArtifactSet(o.outputDir, { files: [], skipped: [{ artifact: tarballName, reason }], metadata: { image: null } });
+    await writeArtifactSet(o.outputDir, { files: [], skipped: [{ artifact: tarballName, reason }], metadata: { image: null } });
     return { skipped: reason };
   };
 
@@ -242,7 +242,7 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   const saved = await getImages({ names: refs });
   const bytes = await gzipStream(saved as unknown as Readable, tarball, (n) => say(`  saved ${mib(n)} MiB`));
   say(`${shown(tarball)}: ${mib(statSync(tarball).size)} MiB gzip of ${mib(bytes)} MiB`);
-  writeArtifactSet(o.outputDir, {
+  await writeArtifactSet(o.outputDir, {
     files: [{ path: tarballName, mode: FILE_MODE }],
     skipped: [],
     metadata: { image: { id: inspect.Id, size: inspect.Size, tags: refs, labels, tarball: tarballName } },

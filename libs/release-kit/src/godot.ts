@@ -243,7 +243,7 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
     if (o.production) throw new ReleaseError(`cannot export the server: ${found.reason}`, shown(o.projectDir));
     writeFileSync(logFile, `${found.reason}\n`);
     const skipped = [{ artifact: mainFile, reason: found.reason }];
-    writeArtifactSet(o.outputDir, { files: [versionFile], skipped, metadata: { godot: { preset: o.preset, mode: o.mode, version: null } } });
+    await writeArtifactSet(o.outputDir, { files: [versionFile], skipped, metadata: { godot: { preset: o.preset, mode: o.mode, version: null } } });
     return { files: [versionFile], skipped, logFile };
   }
   if (required.minor !== undefined && found.version.minor < required.minor) {
@@ -277,7 +277,7 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
       throw new ReleaseError(`Godot export of preset "${o.preset}" failed:\n  - ${problems.join('\n  - ')}`, shown(o.projectDir), undefined, `full log: ${shown(logFile)}`);
     }
     for (const f of files) chmodSync(join(o.outputDir, f.path), f.mode);
-    writeArtifactSet(o.outputDir, { files, skipped: [], metadata: { godot: { preset: o.preset, mode: o.mode, version: found.version.full } } });
+    await writeArtifactSet(o.outputDir, { files, skipped: [], metadata: { godot: { preset: o.preset, mode: o.mode, version: found.version.full } } });
     return { files, skipped: [], godotVersion: found.version.full, logFile };
   } finally {
     logStream.end();

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { changedArtifact } from './artifact-set';
 import { fileMode } from './determinism';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
@@ -28,6 +29,8 @@ export interface SectionSource {
   /** Ship the file with `{{version}}` replaced by this version, rendered when it is packed (not all at once, for flat memory). */
   renderVersion?: string;
   sourceMode: number;
+  /** The SHA-256 its builder recorded (artifacts.json): packing fails if the file no longer has it. */
+  sha256?: string;
 }
 
 export interface PackSectionOptions {
@@ -143,6 +146,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
         tar.push({ content: files.length - 1 });
         await addToBatch(tarPadding(file.size));
       }
+      if (source.sha256 && file.sha256 !== source.sha256) throw changedArtifact(source.origin, `has SHA-256 ${file.sha256}, not the ${source.sha256} listed`);
     }
     await flushBatch();
     await zipQueue.drain();

@@ -47,19 +47,19 @@ test('gzipStream writes a fixed header, the same bytes twice, and gunzip gives t
   assert.ok(execFileSync('gzip', ['-t', join(dir, 'a.gz')]).length === 0);
 });
 
-function buildOptions(dockerfile: string, over: Partial<ImageBuildOptions> = {}): ImageBuildOptions {
+async function buildOptions(dockerfile: string, over: Partial<ImageBuildOptions> = {}): Promise<ImageBuildOptions> {
   const root = tempDir('image');
   const context = join(root, 'server');
   execFileSync('mkdir', ['-p', context]);
   writeFileSync(join(context, 'spacetime-server'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   writeFileSync(join(context, 'VERSION.txt'), '2.5.0\n');
-  writeArtifactSet(context, { files: [{ path: 'VERSION.txt', mode: 0o644 }, { path: 'spacetime-server', mode: 0o755 }], skipped: [], metadata: {} });
+  await writeArtifactSet(context, { files: [{ path: 'VERSION.txt', mode: 0o644 }, { path: 'spacetime-server', mode: 0o755 }], skipped: [], metadata: {} });
   writeFileSync(join(root, 'Dockerfile'), dockerfile);
   return { workspaceRoot: root, dockerfile: join(root, 'Dockerfile'), contextDir: context, outputDir: join(root, 'image'), version: '2.5.0', created: 315532800, mtime: 315532800, production: false, env: { ...process.env }, ...over };
 }
 
 test('real engine: a failing Dockerfile step is named with its error', async () => {
-  const o = buildOptions('FROM scratch\nCOPY VERSION.txt /\nCOPY not-in-the-context /opt/\n');
+  const o = await buildOptions('FROM scratch\nCOPY VERSION.txt /\nCOPY not-in-the-context /opt/\n');
   await buildAndSaveImage(o).then(
     () => assert.unreachable('the build must fail'),
     (e: Error) => {
@@ -71,12 +71,12 @@ test('real engine: a failing Dockerfile step is named with its error', async () 
 
 test('an unreachable engine: one clear line; a recorded skip in development, an error in production', async () => {
   const env = { ...process.env, DOCKER_HOST: 'unix:///tmp/no-docker-here.sock' };
-  const dev = buildOptions('FROM scratch\n', { env });
+  const dev = await buildOptions('FROM scratch\n', { env });
   const result = await buildAndSaveImage(dev);
   assert.match(result.skipped!, /^no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock \(DOCKER_HOST\): .*ENOENT.*; start dockerd or point DOCKER_HOST at one/);
   const set = JSON.parse(readFileSync(join(dev.outputDir, 'artifacts.json'), 'utf8'));
   assert.equal(set.skipped, [{ artifact: 'spacetime-vr-2.5.0.tar.gz', reason: result.skipped }]);
-  await buildAndSaveImage(buildOptions('FROM scratch\n', { env, production: true })).then(
+  await buildAndSaveImage(await buildOptions('FROM scratch\n', { env, production: true })).then(
     () => assert.unreachable('production must fail'),
     (e: Error) => assert.match(e.message, /cannot build the Docker image: no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock/),
   );

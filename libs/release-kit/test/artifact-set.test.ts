@@ -1,0 +1,84 @@
+// artifacts.json is what a section's package target hashes in place of a build target's large
+// outputs, so it has to describe them exactly, and packaging has to refuse an output that no
+// longer matches it.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ARTIFACT_SET_FILE, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/artifact-set';
+import { ReleaseError } from '../src/errors';
+import { packSection } from '../src/section-packer';
+import { cleanTempDirs, incompressible, tempDir, tool, writeTree } from './helpers';
+
+const IMAGE = incompressible(3 << 20, 7);
+
+async function builtOutput(): Promise<string> {
+  const root = tempDir('artifact-set');
+  writeTree(root, { 'dist/image/spacetime-vr.tar.gz': IMAGE, 'dist/image/build.log': 'ok\n' });
+  await writeArtifactSet(join(root, 'dist/image'), { files: [{ path: 'spacetime-vr.tar.gz', mode: 0o644 }], skipped: [], metadata: { image: { id: 'sha256:abc' } } });
+  return root;
+}
+
+async function packImage(root: string) {
+  const artifacts = resolveArtifacts(root, [{ from: 'dist/image', to: '.' }]);
+  return packSection({ workspaceRoot: root, section: 'binaries', version: '2.5.0', sources: artifacts.sources, skipped: artifacts.skipped, outputDir: join(root, 'dist/sections/binaries'), mtime: 315532800 });
+}
+
+function rejection(error: unknown): ReleaseError {
+  assert.instance(error, ReleaseError);
+  return error as ReleaseError;
+}
+
+test('writeArtifactSet records each listed file\'s size and SHA-256, as sha256sum computes it', async () => {
+  const root = await builtOutput();
+  const set = readArtifactSet(join(root, 'dist/image'), 'dist/image');
+  const [expected] = tool('sha256sum', [join(root, 'dist/image/spacetime-vr.tar.gz')]).split(' ');
+  assert.equal(set.files, [{ path: 'spacetime-vr.tar.gz', mode: 0o644, size: IMAGE.length, sha256: expected }]);
+  assert.equal(set.metadata, { image: { id: 'sha256:abc' } });
+});
+
+test('an output whose content still matches packs, and its recorded digest is the packed one', async () => {
+  const root = await builtOutput();
+  const fragment = await packImage(root);
+  assert.is(fragment.files[0].sha256, createHash('sha256').update(IMAGE).digest('hex'));
+});
+
+test('an output changed in place after its target ran (same size) fails packaging, names the file, and leaves no section output', async () => {
+  const root = await builtOutput();
+  const tampered = Buffer.from(IMAGE);
+  tampered[1 << 20] ^= 1;
+  writeFileSync(join(root, 'dist/image/spacetime-vr.tar.gz'), tampered);
+  const error = rejection(await packImage(root).catch((e) => e));
+  assert.match(error.message, /^dist\/image\/spacetime-vr\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json/);
+  assert.match(error.message, /run the target that writes dist\/image with --skip-nx-cache/);
+  assert.not.ok(existsSync(join(root, 'dist/sections/binaries')));
+});
+
+test('an output that grew after its target ran is refused before anything is read', async () => {
+  const root = await builtOutput();
+  writeFileSync(join(root, 'dist/image/spacetime-vr.tar.gz'), Buffer.concat([IMAGE, Buffer.from('x')]));
+  let error: unknown;
+  try {
+    resolveArtifacts(root, [{ from: 'dist/image', to: '.' }]);
+  } catch (e) {
+    error = e;
+  }
+  assert.match(rejection(error).message, new RegExp(`^dist/image/spacetime-vr\\.tar\\.gz: is ${IMAGE.length + 1} bytes, not the ${IMAGE.length} listed`));
+});
+
+test('an artifacts.json of the previous format is refused with what to do', async () => {
+  const root = await builtOutput();
+  const file = join(root, 'dist/image', ARTIFACT_SET_FILE);
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), format: 1 }));
+  let error: unknown;
+  try {
+    readArtifactSet(join(root, 'dist/image'), 'dist/image');
+  } catch (e) {
+    error = e;
+  }
+  assert.match(rejection(error).message, /^dist\/image: artifacts\.json is not in format 2.*--skip-nx-cache/s);
+});
+
+test.after(cleanTempDirs);
+test.run();
