@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
 # GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, Chromium, the validation tools,
-# the Docker engine, Godot 3 and a container registry; then Helm 3, which Debian does not package.
+# the Docker engine, Godot 3, a container registry and pigz (for the benchmark); then Helm 3, which Debian does not package.
 # Idempotent; needs root.
 set -euo pipefail
 
@@ -32,6 +32,8 @@ declare -A package_for=(
   [chromium]=chromium
   # publish: the container registry the publish tests push to (on loopback)
   [docker-registry]=docker-registry
+  # npm run bench: the careful shell pipeline it measures against
+  [pigz]=pigz
 )
 
 missing=()

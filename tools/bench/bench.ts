@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanUp, copyWorkspace, git, tempDir } from '../../workspace-tests/workspace';
-import { syntheticSize, writeSyntheticRelease } from './synthetic-release';
+import { IMAGE_FILE, SERVER_FILE, syntheticSize, writeSyntheticRelease } from './synthetic-release';
 
 const scale = Number(/--scale=([\d.]+)/.exec(process.argv.join(' '))?.[1] ?? '1');
 const size = syntheticSize(scale);
@@ -42,11 +42,12 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(file)).di
 
 const ws = copyWorkspace('bench');
 console.log(`synthetic package: ${size.imageMiB} MiB image, ${size.serverMiB} MiB server, ${size.docFiles} docs files (scale ${scale})`);
-writeSyntheticRelease(ws, size);
+const buildOutputs = tempDir('bench-build-outputs');
+writeSyntheticRelease(ws, buildOutputs, size);
 const base = tempDir('bench-baseline');
 const nxEnv = { NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_DAEMON: 'true', NX_CACHE_DIRECTORY: join(ws, '.nx/cache'), XDG_CONFIG_HOME: join(base, 'keys') };
 const clearBaseline = 'rm -rf pkg *.tar.gz *.zip && sync';
-const copySources = `mkdir pkg && ${Object.entries(SECTIONS).map(([s, src]) => `cp -r ${join(ws, src)} pkg/${s}`).join(' && ')}`;
+const copySources = `mkdir pkg && ${Object.entries(SECTIONS).map(([s, src]) => `cp -r ${join(ws, src)} pkg/${s}`).join(' && ')} && mkdir pkg/binaries/bench && cp ${join(buildOutputs, IMAGE_FILE)} ${join(buildOutputs, SERVER_FILE)} pkg/binaries/bench/`;
 
 const specSteps = `${copySources} && (cd pkg && find . -type f ! -name "SHA256SUMS*" -exec sha256sum {} \\; > SHA256SUMS) && tar -czf pkg.tar.gz pkg/ && zip -qr pkg.zip pkg/`;
 const carefulPipeline = `${copySources} && (cd pkg && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum > SHA256SUMS) && tar --sort=name -cf - pkg | pigz > pkg.tar.gz && zip -qr pkg.zip pkg`;

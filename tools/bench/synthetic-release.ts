@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ARTIFACT_SET_FILE, ARTIFACT_SET_FORMAT, ArtifactSet } from '../../libs/release-kit/src/artifact-set';
+import { stableJson } from '../../libs/release-kit/src/stable-json';
 
 export interface SyntheticSize {
   /** MiB of incompressible data: the Docker image tarball. */
@@ -15,18 +17,32 @@ export function syntheticSize(scale: number): SyntheticSize {
   return { imageMiB: Math.round(600 * scale), serverMiB: Math.round(200 * scale), docFiles: Math.round(20000 * scale) };
 }
 
-export const IMAGE_FILE = 'libs/sections/binaries/godot/addons/bench/spacetime-vr-image.tar.gz';
-export const SERVER_FILE = 'libs/sections/binaries/godot/addons/bench/spacetime-server.bin';
+export const IMAGE_FILE = 'spacetime-vr-image.tar.gz';
+export const SERVER_FILE = 'spacetime-server.bin';
 export const DOCS_DIR = 'libs/sections/docs/src/bench';
+/** Where the binaries section's build outputs stand: a build target's output folder, as the image and export targets have. */
+const BUILD_OUTPUT_DIR = 'dist/binaries/bench';
 
 /**
- * Adds a release's worth of bytes to a workspace copy: an image-sized incompressible file and a
- * server-sized compressible one in the binaries section, and many small documents in docs.
+ * Adds a release's worth of bytes to a workspace copy. The image-sized incompressible file and the
+ * server-sized compressible one are build outputs in a real release (of binaries:image and
+ * binaries:export), so here they are too: written to `outputsDir`, outside the workspace, with the
+ * artifacts.json a build target leaves, and put in place by a cached target of the binaries
+ * project that the package target depends on. The many small documents are docs sources.
  */
-export function writeSyntheticRelease(root: string, size: SyntheticSize): void {
-  mkdirSync(join(root, IMAGE_FILE, '..'), { recursive: true });
-  writeChunks(join(root, IMAGE_FILE), size.imageMiB, () => randomBytes(1 << 20));
-  writeChunks(join(root, SERVER_FILE), size.serverMiB, serverLikeChunk);
+export function writeSyntheticRelease(root: string, outputsDir: string, size: SyntheticSize): void {
+  mkdirSync(outputsDir, { recursive: true });
+  const set: ArtifactSet = {
+    format: ARTIFACT_SET_FORMAT,
+    files: [
+      { path: IMAGE_FILE, mode: 0o644, ...writeChunks(join(outputsDir, IMAGE_FILE), size.imageMiB, () => randomBytes(1 << 20)) },
+      { path: SERVER_FILE, mode: 0o644, ...writeChunks(join(outputsDir, SERVER_FILE), size.serverMiB, serverLikeChunk) },
+    ],
+    skipped: [],
+    metadata: {},
+  };
+  writeFileSync(join(outputsDir, ARTIFACT_SET_FILE), stableJson(set));
+  addBuildOutputTarget(root, outputsDir);
   mkdirSync(join(root, DOCS_DIR), { recursive: true });
   for (let i = 0; i < size.docFiles; i++) {
     const n = String(i).padStart(5, '0');
@@ -34,13 +50,37 @@ export function writeSyntheticRelease(root: string, size: SyntheticSize): void {
   }
 }
 
-function writeChunks(file: string, mebibytes: number, chunk: () => Buffer): void {
+/** binaries:bench-outputs links the stand-ins into BUILD_OUTPUT_DIR; binaries:package packs them as it packs the image and the server. */
+function addBuildOutputTarget(root: string, outputsDir: string): void {
+  const file = join(root, 'libs/sections/binaries/project.json');
+  const project = JSON.parse(readFileSync(file, 'utf8'));
+  project.targets['bench-outputs'] = {
+    executor: 'nx:run-commands',
+    cache: true,
+    inputs: [{ runtime: `cat ${join(outputsDir, ARTIFACT_SET_FILE)}` }],
+    outputs: [`{workspaceRoot}/${BUILD_OUTPUT_DIR}`],
+    options: { command: `rm -rf ${BUILD_OUTPUT_DIR} && mkdir -p ${dirname(BUILD_OUTPUT_DIR)} && cp -al ${outputsDir} ${BUILD_OUTPUT_DIR}` },
+  };
+  const pkg = project.targets.package;
+  pkg.dependsOn.push('bench-outputs');
+  pkg.options.artifacts.push({ from: BUILD_OUTPUT_DIR, to: 'bench' });
+  writeFileSync(file, `${JSON.stringify(project, null, 2)}\n`);
+}
+
+/** Writes `mebibytes` chunks and returns what artifacts.json records of the file. */
+function writeChunks(file: string, mebibytes: number, chunk: () => Buffer): { size: number; sha256: string } {
+  const hash = createHash('sha256');
   const fd = openSync(file, 'w');
   try {
-    for (let i = 0; i < mebibytes; i++) writeSync(fd, chunk());
+    for (let i = 0; i < mebibytes; i++) {
+      const bytes = chunk();
+      hash.update(bytes);
+      writeSync(fd, bytes);
+    }
   } finally {
     closeSync(fd);
   }
+  return { size: mebibytes << 20, sha256: hash.digest('hex') };
 }
 
 /** Machine-code-like bytes: repeated instruction patterns with varying operands (compresses ~3:1). */
