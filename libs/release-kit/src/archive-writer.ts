@@ -175,8 +175,8 @@ export interface WrittenArchive {
  * its own around its zip entry's deflate, as a section's large file is; only tar headers,
  * padding and the end-of-archive blocks are compressed here.
  */
-export function writeTarGz(input: ArchiveInput, outFile: string, spare?: ArchiveLayout): WrittenArchive {
-  const out = new PackFile(outFile, ARCHIVE_FILE);
+export function writeTarGz(input: ArchiveInput, outFile: string, spare?: ArchiveLayout, mirror?: string): WrittenArchive {
+  const out = new PackFile(outFile, { ...ARCHIVE_FILE, mirror });
   const sections = sectionsWriter(input, out, spare);
   let pending: Buffer[] = [tarHeader({ path: input.top, type: 'directory', size: 0, mode: 0o755, mtime: input.mtime })];
   const flush = () => {
@@ -231,8 +231,8 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
 }
 
 /** Writes the .zip: local entries in archive order, then the central directory. */
-export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLayout): WrittenArchive {
-  const out = new PackFile(outFile, ARCHIVE_FILE);
+export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLayout, mirror?: string): WrittenArchive {
+  const out = new PackFile(outFile, { ...ARCHIVE_FILE, mirror });
   const sections = sectionsWriter(input, out, spare);
   const central: Buffer[] = [];
   /** Adds an entry; `padded`: its local header takes the padding that ends it on a block boundary. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ArchiveInput, ArchiveLayout, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
 import { formatSha256Sums } from './checksums';
@@ -9,7 +9,7 @@ import { FRAGMENT_FILE, readFragment, SectionFragment, Skip } from './fragment';
 import { GitInfo, readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
-import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, swapIntoPlace, takeSpare } from './move-into-place';
+import { linkSpareFolder, moveIntoPlace, partialPathFor, removeStalePartials, spareFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { writePackageFolder } from './package-folder';
 import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
@@ -142,10 +142,19 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
       let linked = new Map<string, FileStamp>();
       let layouts: Record<string, ArchiveLayout> = {};
+      // A first build leaves nothing to keep as a spare, so it makes the spares: the archives are
+      // written twice in the same pass and the folder is linked again. The next build then costs
+      // what changed, as every later one does, instead of writing both archives in full.
+      const unspared = new Set<(typeof SPARED)[number]>();
+      const mirrors: Partial<Record<'tarGz' | 'zip', string>> = {};
       try {
         rmSync(join(outputDir, STATE_FILE), { force: true });
         // The folder and archives before the current ones, if kept, are updated in place (a crash leaves partials that the next run removes).
-        for (const name of SPARED) takeSpare(final[name], partial[name]);
+        for (const name of SPARED) {
+          takeSpare(final[name], partial[name]);
+          if (!existsSync(final[name]) && !existsSync(partial[name])) unspared.add(name);
+        }
+        for (const name of ['tarGz', 'zip'] as const) if (unspared.has(name)) mirrors[name] = partialPathFor(spareFor(final[name]));
         linked = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
         // A spare archive untouched since it was written keeps its unchanged sections where they are.
         const spareLayout = (name: 'tarGz' | 'zip') => {
@@ -153,8 +162,8 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
           return spare && sameStamp(stamp(partial[name]), spare) ? spare.layout : undefined;
         };
         for (const [name, written] of [
-          [names.tarGz, writeTarGz(archive, partial.tarGz, spareLayout('tarGz'))],
-          [names.zip, writeZip(archive, partial.zip, spareLayout('zip'))],
+          [names.tarGz, writeTarGz(archive, partial.tarGz, spareLayout('tarGz'), mirrors.tarGz)],
+          [names.zip, writeZip(archive, partial.zip, spareLayout('zip'), mirrors.zip)],
         ] as const) {
           layouts[name] = written.layout;
           if (written.kept) log(`${name}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place (unchanged sections of the last-but-one archive)`);
@@ -162,21 +171,26 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
         writeFileSync(partial.verifier, verifier, { mode: FILE_MODE });
       } catch (error) {
-        for (const p of Object.values(partial)) rmSync(p, { recursive: true, force: true });
+        for (const p of [...Object.values(partial), ...Object.values(mirrors)]) rmSync(p, { recursive: true, force: true });
         throw error;
       }
       // Archives, key and verifier first, the folder last: a reader who sees the new folder finds its archives.
-      for (const name of ['tarGz', 'zip'] as const) swapIntoPlace(partial[name], final[name]);
+      for (const name of ['tarGz', 'zip'] as const) {
+        swapIntoPlace(partial[name], final[name]);
+        if (mirrors[name]) renameSync(mirrors[name], spareFor(final[name]));
+      }
       for (const name of ['publicKey', 'verifier'] as const) moveIntoPlace(partial[name], final[name]);
       swapIntoPlace(partial.packageDir, final.packageDir);
+      if (unspared.has('packageDir')) linkSpareFolder(final.packageDir);
       writeState(outputDir, {
         key,
         files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
         outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
         layouts,
-        // The archives just replaced, now the spares, as the last assembly recorded them.
+        // The archives just replaced, now the spares, as the last assembly recorded them; or the copies just made.
         spares: Object.fromEntries(
           (['tarGz', 'zip'] as const).flatMap((name) => {
+            if (mirrors[name]) return [[names[name], { ...stamp(spareFor(final[name]))!, layout: layouts[names[name]] }]];
             const written = previous?.outputs[names[name]];
             const layout = previous?.layouts?.[names[name]];
             return written && layout && existsSync(spareFor(final[name])) ? [[names[name], { ...written, layout }]] : [];

@@ -1,4 +1,4 @@
-import { existsSync, linkSync, lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isAlive } from './process-alive';
 
@@ -59,6 +59,23 @@ export function swapIntoPlace(staged: string, target: string): void {
   if (!aside) return;
   rmSync(spare, { recursive: true, force: true });
   renameSync(aside, spare);
+}
+
+/**
+ * Gives a folder that has no spare one: a copy made of hard links, which is what `swapIntoPlace`
+ * leaves when the next run replaces the folder. Made under a partial name, then renamed.
+ */
+export function linkSpareFolder(target: string): void {
+  const staging = partialPathFor(spareFor(target));
+  const copy = (from: string, to: string) => {
+    mkdirSync(to);
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      if (entry.isDirectory()) copy(join(from, entry.name), join(to, entry.name));
+      else linkSync(join(from, entry.name), join(to, entry.name));
+    }
+  };
+  copy(target, staging);
+  renameSync(staging, spareFor(target));
 }
 
 /**

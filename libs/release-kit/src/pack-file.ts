@@ -32,6 +32,11 @@ export interface PackFileOptions {
    * A file system that refuses O_DIRECT gets buffered writes.
    */
   direct?: boolean;
+  /**
+   * A second file, made new, that gets every write: a copy made in the same pass, without reading
+   * the first back. Only for a file made new too.
+   */
+  mirror?: string;
 }
 
 /**
@@ -42,6 +47,7 @@ export interface PackFileOptions {
  */
 export class PackFile {
   private fd: number;
+  private mirror: { path: string; fd: number } | undefined;
   private direct = false;
   private readonly block: number;
   private readonly buffer: Buffer;
@@ -57,7 +63,10 @@ export class PackFile {
     options: PackFileOptions = {},
   ) {
     this.overwrite = !!options.overwrite;
-    const flags = this.overwrite && existsSync(path) ? constants.O_RDWR : constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC;
+    const fresh = constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC;
+    const flags = this.overwrite && existsSync(path) ? constants.O_RDWR : fresh;
+    // Written over, the file would keep bytes that the mirror never gets.
+    if (options.mirror !== undefined && flags !== fresh) throw new Error(`${path}: a mirror is for a new file, not one written over`);
     // O_DIRECT is Linux's (undefined elsewhere, where the writes are simply buffered).
     this.fd = options.direct && constants.O_DIRECT !== undefined ? this.openDirect(flags) : -1;
     if (this.fd === -1) this.fd = openSync(path, flags, 0o644);
@@ -65,6 +74,9 @@ export class PackFile {
     this.buffer = this.direct ? alignedBuffer(WRITE_BUFFER) : Buffer.allocUnsafe(WRITE_BUFFER);
     this.scratch = this.direct ? alignedBuffer(DIRECT_BLOCK) : undefined;
     if (this.overwrite) fchmodSync(this.fd, 0o644);
+    if (options.mirror !== undefined) {
+      this.mirror = { path: options.mirror, fd: openSync(options.mirror, fresh | (this.direct ? constants.O_DIRECT : 0), 0o644) };
+    }
   }
 
   /** While dry, appends only count: the file being written over already holds those bytes. */
@@ -102,7 +114,7 @@ export class PackFile {
   /** Drops everything after `length`. */
   truncate(length: number): void {
     this.flush(false);
-    ftruncateSync(this.fd, length);
+    for (const fd of this.fds()) ftruncateSync(fd, length);
     this.length = length;
     this.startBufferAt(length);
   }
@@ -111,10 +123,14 @@ export class PackFile {
     try {
       if (!this.dryRun) this.flush(false);
       // Direct writes end on a whole block, and an overwritten file may have been longer.
-      if (this.overwrite || this.block > 1) ftruncateSync(this.fd, this.length);
+      if (this.overwrite || this.block > 1) for (const fd of this.fds()) ftruncateSync(fd, this.length);
     } finally {
-      closeSync(this.fd);
+      for (const fd of this.fds()) closeSync(fd);
     }
+  }
+
+  private fds(): number[] {
+    return this.mirror ? [this.fd, this.mirror.fd] : [this.fd];
   }
 
   /**
@@ -155,18 +171,26 @@ export class PackFile {
   }
 
   private write(data: Buffer, position: number): void {
+    const direct = this.direct;
+    this.fd = this.writeAll(this.fd, this.path, data, position, direct);
+    if (this.mirror) this.mirror.fd = this.writeAll(this.mirror.fd, this.mirror.path, data, position, direct);
+  }
+
+  /** Writes all of `data`; returns the fd to go on with, a buffered one if the file system refused a direct write. */
+  private writeAll(fd: number, path: string, data: Buffer, position: number, direct: boolean): number {
     for (let written = 0; written < data.length; ) {
       try {
-        written += writeSync(this.fd, data, written, data.length - written, position + written);
+        written += writeSync(fd, data, written, data.length - written, position + written);
       } catch (error) {
         // Some file systems open with O_DIRECT and then refuse the write: go on buffered.
-        if (!this.direct || (error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-        const buffered = openSync(this.path, constants.O_RDWR);
-        closeSync(this.fd);
-        this.fd = buffered;
-        this.direct = false;
+        if (!direct || (error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+        const buffered = openSync(path, constants.O_RDWR);
+        closeSync(fd);
+        fd = buffered;
+        direct = this.direct = false;
       }
     }
+    return fd;
   }
 
   private openDirect(flags: number): number {

@@ -61,6 +61,28 @@ for (const direct of [true, false]) {
   }
 }
 
+for (const direct of [true, false]) {
+  test(`${direct ? 'direct' : 'buffered'}: a mirror gets every write of a new file, cuts and the last partial block included`, () => {
+    const dir = tempDir('pack');
+    const out = new PackFile(join(dir, 'archive.bin'), { overwrite: true, direct, mirror: join(dir, 'spare.bin') });
+    const first = incompressible(3 * MiB + 17, 1);
+    const second = incompressible(4097, 2);
+    out.append(first);
+    out.truncate(5000);
+    out.append(second);
+    out.close();
+    const written = readFileSync(join(dir, 'archive.bin'));
+    assert.ok(written.equals(Buffer.concat([first.subarray(0, 5000), second])));
+    assert.ok(readFileSync(join(dir, 'spare.bin')).equals(written));
+  });
+}
+
+test('a mirror is refused for a file being written over: it would miss the bytes kept in place', () => {
+  const dir = tempDir('pack');
+  writeFileSync(join(dir, 'archive.bin'), 'old');
+  assert.throws(() => new PackFile(join(dir, 'archive.bin'), { overwrite: true, mirror: join(dir, 'spare.bin') }), /a mirror is for a new file/);
+});
+
 test('the archive is opened O_DIRECT where the file system takes it, and buffered where it does not', () => {
   const dir = tempDir('pack');
   const probe = join(dir, 'probe');
