@@ -13,8 +13,8 @@ import { stableJson } from './stable-json';
  *
  * It also carries each file's size and SHA-256, so that a `package` target can take this small
  * file as its input (a `dependentTasksOutputFiles` glob that matches only artifacts.json) instead
- * of the artifacts themselves: Nx's hasher reads every input file whole into memory, which for a multi-GiB image
- * tarball is a multi-GiB Nx daemon.
+ * of the artifacts themselves: Nx's hasher reads every input file whole into memory, which for a
+ * multi-GiB image tarball is a multi-GiB Nx daemon.
  */
 export const ARTIFACT_SET_FILE = 'artifacts.json';
 export const ARTIFACT_SET_FORMAT = 2;
