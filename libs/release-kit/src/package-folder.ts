@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
@@ -18,11 +18,12 @@ export interface PackageFolderInput {
  * Lays out the package folder. `folder` may hold an older package (the spare, see
  * `swapIntoPlace`): it is updated in place, so a release of 20,000 files whose one file changed
  * costs a stat per file instead of a link and an unlink. A file unchanged since the previous
- * assembly is kept when the folder already holds that very file, and hard-linked from it otherwise; any
- * other is copied from the workspace (or the section's made-files pack) and its SHA-256 checked on
- * the way, so that a file edited after its section was packaged can never ship under an old hash.
- * Nothing in `folder` is written through: an entry is replaced, never overwritten, because the
- * spare shares its files' inodes with the published package. Returns the stamps of the linked
+ * assembly is kept when the folder already holds that very file, and hard-linked from it otherwise.
+ * A build output (an image tarball, an exported server) is hard-linked from its target's output
+ * folder; any other file is copied from the workspace (or the section's made-files pack). Either
+ * way its SHA-256 is checked, so that a file edited after its section was packaged can never ship
+ * under an old hash. Nothing in `folder` is written through: an entry is replaced, never
+ * overwritten, because the spare and the build outputs share their inodes with the published package. Returns the stamps of the linked
  * files, which need no stat again.
  */
 export function writePackageFolder(folder: string, input: PackageFolderInput): Map<string, FileStamp> {
@@ -63,6 +64,13 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
         linkSync(previous.file, to);
         linked.set(file.path, previous.stamp);
         continue;
+      }
+      if (file.source && file.buildOutput) {
+        const stamp = linkVerified(file, join(input.workspaceRoot, file.source), to);
+        if (stamp) {
+          linked.set(file.path, stamp);
+          continue;
+        }
       }
       if (file.source) copyVerified(file, join(input.workspaceRoot, file.source), to);
       else writeVerified(file, readMadeFile(outputDir, file), join(outputDir, MADE_PACK), to);
@@ -109,8 +117,27 @@ function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string)
   writeFileSync(to, data, { flag: 'wx', mode: 0o600 });
 }
 
+/**
+ * Links a build output into the folder, with its mode already the package's, and checks its
+ * SHA-256 as a copy would: its bytes are read once, not written again. Returns undefined when it
+ * cannot be linked (another file system, another mode), for the caller to copy it.
+ */
+function linkVerified(file: PackedFile, from: string, to: string): FileStamp | undefined {
+  const before = stamp(from);
+  if (!before || before.mode !== file.mode || !lstatSync(from).isFile()) return undefined;
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    if (['EXDEV', 'EPERM', 'EMLINK'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw error;
+  }
+  streamVerified(file, from, openSync(to, 'r'));
+  // Written through while it was read: the hash says nothing of its bytes now.
+  if (!sameStamp(stamp(to), before)) throw changedAfterPackaging(file, from);
+  return before;
+}
+
 function copyVerified(file: PackedFile, from: string, to: string): void {
-  const hash = createHash('sha256');
   let input: number;
   try {
     input = openSync(from, 'r');
@@ -118,17 +145,28 @@ function copyVerified(file: PackedFile, from: string, to: string): void {
     throw new ReleaseError(`is missing, but its section was packaged with it`, file.source ?? from, undefined, 'rerun the section\'s package target');
   }
   const output = openSync(to, 'wx', 0o600);
+  try {
+    streamVerified(file, from, input, output);
+  } finally {
+    closeSync(output);
+  }
+}
+
+/** Reads `input` to its end (and closes it), writing every chunk to `output` if given; fails unless the bytes are the file's. */
+function streamVerified(file: PackedFile, from: string, input: number, output?: number): void {
+  const hash = createHash('sha256');
   let size = 0;
   try {
     for (let n; (n = readSync(input, copyBuffer, 0, copyBuffer.length, null)) > 0; size += n) {
       hash.update(copyBuffer.subarray(0, n));
-      for (let w = 0; w < n; ) w += writeSync(output, copyBuffer, w, n - w);
+      if (output !== undefined) for (let w = 0; w < n; ) w += writeSync(output, copyBuffer, w, n - w);
     }
   } finally {
     closeSync(input);
-    closeSync(output);
   }
-  if (size !== file.size || hash.digest('hex') !== file.sha256) {
-    throw new ReleaseError('changed after its section was packaged (its SHA-256 no longer matches)', file.source ?? from, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
-  }
+  if (size !== file.size || hash.digest('hex') !== file.sha256) throw changedAfterPackaging(file, from);
+}
+
+function changedAfterPackaging(file: PackedFile, from: string): ReleaseError {
+  return new ReleaseError('changed after its section was packaged (its SHA-256 no longer matches)', file.source ?? from, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
 }

@@ -130,7 +130,10 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       if (made) {
         file.made = [madePack.length, made.length];
         madePack.append(made);
-      } else file.source = workspacePath(options.workspaceRoot, source);
+      } else {
+        file.source = workspacePath(options.workspaceRoot, source);
+        if (source.sha256) file.buildOutput = true;
+      }
       files.push(file);
       if (shipped) {
         Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });

@@ -1,13 +1,15 @@
 // artifacts.json is what a section's package target hashes in place of a build target's large
 // outputs, so it has to describe them exactly, and packaging has to refuse an output that no
-// longer matches it.
+// longer matches it. The package folder links those outputs instead of copying them, and checks
+// them as it does.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARTIFACT_SET_FILE, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/artifact-set';
 import { ReleaseError } from '../src/errors';
+import { writePackageFolder } from '../src/package-folder';
 import { packSection } from '../src/section-packer';
 import { cleanTempDirs, incompressible, tempDir, tool, writeTree } from './helpers';
 
@@ -78,6 +80,53 @@ test('an artifacts.json of the previous format is refused with what to do', asyn
     error = e;
   }
   assert.match(rejection(error).message, /^dist\/image: artifacts\.json is not in format 2.*--skip-nx-cache/s);
+});
+
+async function folderOf(root: string, extra: Record<string, string> = {}) {
+  writeTree(root, extra);
+  const artifacts = resolveArtifacts(root, [{ from: 'dist/image', to: '.' }]);
+  const sources = [...artifacts.sources, ...Object.keys(extra).map((path) => ({ path: path.split('/').pop()!, origin: path, file: join(root, path), sourceMode: 0o644 }))];
+  const outputDir = join(root, 'dist/sections/binaries');
+  const fragment = await packSection({ workspaceRoot: root, section: 'binaries', version: '2.5.0', sources, skipped: [], outputDir, mtime: 315532800 });
+  const folder = join(root, 'dist/release/pkg');
+  return { folder, write: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
+}
+
+test('the package folder links a build output (its bytes read once, to check them) and copies a source file', async () => {
+  const root = await builtOutput();
+  const { folder, write } = await folderOf(root, { 'libs/binaries/README.md': '# binaries\n' });
+  write();
+  const built = statSync(join(root, 'dist/image/spacetime-vr.tar.gz'));
+  const linked = statSync(join(folder, 'binaries/spacetime-vr.tar.gz'));
+  assert.equal([linked.ino, linked.nlink, linked.mode & 0o7777], [built.ino, 2, 0o644]);
+  assert.is.not(statSync(join(folder, 'binaries/README.md')).ino, statSync(join(root, 'libs/binaries/README.md')).ino);
+});
+
+test('a build output whose mode is not the package\'s is copied, and its own mode left alone', async () => {
+  const root = await builtOutput();
+  const { folder, write } = await folderOf(root);
+  chmodSync(join(root, 'dist/image/spacetime-vr.tar.gz'), 0o600);
+  write();
+  const copied = statSync(join(folder, 'binaries/spacetime-vr.tar.gz'));
+  assert.is.not(copied.ino, statSync(join(root, 'dist/image/spacetime-vr.tar.gz')).ino);
+  assert.is(copied.mode & 0o7777, 0o644);
+  assert.is(statSync(join(root, 'dist/image/spacetime-vr.tar.gz')).mode & 0o7777, 0o600);
+  assert.ok(readFileSync(join(folder, 'binaries/spacetime-vr.tar.gz')).equals(IMAGE));
+});
+
+test('a build output written through after its section was packaged is not linked into the package: the folder fails, naming it', async () => {
+  const root = await builtOutput();
+  const { write } = await folderOf(root);
+  const tampered = Buffer.from(IMAGE);
+  tampered[2 << 20] ^= 1;
+  writeFileSync(join(root, 'dist/image/spacetime-vr.tar.gz'), tampered);
+  let error: unknown;
+  try {
+    write();
+  } catch (e) {
+    error = e;
+  }
+  assert.match(rejection(error).message, /^dist\/image\/spacetime-vr\.tar\.gz: changed after its section was packaged \(its SHA-256 no longer matches\)/);
 });
 
 test.after(cleanTempDirs);
