@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { ReleaseError } from './errors';
 import { Skip } from './fragment';
@@ -90,6 +90,46 @@ export function changedArtifact(origin: string, what: string): ReleaseError {
 
 function rebuildHint(folder: string): string {
   return `rebuild it: run the target that writes ${folder} with --skip-nx-cache`;
+}
+
+/**
+ * What lstat said of each build output while its section's package target hashed it, by package
+ * path. Beside the fragment, not in it: the fragment's bytes depend on content only. A file that
+ * still has its stamp (same inode, size, mtime and ctime, which no write leaves as it was) is the
+ * file that was hashed, and the package folder links it without reading it again.
+ */
+export const BUILD_OUTPUT_STAMPS = 'build-output-stamps.json';
+
+export interface OutputStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/**
+ * The kernel stamps ctime from a clock that ticks every few milliseconds. A file changed less than
+ * this long before it was looked at may change again within the same tick, under the same stamp
+ * (git's "racy clean" entries): its stamp is not recorded, and it is hashed again.
+ */
+export const RACY_MS = 100;
+
+export function outputStamp(file: string): OutputStamp | undefined {
+  const s = lstatSync(file, { throwIfNoEntry: false });
+  return s?.isFile() ? { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs } : undefined;
+}
+
+export function sameOutputStamp(a: OutputStamp | undefined, b: OutputStamp | undefined): boolean {
+  return !!a && !!b && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/** The stamps a section's package target recorded; none if it recorded none or they cannot be read (every file is then hashed). */
+export function readOutputStamps(sectionOutput: string): Record<string, OutputStamp> {
+  try {
+    return JSON.parse(readFileSync(join(sectionOutput, BUILD_OUTPUT_STAMPS), 'utf8'));
+  } catch {
+    return {};
+  }
 }
 
 export function resolveArtifacts(workspaceRoot: string, mappings: ArtifactMapping[]): ResolvedArtifacts {

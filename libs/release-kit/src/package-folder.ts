@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
+import { outputStamp, OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
 import { MADE_PACK, PackedFile, readMadeFile } from './fragment';
@@ -42,6 +43,7 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
   mkdirSync(folder, { recursive: true });
   chmodSync(folder, 0o755);
   for (const { fragment, outputDir } of input.sections) {
+    const hashed = fragment.files.some((f) => f.buildOutput) ? readOutputStamps(outputDir) : {};
     for (const dir of fragment.directories) {
       mkdirSync(join(folder, dir), { recursive: true });
       chmodSync(join(folder, dir), 0o755);
@@ -66,7 +68,7 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
         continue;
       }
       if (file.source && file.buildOutput) {
-        const stamp = linkVerified(file, join(input.workspaceRoot, file.source), to);
+        const stamp = linkVerified(file, join(input.workspaceRoot, file.source), to, hashed[file.path]);
         if (stamp) {
           linked.set(file.path, stamp);
           continue;
@@ -118,21 +120,23 @@ function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string)
 }
 
 /**
- * Links a build output into the folder, with its mode already the package's, and checks its
- * SHA-256 as a copy would: its bytes are read once, not written again. Returns undefined when it
- * cannot be linked (another file system, another mode), for the caller to copy it.
+ * Links a build output into the folder, with its mode already the package's. Its bytes are not
+ * written again, and not even read when it still has the stamp it had when its section's package
+ * target hashed it; otherwise they are hashed as a copy would be. Returns undefined when it cannot
+ * be linked (another file system, another mode), for the caller to copy it.
  */
-function linkVerified(file: PackedFile, from: string, to: string): FileStamp | undefined {
+function linkVerified(file: PackedFile, from: string, to: string, hashedAs: OutputStamp | undefined): FileStamp | undefined {
+  const now = outputStamp(from);
   const before = stamp(from);
-  if (!before || before.mode !== file.mode || !lstatSync(from).isFile()) return undefined;
+  if (!now || !before || before.mode !== file.mode) return undefined;
   try {
     linkSync(from, to);
   } catch (error) {
     if (['EXDEV', 'EPERM', 'EMLINK'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
-  streamVerified(file, from, openSync(to, 'r'));
-  // Written through while it was read: the hash says nothing of its bytes now.
+  if (!sameOutputStamp(now, hashedAs)) streamVerified(file, from, openSync(to, 'r'));
+  // The same stamp after the link (and the read): nothing wrote through the file meanwhile.
   if (!sameStamp(stamp(to), before)) throw changedAfterPackaging(file, from);
   return before;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { changedArtifact } from './artifact-set';
+import { BUILD_OUTPUT_STAMPS, changedArtifact, outputStamp, OutputStamp, RACY_MS, sameOutputStamp } from './artifact-set';
 import { fileMode } from './determinism';
 import { deflateOptions } from './compression';
 import { ReleaseError } from './errors';
@@ -91,6 +91,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     (segment as { member: [number, number] }).member = [start, tarPack.length - start];
   }, 2);
   const tar: TarSegment[] = [];
+  const stamps: Record<string, OutputStamp> = {};
   const files: PackedFile[] = [];
   const directories = sectionDirectories(options.section, sources);
   const batches = new BatchBuffers();
@@ -123,6 +124,8 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       }
       const source = entry.source;
       const path = `${options.section}/${source.path}`;
+      const stampBefore = source.sha256 ? outputStamp(source.file!) : undefined;
+      const observedAt = Date.now();
       const mode = fileMode(path, source.sourceMode);
       const made = source.data ?? (source.renderVersion === undefined ? undefined : renderVersion(readFileSync(source.file!), source.renderVersion));
       const shipped = made ?? readIfSmall(source.file!);
@@ -150,6 +153,10 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
         await addToBatch(tarPadding(file.size));
       }
       if (source.sha256 && file.sha256 !== source.sha256) throw changedArtifact(source.origin, `has SHA-256 ${file.sha256}, not the ${source.sha256} listed`);
+      if (stampBefore) {
+        if (!sameOutputStamp(outputStamp(source.file!), stampBefore)) throw changedArtifact(source.origin, 'was written while it was being packaged');
+        if (observedAt - stampBefore.ctimeMs >= RACY_MS) stamps[path] = stampBefore;
+      }
     }
     await flushBatch();
     await zipQueue.drain();
@@ -176,6 +183,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     metadata: options.metadata ?? {},
   };
   writeStableJson(join(staging, FRAGMENT_FILE), fragment);
+  if (Object.keys(stamps).length) writeStableJson(join(staging, BUILD_OUTPUT_STAMPS), stamps);
   moveIntoPlace(staging, options.outputDir);
   return fragment;
 }

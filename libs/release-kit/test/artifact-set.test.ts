@@ -3,11 +3,11 @@
 // longer matches it. The package folder links those outputs instead of copying them, and checks
 // them as it does.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARTIFACT_SET_FILE, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/artifact-set';
+import { ARTIFACT_SET_FILE, BUILD_OUTPUT_STAMPS, outputStamp, RACY_MS, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/artifact-set';
 import { ReleaseError } from '../src/errors';
 import { writePackageFolder } from '../src/package-folder';
 import { packSection } from '../src/section-packer';
@@ -92,9 +92,12 @@ async function folderOf(root: string, extra: Record<string, string> = {}) {
   return { folder, write: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
 }
 
-test('the package folder links a build output (its bytes read once, to check them) and copies a source file', async () => {
+test('packaging records what lstat says of each build output it hashed; the package folder links it and copies a source file', async () => {
   const root = await builtOutput();
+  await settled();
   const { folder, write } = await folderOf(root, { 'libs/binaries/README.md': '# binaries\n' });
+  const recorded = JSON.parse(readFileSync(join(root, 'dist/sections/binaries', BUILD_OUTPUT_STAMPS), 'utf8'));
+  assert.equal(recorded, { 'binaries/spacetime-vr.tar.gz': outputStamp(join(root, 'dist/image/spacetime-vr.tar.gz')) });
   write();
   const built = statSync(join(root, 'dist/image/spacetime-vr.tar.gz'));
   const linked = statSync(join(folder, 'binaries/spacetime-vr.tar.gz'));
@@ -127,6 +130,49 @@ test('a build output written through after its section was packaged is not linke
     error = e;
   }
   assert.match(rejection(error).message, /^dist\/image\/spacetime-vr\.tar\.gz: changed after its section was packaged \(its SHA-256 no longer matches\)/);
+});
+
+/** Past RACY_MS since the last change: packaging records the stamps. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, RACY_MS + 50));
+
+test('a build output changed just before packaging gets no stamp (a change in the same clock tick could keep it), so it is hashed again', async () => {
+  const root = await builtOutput();
+  utimesSync(join(root, 'dist/image/spacetime-vr.tar.gz'), 1e9, 1e9);
+  await folderOf(root);
+  assert.not.ok(existsSync(join(root, 'dist/sections/binaries', BUILD_OUTPUT_STAMPS)));
+});
+
+test('a build output written through after packaging with its size and mtime put back is still caught: its ctime moved', async () => {
+  const root = await builtOutput();
+  const file = join(root, 'dist/image/spacetime-vr.tar.gz');
+  utimesSync(file, 1e9, 1e9);
+  await settled();
+  const { write } = await folderOf(root);
+  const tampered = Buffer.from(IMAGE);
+  tampered[2 << 20] ^= 1;
+  writeFileSync(file, tampered);
+  utimesSync(file, 1e9, 1e9);
+  const recorded = JSON.parse(readFileSync(join(root, 'dist/sections/binaries', BUILD_OUTPUT_STAMPS), 'utf8'))['binaries/spacetime-vr.tar.gz'];
+  const now = outputStamp(file)!;
+  assert.equal([now.ino, now.size, now.mtimeMs], [recorded.ino, recorded.size, recorded.mtimeMs]);
+  assert.is.not(now.ctimeMs, recorded.ctimeMs);
+  let error: unknown;
+  try {
+    write();
+  } catch (e) {
+    error = e;
+  }
+  assert.match(rejection(error).message, /^dist\/image\/spacetime-vr\.tar\.gz: changed after its section was packaged/);
+});
+
+test('a build output replaced by the same bytes (as Nx restores one) is hashed, found equal and linked', async () => {
+  const root = await builtOutput();
+  const { folder, write } = await folderOf(root);
+  const file = join(root, 'dist/image/spacetime-vr.tar.gz');
+  writeFileSync(`${file}.new`, IMAGE);
+  renameSync(`${file}.new`, file);
+  write();
+  assert.is(statSync(join(folder, 'binaries/spacetime-vr.tar.gz')).ino, statSync(file).ino);
 });
 
 test.after(cleanTempDirs);
