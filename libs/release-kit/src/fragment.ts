@@ -21,14 +21,14 @@ export interface PackedFile {
   path: string;
   /** Workspace-relative file the bytes are shipped from, or else... */
   source?: string;
+  /** ...where they are in the made-files pack. */
+  made?: [offset: number, length: number];
   /**
    * The source is a build output listed in its target's artifacts.json. Build targets replace
    * their output folder and Nx's cache restore replaces each output file, so nothing writes
    * through such a file: the package folder links it instead of copying its bytes.
    */
   buildOutput?: true;
-  /** ...where they are in the made-files pack. */
-  made?: [offset: number, length: number];
   size: number;
   sha256: string;
   mode: number;

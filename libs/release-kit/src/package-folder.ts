@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PackagedSection, RootFile } from './archive-writer';
-import { outputStamp, OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
+import { OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
 import { MADE_PACK, PackedFile, readMadeFile } from './fragment';
@@ -24,8 +24,8 @@ export interface PackageFolderInput {
  * folder; any other file is copied from the workspace (or the section's made-files pack). Either
  * way its SHA-256 is checked, so that a file edited after its section was packaged can never ship
  * under an old hash. Nothing in `folder` is written through: an entry is replaced, never
- * overwritten, because the spare and the build outputs share their inodes with the published package. Returns the stamps of the linked
- * files, which need no stat again.
+ * overwritten, because the spare and the build outputs share their inodes with the published
+ * package. Returns the stamps of the linked files, which need no stat again.
  */
 export function writePackageFolder(folder: string, input: PackageFolderInput): Map<string, FileStamp> {
   const linked = new Map<string, FileStamp>();
@@ -126,16 +126,16 @@ function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string)
  * be linked (another file system, another mode), for the caller to copy it.
  */
 function linkVerified(file: PackedFile, from: string, to: string, hashedAs: OutputStamp | undefined): FileStamp | undefined {
-  const now = outputStamp(from);
-  const before = stamp(from);
-  if (!now || !before || before.mode !== file.mode) return undefined;
+  const now = lstatSync(from, { throwIfNoEntry: false });
+  if (!now?.isFile() || (now.mode & 0o7777) !== file.mode) return undefined;
+  const before: FileStamp = { size: now.size, mtimeMs: now.mtimeMs, ino: now.ino, mode: file.mode };
   try {
     linkSync(from, to);
   } catch (error) {
     if (['EXDEV', 'EPERM', 'EMLINK'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
-  if (!sameOutputStamp(now, hashedAs)) streamVerified(file, from, openSync(to, 'r'));
+  if (!sameOutputStamp({ ...before, ctimeMs: now.ctimeMs }, hashedAs)) streamVerified(file, from, openSync(to, 'r'));
   // The same stamp after the link (and the read): nothing wrote through the file meanwhile.
   if (!sameStamp(stamp(to), before)) throw changedAfterPackaging(file, from);
   return before;
