@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
@@ -9,6 +10,7 @@ import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
 //   build (.env: NX_ISOLATE_PLUGINS=false);
 // - TypeScript, loaded in every task process to read tsconfig's customConditions for a local
 //   plugin resolved from source (metadata.js false on executors and generators);
+// - the daemon fetching nx@latest from the registry when it starts (.env: NX_USE_LOCAL);
 // - Node's start, for each hash of a packaging target, and Godot's, for each hash of the binaries
 //   targets (tools/build-inputs.sh remembers their versions).
 
@@ -37,13 +39,16 @@ test.before(() => {
 });
 test.after(() => cleanUp());
 
-/** Runs one package task uncached and returns every Node process it started. */
-function processesOf(env: NodeJS.ProcessEnv = {}): NodeProcess[] {
-  const log = join(probe, '../processes.jsonl');
-  writeFileSync(log, '');
-  const run = nx(ws, ['run', 'config:package', '--skip-nx-cache'], { NODE_OPTIONS: `-r ${probe}`, ...env });
+/** Runs `nx args` with the probe and returns every Node process it started. */
+function processesOf(args = ['run', 'config:package', '--skip-nx-cache'], env: NodeJS.ProcessEnv = {}): NodeProcess[] {
+  writeFileSync(join(probe, '../processes.jsonl'), '');
+  const run = nx(ws, args, { NODE_OPTIONS: `-r ${probe}`, ...env });
   assert.is(run.status, 0, run.output);
-  return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return probed();
+}
+
+function probed(): NodeProcess[] {
+  return readFileSync(join(probe, '../processes.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }
 
 test('a task process does not load TypeScript, and no plugin worker process is started', () => {
@@ -55,8 +60,27 @@ test('a task process does not load TypeScript, and no plugin worker process is s
 });
 
 test('control: the probe does see plugin workers when isolation is turned back on', () => {
-  const workers = processesOf({ NX_ISOLATE_PLUGINS: 'true' }).filter((p) => /plugin-worker/.test(p.script));
+  const workers = processesOf(undefined, { NX_ISOLATE_PLUGINS: 'true' }).filter((p) => /plugin-worker/.test(p.script));
   assert.ok(workers.length > 0, 'no plugin worker seen: the probe cannot tell');
+});
+
+/** The npm processes the Nx daemon starts in its first seconds, `nx show projects` having started it. */
+function npmStartedByDaemon(env: NodeJS.ProcessEnv): NodeProcess[] {
+  const daemon = { NX_DAEMON: 'true', CI: 'false', ...env };
+  processesOf(['show', 'projects'], daemon);
+  // The daemon primes its editor and AI-agent prompts in the background right after it starts.
+  spawnSync('sleep', ['5']);
+  const stop = nx(ws, ['daemon', '--stop'], daemon);
+  assert.is(stop.status, 0, stop.output);
+  return probed().filter((p) => /\/npm(-cli\.js)?$/.test(p.script));
+}
+
+test('the Nx daemon does not fetch nx@latest when it starts (.env: NX_USE_LOCAL)', () => {
+  assert.equal(npmStartedByDaemon({}), []);
+});
+
+test('control: without NX_USE_LOCAL the daemon starts npm to look up nx@latest', () => {
+  assert.ok(npmStartedByDaemon({ NX_USE_LOCAL: 'false' }).length > 0, 'no npm process seen: the probe cannot tell');
 });
 
 /** The engines whose version tools/build-inputs.sh remembers, each behind a wrapper that counts its starts. */
