@@ -9,7 +9,7 @@ import { FRAGMENT_FILE, readFragment, SectionFragment, Skip } from './fragment';
 import { GitInfo, readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
-import { linkSpareFolder, moveIntoPlace, partialPathFor, removeStalePartials, spareFor, swapIntoPlace, takeSpare } from './move-into-place';
+import { linkSpareFolder, moveIntoPlace, partialPathFor, removeStalePartials, spareFor, stagingDirFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { writePackageFolder } from './package-folder';
 import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
@@ -125,7 +125,9 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
   try {
     mkdirSync(outputDir, { recursive: true });
     return await withOutputLock(outputDir, options.outputDir, log, async () => {
+      const stagingDir = stagingDirFor(options.workspaceRoot, outputDir);
       removeStalePartials(outputDir);
+      if (stagingDir !== outputDir) removeStalePartials(stagingDir, outputDir);
       const previous = readState(outputDir);
       if (isUpToDate(previous, key, outputDir, final.packageDir)) {
         log(`${top} is up to date (same sections, documents and key as the last assembly)`);
@@ -133,7 +135,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       }
       const { rootFiles, listed, manifest } = await rootFilesFor({ version, buildDate, git, buildUser, production: options.production, signer, sections, documents, skipped, npmLock });
       const partial = {
-        packageDir: partialPathFor(final.packageDir),
+        packageDir: partialPathFor(final.packageDir, undefined, stagingDir),
         tarGz: partialPathFor(final.tarGz),
         zip: partialPathFor(final.zip),
         publicKey: partialPathFor(final.publicKey),
@@ -180,8 +182,8 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         if (mirrors[name]) renameSync(mirrors[name], spareFor(final[name]));
       }
       for (const name of ['publicKey', 'verifier'] as const) moveIntoPlace(partial[name], final[name]);
-      swapIntoPlace(partial.packageDir, final.packageDir);
-      if (unspared.has('packageDir')) linkSpareFolder(final.packageDir);
+      swapIntoPlace(partial.packageDir, final.packageDir, stagingDir);
+      if (unspared.has('packageDir')) linkSpareFolder(final.packageDir, stagingDir);
       writeState(outputDir, {
         key,
         files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),

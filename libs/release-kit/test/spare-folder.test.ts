@@ -2,11 +2,12 @@
 // on the next run. The spare folder shares inodes with the published one, so these tests check that
 // the update never writes through a shared file, and that the result is the same as a cold build.
 import { createHash } from 'node:crypto';
-import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spareFor } from '../src/move-into-place';
+import { spareFor, stagingDirFor } from '../src/move-into-place';
 import { buildFixtureRelease, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 
@@ -101,6 +102,60 @@ test('the first change after a cold build leaves its unchanged sections in place
   const cold = await buildFixtureRelease(ws);
   assert.equal(incremental, [sha(cold.tarGz), sha(cold.zip)]);
   for (const [command, archive] of [['gzip -t', cold.tarGz], ['tar -tzf', cold.tarGz], ['unzip -tq', cold.zip]]) tool('bash', ['-c', `${command} ${archive} > /dev/null`]);
+});
+
+/** The names that appear in `dir` itself (not below it) while `build` runs. */
+async function namesAppearingIn<T>(dir: string, build: () => Promise<T>): Promise<{ names: Set<string>; result: T }> {
+  const names = new Set<string>();
+  const watcher = watch(dir, (_event, name) => name && names.add(name));
+  try {
+    const result = await build();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { names, result };
+  } finally {
+    watcher.close();
+  }
+}
+
+// The Nx daemon handles every file event in the workspace but node_modules, on the build's own cores.
+test('the package folder and the one it replaces are staged and set aside in node_modules/.cache, out of the Nx daemon\'s watch; only whole folders are renamed into the output folder', async () => {
+  const release = join(ws, 'dist/release');
+  const staging = stagingDirFor(ws, release);
+  assert.ok(staging.startsWith(join(ws, 'node_modules/.cache/')), staging);
+  appendFileSync(join(ws, 'libs/sections/alpha/src/readme.md'), 'fifth\n');
+  const { names, result } = await namesAppearingIn(release, () => buildFixtureRelease(ws));
+  assert.is(result.upToDate, false);
+  const partials = [...names].filter((name) => name.startsWith('.partial-'));
+  assert.ok(partials.some((name) => name.endsWith('.tar.gz')), `the archives are still staged beside their final names: ${partials}`);
+  const folder = result.packageDir.split('/').pop()!;
+  assert.equal(partials.filter((name) => name.endsWith(folder)), [], 'no folder staged, linked or set aside in the output folder');
+  assert.equal(readdirSync(staging), [], 'nothing left in the staging folder');
+  assert.ok(existsSync(spareFor(result.packageDir)), 'the spare folder is kept beside the published one');
+
+  // A run killed between setting the published folder aside and renaming the new one into place.
+  const dead = spawnSync('true').pid;
+  const published = tree(result.packageDir);
+  renameSync(result.packageDir, join(staging, `.partial-${dead}-previous-${result.packageDir.split('/').pop()}`));
+  const rerun = await buildFixtureRelease(ws);
+  assert.is(rerun.upToDate, true, 'the folder set aside was put back');
+  assert.equal(tree(rerun.packageDir), published);
+  assert.equal(readdirSync(staging), []);
+});
+
+test('a folder is staged in the output folder itself when a rename from node_modules/.cache cannot reach it, or when the output folder is outside the workspace', () => {
+  const root = tempDir('staging-fallback');
+  mkdirSync(join(root, 'dist/release'), { recursive: true });
+  assert.is(stagingDirFor(root, '/tmp'), '/tmp', 'outside the workspace');
+  const other = ['/dev/shm', '/run'].find((dir) => existsSync(dir) && statSync(dir).dev !== statSync(root).dev);
+  if (!other) return console.log('  (no second file system here: the cross-device case is not exercised)');
+  const modules = join(other, `staging-test-${process.pid}`);
+  mkdirSync(modules, { recursive: true });
+  try {
+    symlinkSync(modules, join(root, 'node_modules'));
+    assert.is(stagingDirFor(root, join(root, 'dist/release')), join(root, 'dist/release'), `node_modules on ${other}`);
+  } finally {
+    rmSync(modules, { recursive: true, force: true });
+  }
 });
 
 test.after(cleanTempDirs);
