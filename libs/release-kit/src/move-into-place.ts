@@ -44,9 +44,9 @@ export function stagingDirFor(workspaceRoot: string, outputDir: string): string 
  * aside first and removed once the new one is in place; if the process dies between the two
  * renames, `removeStalePartials` puts the old one back.
  */
-export function moveIntoPlace(staged: string, target: string, asideDir = dirname(target)): void {
+export function moveIntoPlace(staged: string, target: string): void {
   if (!lstatSync(staged).isDirectory()) return renameSync(staged, target);
-  const aside = setAside(target, asideDir);
+  const aside = setAside(target, dirname(target));
   renameSync(staged, target);
   if (aside) rmSync(aside, { recursive: true, force: true });
 }
