@@ -27,10 +27,11 @@ export function stagingDirFor(workspaceRoot: string, outputDir: string): string 
   if (!inWorkspace || inWorkspace.startsWith('..') || isAbsolute(inWorkspace)) return outputDir;
   const dir = join(workspaceRoot, 'node_modules', '.cache', 'spacetime-staging', createHash('sha256').update(outputDir).digest('hex').slice(0, 16));
   const probe = partialPathFor(join(dir, 'rename-probe'));
+  const arrived = partialPathFor(join(outputDir, 'rename-probe'));
   try {
     mkdirSync(probe, { recursive: true });
-    renameSync(probe, partialPathFor(join(outputDir, 'rename-probe')));
-    rmdirSync(partialPathFor(join(outputDir, 'rename-probe')));
+    renameSync(probe, arrived);
+    rmdirSync(arrived);
     return dir;
   } catch {
     rmSync(probe, { recursive: true, force: true });

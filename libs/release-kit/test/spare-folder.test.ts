@@ -135,7 +135,7 @@ test('the package folder and the one it replaces are staged and set aside in nod
   // A run killed between setting the published folder aside and renaming the new one into place.
   const dead = spawnSync('true').pid;
   const published = tree(result.packageDir);
-  renameSync(result.packageDir, join(staging, `.partial-${dead}-previous-${result.packageDir.split('/').pop()}`));
+  renameSync(result.packageDir, join(staging, `.partial-${dead}-previous-${folder}`));
   const rerun = await buildFixtureRelease(ws);
   assert.is(rerun.upToDate, true, 'the folder set aside was put back');
   assert.equal(tree(rerun.packageDir), published);
