@@ -1,20 +1,31 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
-import { deflateOptions } from './compression';
+import { crc32 } from 'node:zlib';
 import { ReleaseError } from './errors';
 import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from './fragment';
 import { gzipHeader, gzipMember, gzipMemberPieces, gzipPadding, gzipTrailer, MAX_STORED_BLOCK, MIN_GZIP_PADDING, storedBlockHeader } from './gzip';
 import { PackFile } from './pack-file';
+import { deflateWhole } from './parallel-deflate';
 import { compareBytes } from './stable-json';
 import { TAR_END, tarHeader, tarPadding } from './tar-header';
-import { centralDirectoryRecord, endOfCentralDirectory, localFileHeader, METHOD_DEFLATE, METHOD_STORE, MIN_ZIP_PADDING, ZipEntry } from './zip-records';
+import { centralDirectoryRecord, endOfCentralDirectory, localFileHeader, localFileHeaderLength, METHOD_DEFLATE, METHOD_STORE, MIN_ZIP_PADDING, ZipEntry } from './zip-records';
 
 /** A file at the package root, made by assemble. */
 export interface RootFile {
   path: string;
   data: Buffer;
   mode: number;
+}
+
+/** A root file with its one raw deflate, shared by the .tar.gz member and the zip entry. */
+export interface DeflatedRootFile extends RootFile {
+  deflated: Buffer;
+  crc32: number;
+}
+
+/** Deflates the root files on the thread pool, so that the main thread can go on meanwhile. */
+export function deflateRootFiles(rootFiles: RootFile[]): Promise<DeflatedRootFile[]> {
+  return Promise.all(rootFiles.map(async (root) => ({ ...root, deflated: await deflateWhole(root.data), crc32: crc32(root.data) })));
 }
 
 export interface PackagedSection {
@@ -52,11 +63,11 @@ export interface ArchiveInput {
   /** The staged package folder: stored (uncompressed) content is read from there. */
   packageDir: string;
   mtime: number;
-  rootFiles: RootFile[];
+  rootFiles: DeflatedRootFile[];
   sections: PackagedSection[];
 }
 
-type Unit = { key: string; root?: RootFile; section?: PackagedSection; padded?: boolean };
+type Unit = { key: string; root?: DeflatedRootFile; section?: PackagedSection; padded?: boolean };
 
 /** The package in archive order: the top folder, then root files and sections by name, bytewise. */
 function units(input: ArchiveInput): Unit[] {
@@ -76,14 +87,6 @@ function units(input: ArchiveInput): Unit[] {
   // Padded: every unit followed by another, but a root file followed by a root file.
   sorted.forEach((unit, i) => (unit.padded = i + 1 < sorted.length && !(unit.root && sorted[i + 1].root)));
   return sorted;
-}
-
-/** One raw deflate per root file, shared by the .tar.gz member and the zip entry. */
-const rootDeflates = new WeakMap<RootFile, { deflated: Buffer; crc32: number }>();
-function deflatedRoot(root: RootFile): { deflated: Buffer; crc32: number } {
-  let result = rootDeflates.get(root);
-  if (!result) rootDeflates.set(root, (result = { deflated: deflateRawSync(root.data, deflateOptions()), crc32: crc32(root.data) }));
-  return result;
 }
 
 /** Copy buffers, allocated once. */
@@ -187,10 +190,9 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
   try {
     for (const unit of units(input)) {
       if (unit.root) {
-        const { path, data, mode } = unit.root;
+        const { path, data, mode, deflated, crc32: crc } = unit.root;
         pending.push(tarHeader({ path: `${input.top}/${path}`, type: 'file', size: data.length, mode, mtime: input.mtime }));
         flush();
-        const { deflated, crc32: crc } = deflatedRoot(unit.root);
         for (const piece of gzipMemberPieces(deflated, crc, data.length)) out.append(piece);
         pending.push(tarPadding(data.length));
         if (unit.padded) {
@@ -238,12 +240,13 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
   /** Adds an entry; `padded`: its local header takes the padding that ends it on a block boundary. */
   const add = (entry: ZipEntry, data: () => void, padded = false) => {
     const offset = out.length;
-    let header = localFileHeader(entry);
+    let padding = 0;
     if (padded) {
-      const end = offset + header.length + MIN_ZIP_PADDING + entry.compressedSize;
-      header = localFileHeader(entry, MIN_ZIP_PADDING + roundUp(end) - end);
+      const end = offset + localFileHeaderLength(entry) + MIN_ZIP_PADDING + entry.compressedSize;
+      padding = MIN_ZIP_PADDING + roundUp(end) - end;
     }
-    out.append(header);
+    if (out.dry) out.skip(localFileHeaderLength(entry, padding));
+    else out.append(localFileHeader(entry, padding));
     data();
     central.push(centralDirectoryRecord(entry, offset));
   };
@@ -252,8 +255,7 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
     add(directory(input.top), () => undefined);
     for (const unit of units(input)) {
       if (unit.root) {
-        const { path, data, mode } = unit.root;
-        const { deflated, crc32: crc } = deflatedRoot(unit.root);
+        const { path, data, mode, deflated, crc32: crc } = unit.root;
         const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc, compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
         add(entry, () => out.append(deflated), unit.padded);
         continue;

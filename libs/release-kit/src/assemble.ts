@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ArchiveInput, ArchiveLayout, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
+import { ArchiveLayout, deflateRootFiles, PackagedSection, RootFile, writeTarGz, writeZip } from './archive-writer';
 import { formatSha256Sums } from './checksums';
 import { entryEpoch, FILE_MODE } from './determinism';
 import { fileSystemError, ReleaseError } from './errors';
@@ -141,7 +141,6 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         publicKey: partialPathFor(final.publicKey),
         verifier: partialPathFor(final.verifier),
       };
-      const archive: ArchiveInput = { top, packageDir: partial.packageDir, mtime, rootFiles, sections };
       let linked = new Map<string, FileStamp>();
       let layouts: Record<string, ArchiveLayout> = {};
       // A first build leaves nothing to keep as a spare, so it makes the spares: the archives are
@@ -149,6 +148,9 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       // what changed, as every later one does, instead of writing both archives in full.
       const unspared = new Set<(typeof SPARED)[number]>();
       const mirrors: Partial<Record<'tarGz' | 'zip', string>> = {};
+      // Deflated on the thread pool while this thread lays out the folder; marked handled until awaited.
+      const deflating = deflateRootFiles(rootFiles);
+      deflating.catch(() => undefined);
       try {
         rmSync(join(outputDir, STATE_FILE), { force: true });
         // The folder and archives before the current ones, if kept, are updated in place (a crash leaves partials that the next run removes).
@@ -158,6 +160,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         }
         for (const name of ['tarGz', 'zip'] as const) if (unspared.has(name)) mirrors[name] = partialPathFor(spareFor(final[name]));
         linked = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
+        const archive = { top, packageDir: partial.packageDir, mtime, rootFiles: await deflating, sections };
         // A spare archive untouched since it was written keeps its unchanged sections where they are.
         const spareLayout = (name: 'tarGz' | 'zip') => {
           const spare = previous?.spares?.[names[name]];

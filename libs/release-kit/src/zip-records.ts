@@ -22,47 +22,60 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const U32_MAX = 0xffffffff;
 
+/** The last entry time asked for and its DOS form: every entry of an archive has the same. */
+let lastDosTime: { epochSeconds: number; date: number; time: number } | undefined;
+
 function dosDateTime(epochSeconds: number): { date: number; time: number } {
-  const d = new Date(epochSeconds * 1000);
-  const year = Math.min(Math.max(d.getUTCFullYear(), 1980), 2107);
-  return {
-    date: ((year - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
-    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
-  };
+  if (lastDosTime?.epochSeconds !== epochSeconds) {
+    const d = new Date(epochSeconds * 1000);
+    const year = Math.min(Math.max(d.getUTCFullYear(), 1980), 2107);
+    lastDosTime = {
+      epochSeconds,
+      date: ((year - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+      time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
+    };
+  }
+  return lastDosTime;
 }
 
-function entryName(entry: ZipEntry): Buffer {
-  return Buffer.from(entry.directory ? `${entry.name}/` : entry.name, 'utf8');
-}
+const entryName = (entry: ZipEntry) => (entry.directory ? `${entry.name}/` : entry.name);
 
 function needsZip64(entry: ZipEntry, offset = 0): boolean {
   return entry.size >= U32_MAX || entry.compressedSize >= U32_MAX || offset >= U32_MAX;
 }
 
-function zip64Extra(values: number[]): Buffer {
-  const extra = Buffer.alloc(4 + 8 * values.length);
-  extra.writeUInt16LE(0x0001, 0);
-  extra.writeUInt16LE(8 * values.length, 2);
-  values.forEach((v, i) => extra.writeBigUInt64LE(BigInt(v), 4 + 8 * i));
-  return extra;
+/** Writes a Zip64 extended-information extra field at `at`; returns where it ends. */
+function writeZip64Extra(record: Buffer, at: number, values: number[]): number {
+  record.writeUInt16LE(0x0001, at);
+  record.writeUInt16LE(8 * values.length, at + 2);
+  values.forEach((v, i) => record.writeBigUInt64LE(BigInt(v), at + 4 + 8 * i));
+  return at + 4 + 8 * values.length;
+}
+
+/** A zero-filled record of `fixed` bytes followed by the entry's UTF-8 name and `extra` bytes (from the small-buffer pool). */
+function record(fixed: number, name: string, extra: number): Buffer {
+  const nameLength = Buffer.byteLength(name);
+  const buffer = Buffer.allocUnsafe(fixed + nameLength + extra).fill(0);
+  buffer.write(name, fixed, 'utf8');
+  return buffer;
 }
 
 /** The header id of the padding extra field (the one Android's zipalign uses); readers skip it. */
 const PADDING_EXTRA_ID = 0xd935;
 export const MIN_ZIP_PADDING = 4;
 
+/** The length of `localFileHeader(entry, padding)`, without making it (an entry left in place is only counted). */
+export function localFileHeaderLength(entry: ZipEntry, padding = 0): number {
+  return 30 + Buffer.byteLength(entryName(entry)) + (needsZip64(entry) ? 20 : 0) + padding;
+}
+
 /** A local file header; `padding` (4 to 65535 bytes, in the local header only) is a zero-filled extra field. */
 export function localFileHeader(entry: ZipEntry, padding = 0): Buffer {
   const name = entryName(entry);
   const zip64 = needsZip64(entry);
-  const pad = Buffer.alloc(padding);
-  if (padding) {
-    pad.writeUInt16LE(PADDING_EXTRA_ID, 0);
-    pad.writeUInt16LE(padding - MIN_ZIP_PADDING, 2);
-  }
-  const extra = Buffer.concat([zip64 ? zip64Extra([entry.size, entry.compressedSize]) : Buffer.alloc(0), pad]);
+  const extraLength = (zip64 ? 20 : 0) + padding;
+  const header = record(30, name, extraLength);
   const { date, time } = dosDateTime(entry.mtime);
-  const header = Buffer.alloc(30);
   header.writeUInt32LE(0x04034b50, 0);
   header.writeUInt16LE(zip64 ? 45 : 20, 4);
   header.writeUInt16LE(FLAG_UTF8, 6);
@@ -72,36 +85,39 @@ export function localFileHeader(entry: ZipEntry, padding = 0): Buffer {
   header.writeUInt32LE(entry.crc32 >>> 0, 14);
   header.writeUInt32LE(zip64 ? U32_MAX : entry.compressedSize, 18);
   header.writeUInt32LE(zip64 ? U32_MAX : entry.size, 22);
-  header.writeUInt16LE(name.length, 26);
-  header.writeUInt16LE(extra.length, 28);
-  return Buffer.concat([header, name, extra]);
+  header.writeUInt16LE(header.length - 30 - extraLength, 26);
+  header.writeUInt16LE(extraLength, 28);
+  let at = header.length - extraLength;
+  if (zip64) at = writeZip64Extra(header, at, [entry.size, entry.compressedSize]);
+  if (padding) {
+    header.writeUInt16LE(PADDING_EXTRA_ID, at);
+    header.writeUInt16LE(padding - MIN_ZIP_PADDING, at + 2);
+  }
+  return header;
 }
 
 export function centralDirectoryRecord(entry: ZipEntry, localHeaderOffset: number): Buffer {
-  const name = entryName(entry);
   const zip64 = needsZip64(entry, localHeaderOffset);
-  const extra = zip64 ? zip64Extra([entry.size, entry.compressedSize, localHeaderOffset]) : Buffer.alloc(0);
+  const extraLength = zip64 ? 28 : 0;
+  const central = record(46, entryName(entry), extraLength);
   const { date, time } = dosDateTime(entry.mtime);
-  const record = Buffer.alloc(46);
-  record.writeUInt32LE(0x02014b50, 0);
-  record.writeUInt16LE((UNIX << 8) | (zip64 ? 45 : 20), 4);
-  record.writeUInt16LE(zip64 ? 45 : 20, 6);
-  record.writeUInt16LE(FLAG_UTF8, 8);
-  record.writeUInt16LE(entry.method, 10);
-  record.writeUInt16LE(time, 12);
-  record.writeUInt16LE(date, 14);
-  record.writeUInt32LE(entry.crc32 >>> 0, 16);
-  record.writeUInt32LE(zip64 ? U32_MAX : entry.compressedSize, 20);
-  record.writeUInt32LE(zip64 ? U32_MAX : entry.size, 24);
-  record.writeUInt16LE(name.length, 28);
-  record.writeUInt16LE(extra.length, 30);
-  record.writeUInt16LE(0, 32);
-  record.writeUInt16LE(0, 34);
-  record.writeUInt16LE(0, 36);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE((UNIX << 8) | (zip64 ? 45 : 20), 4);
+  central.writeUInt16LE(zip64 ? 45 : 20, 6);
+  central.writeUInt16LE(FLAG_UTF8, 8);
+  central.writeUInt16LE(entry.method, 10);
+  central.writeUInt16LE(time, 12);
+  central.writeUInt16LE(date, 14);
+  central.writeUInt32LE(entry.crc32 >>> 0, 16);
+  central.writeUInt32LE(zip64 ? U32_MAX : entry.compressedSize, 20);
+  central.writeUInt32LE(zip64 ? U32_MAX : entry.size, 24);
+  central.writeUInt16LE(central.length - 46 - extraLength, 28);
+  central.writeUInt16LE(extraLength, 30);
   const unixMode = (entry.directory ? S_IFDIR : S_IFREG) | entry.mode;
-  record.writeUInt32LE(((unixMode << 16) | (entry.directory ? 0x10 : 0)) >>> 0, 38);
-  record.writeUInt32LE(zip64 ? U32_MAX : localHeaderOffset, 42);
-  return Buffer.concat([record, name, extra]);
+  central.writeUInt32LE(((unixMode << 16) | (entry.directory ? 0x10 : 0)) >>> 0, 38);
+  central.writeUInt32LE(zip64 ? U32_MAX : localHeaderOffset, 42);
+  if (zip64) writeZip64Extra(central, central.length - extraLength, [entry.size, entry.compressedSize, localHeaderOffset]);
+  return central;
 }
 
 export function endOfCentralDirectory(entryCount: number, directorySize: number, directoryOffset: number): Buffer {
