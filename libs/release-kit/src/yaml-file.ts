@@ -4,7 +4,7 @@ import { ReleaseError } from './errors';
 
 /** The YAML library, loaded on first use: it takes about 60 ms to load, and most task processes parse no YAML. */
 let loaded: typeof Yaml | undefined;
-const yaml = () => (loaded ??= require('yaml') as typeof Yaml);
+export const yaml = () => (loaded ??= require('yaml') as typeof Yaml);
 
 /** Parses one YAML document; a syntax error names the file and line. */
 export function parseYamlFile(file: string, shownAs = file): unknown {

@@ -1,4 +1,5 @@
-import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseAllDocuments, parseDocument } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import { yaml } from '../yaml-file';
 import { ReleaseError } from '../errors';
 
 /** A parsed YAML (or JSON) document that can say on which line a field is. */
@@ -11,8 +12,8 @@ export interface LocatedDoc {
 }
 
 export function locatedDocuments(text: string, shownAs: string): LocatedDoc[] {
-  const counter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: counter, prettyErrors: true });
+  const counter = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { lineCounter: counter, prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [docs as unknown as Document];
   for (const doc of list) {
     const error = doc.errors[0];
@@ -22,8 +23,8 @@ export function locatedDocuments(text: string, shownAs: string): LocatedDoc[] {
 }
 
 export function locatedDocument(text: string, shownAs: string): LocatedDoc {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true });
+  const counter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: counter, prettyErrors: true });
   const error = doc.errors[0];
   if (error) throw new ReleaseError(`invalid syntax: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, shownAs, error.linePos?.[0]?.line);
   return located(doc, counter);
@@ -39,6 +40,7 @@ function located(doc: Document, counter: LineCounter): LocatedDoc {
       let node: unknown = doc.contents;
       let line = lineOfNode(node, counter);
       let depth = 0;
+      const { isMap, isPair, isScalar, isSeq } = yaml();
       for (const key of path) {
         let next: unknown;
         if (isMap(node)) {
