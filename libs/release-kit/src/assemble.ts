@@ -11,7 +11,7 @@ import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './
 import { buildManifest, Manifest, octalMode } from './manifest';
 import { linkSpareFolder, moveIntoPlace, partialPathFor, removeStalePartials, spareFor, stagingDirFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
-import { writePackageFolder } from './package-folder';
+import { PlacedFolder, writePackageFolder } from './package-folder';
 import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
@@ -141,7 +141,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         publicKey: partialPathFor(final.publicKey),
         verifier: partialPathFor(final.verifier),
       };
-      let linked = new Map<string, FileStamp>();
+      let folder: PlacedFolder | undefined;
       let layouts: Record<string, ArchiveLayout> = {};
       // A first build leaves nothing to keep as a spare, so it makes the spares: the archives are
       // written twice in the same pass and the folder is linked again. The next build then costs
@@ -159,7 +159,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
           if (!existsSync(final[name]) && !existsSync(partial[name])) unspared.add(name);
         }
         for (const name of ['tarGz', 'zip'] as const) if (unspared.has(name)) mirrors[name] = partialPathFor(spareFor(final[name]));
-        linked = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
+        folder = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
         const archive = { top, packageDir: partial.packageDir, mtime, rootFiles: await deflating, sections };
         // A spare archive untouched since it was written keeps its unchanged sections where they are.
         const spareLayout = (name: 'tarGz' | 'zip') => {
@@ -175,7 +175,9 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         }
         writeFileSync(partial.publicKey, signer.publicKey, { mode: FILE_MODE });
         writeFileSync(partial.verifier, verifier, { mode: FILE_MODE });
+        await folder.copied;
       } catch (error) {
+        await folder?.abort();
         for (const p of [...Object.values(partial), ...Object.values(mirrors)]) rmSync(p, { recursive: true, force: true });
         throw error;
       }
@@ -189,7 +191,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       if (unspared.has('packageDir')) linkSpareFolder(final.packageDir, stagingDir);
       writeState(outputDir, {
         key,
-        files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
+        files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(folder.linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
         outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(outputDir, name))!])),
         layouts,
         // The archives just replaced, now the spares, as the last assembly recorded them; or the copies just made.

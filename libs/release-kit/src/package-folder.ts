@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PackagedSection, RootFile } from './archive-writer';
 import { OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
-import { MADE_PACK, PackedFile, readMadeFile } from './fragment';
+import { CopyFailure, CopyJob, copyFiles, streamVerified } from './folder-copier';
+import { MADE_PACK, PackedFile } from './fragment';
+import { METHOD_STORE } from './zip-records';
 
 export interface PackageFolderInput {
   workspaceRoot: string;
@@ -13,6 +15,15 @@ export interface PackageFolderInput {
   rootFiles: RootFile[];
   /** The package folder and state of the previous assembly, whose unchanged files are linked. */
   previous?: { packageDir: string; state: AssembleState | undefined };
+}
+
+export interface PlacedFolder {
+  /** The stamps of the linked files, which need no stat again. */
+  linked: Map<string, FileStamp>;
+  /** Settles when every copied file is in place: most are made on another thread (folder-copier.js). */
+  copied: Promise<void>;
+  /** Stops the copying, for a caller that failed meanwhile and removes the folder. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -25,9 +36,9 @@ export interface PackageFolderInput {
  * way its SHA-256 is checked, so that a file edited after its section was packaged can never ship
  * under an old hash. Nothing in `folder` is written through: an entry is replaced, never
  * overwritten, because the spare and the build outputs share their inodes with the published
- * package. Returns the stamps of the linked files, which need no stat again.
+ * package. Most copies are made on another thread: see PlacedFolder.
  */
-export function writePackageFolder(folder: string, input: PackageFolderInput): Map<string, FileStamp> {
+export function writePackageFolder(folder: string, input: PackageFolderInput): PlacedFolder {
   const linked = new Map<string, FileStamp>();
   const wanted = new Map<string, 'dir' | 'file'>();
   const want = (path: string, kind: 'dir' | 'file') => {
@@ -42,6 +53,10 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
   const present = removeUnwanted(folder, wanted);
   mkdirSync(folder, { recursive: true });
   chmodSync(folder, 0o755);
+  // The archives read stored (uncompressed) content from this folder, so those copies are made
+  // now; the others in a worker thread, while the caller writes the archives.
+  const now: Copy[] = [];
+  const later: Copy[] = [];
   for (const { fragment, outputDir } of input.sections) {
     const hashed = fragment.files.some((f) => f.buildOutput) ? readOutputStamps(outputDir) : {};
     for (const dir of fragment.directories) {
@@ -74,11 +89,12 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
           continue;
         }
       }
-      if (file.source) copyVerified(file, join(input.workspaceRoot, file.source), to);
-      else writeVerified(file, readMadeFile(outputDir, file), join(outputDir, MADE_PACK), to);
-      chmodSync(to, file.mode);
+      const source = file.source ? { from: join(input.workspaceRoot, file.source) } : { pack: join(outputDir, MADE_PACK), offset: file.made![0] };
+      (file.method === METHOD_STORE && file.size > 0 ? now : later).push({ file, job: { ...source, to, mode: file.mode, size: file.size, sha256: file.sha256 } });
     }
   }
+  const failure = copyFiles(now.map((c) => c.job));
+  if (failure) throw copyError(failure, now);
   for (const root of input.rootFiles) {
     const to = join(folder, root.path);
     mkdirSync(dirname(to), { recursive: true });
@@ -86,7 +102,40 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): M
     writeFileSync(to, root.data, { flag: 'wx', mode: 0o600 });
     chmodSync(to, root.mode);
   }
-  return linked;
+  if (!later.length) return { linked, copied: Promise.resolve(), abort: async () => undefined };
+  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopierJobs: later.map((c) => c.job) } });
+  const copied = new Promise<void>((resolve, reject) => {
+    worker.once('message', (failure: CopyFailure | null) => (failure ? reject(copyError(failure, later)) : resolve()));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the package folder's copier stopped (exit code ${code}) before it finished`)));
+  });
+  // Marked handled: the caller awaits it after writing the archives, or aborts.
+  copied.catch(() => undefined);
+  return {
+    linked,
+    copied,
+    abort: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+/** A file to copy into the folder, and the packaged file it is. */
+interface Copy {
+  file: PackedFile;
+  job: CopyJob;
+}
+
+function copyError(failure: CopyFailure, copies: Copy[]): Error {
+  const { file, job } = copies[failure.index];
+  if ('error' in failure) return Object.assign(new Error(failure.error.message), { code: failure.error.code });
+  const rerun = 'rerun the section\'s package target';
+  if (job.pack !== undefined) {
+    return failure.reason === 'missing'
+      ? new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, job.pack, undefined, rerun)
+      : new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, job.pack, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
+  }
+  return failure.reason === 'missing' ? new ReleaseError('is missing, but its section was packaged with it', file.source ?? job.from, undefined, rerun) : changedAfterPackaging(file, job.from);
 }
 
 /**
@@ -109,16 +158,6 @@ function removeUnwanted(folder: string, wanted: Map<string, 'dir' | 'file'>): Se
   return files;
 }
 
-/** Allocated once: a section may ship thousands of files. */
-const copyBuffer = Buffer.allocUnsafe(1 << 20);
-
-function writeVerified(file: PackedFile, data: Buffer, pack: string, to: string): void {
-  if (data.length !== file.size || createHash('sha256').update(data).digest('hex') !== file.sha256) {
-    throw new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, pack, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
-  }
-  writeFileSync(to, data, { flag: 'wx', mode: 0o600 });
-}
-
 /**
  * Links a build output into the folder, with its mode already the package's. Its bytes are not
  * written again, and not even read when it still has the stamp it had when its section's package
@@ -135,40 +174,17 @@ function linkVerified(file: PackedFile, from: string, to: string, hashedAs: Outp
     if (['EXDEV', 'EPERM', 'EMLINK'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw error;
   }
-  if (!sameOutputStamp({ ...before, ctimeMs: now.ctimeMs }, hashedAs)) streamVerified(file, from, openSync(to, 'r'));
+  if (!sameOutputStamp({ ...before, ctimeMs: now.ctimeMs }, hashedAs)) {
+    const input = openSync(to, 'r');
+    try {
+      if (!streamVerified(input, null, file.size, file.sha256)) throw changedAfterPackaging(file, from);
+    } finally {
+      closeSync(input);
+    }
+  }
   // The same stamp after the link (and the read): nothing wrote through the file meanwhile.
   if (!sameStamp(stamp(to), before)) throw changedAfterPackaging(file, from);
   return before;
-}
-
-function copyVerified(file: PackedFile, from: string, to: string): void {
-  let input: number;
-  try {
-    input = openSync(from, 'r');
-  } catch {
-    throw new ReleaseError(`is missing, but its section was packaged with it`, file.source ?? from, undefined, 'rerun the section\'s package target');
-  }
-  const output = openSync(to, 'wx', 0o600);
-  try {
-    streamVerified(file, from, input, output);
-  } finally {
-    closeSync(output);
-  }
-}
-
-/** Reads `input` to its end (and closes it), writing every chunk to `output` if given; fails unless the bytes are the file's. */
-function streamVerified(file: PackedFile, from: string, input: number, output?: number): void {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for (let n; (n = readSync(input, copyBuffer, 0, copyBuffer.length, null)) > 0; size += n) {
-      hash.update(copyBuffer.subarray(0, n));
-      if (output !== undefined) for (let w = 0; w < n; ) w += writeSync(output, copyBuffer, w, n - w);
-    }
-  } finally {
-    closeSync(input);
-  }
-  if (size !== file.size || hash.digest('hex') !== file.sha256) throw changedAfterPackaging(file, from);
 }
 
 function changedAfterPackaging(file: PackedFile, from: string): ReleaseError {

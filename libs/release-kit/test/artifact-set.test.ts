@@ -89,7 +89,7 @@ async function folderOf(root: string, extra: Record<string, string> = {}) {
   const outputDir = join(root, 'dist/sections/binaries');
   const fragment = await packSection({ workspaceRoot: root, section: 'binaries', version: '2.5.0', sources, skipped: [], outputDir, mtime: 315532800 });
   const folder = join(root, 'dist/release/pkg');
-  return { folder, write: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
+  return { folder, write: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }).copied };
 }
 
 test('packaging records what lstat says of each build output it hashed; the package folder links it and copies a source file', async () => {
@@ -98,7 +98,7 @@ test('packaging records what lstat says of each build output it hashed; the pack
   const { folder, write } = await folderOf(root, { 'libs/binaries/README.md': '# binaries\n' });
   const recorded = JSON.parse(readFileSync(join(root, 'dist/sections/binaries', BUILD_OUTPUT_STAMPS), 'utf8'));
   assert.equal(recorded, { 'binaries/spacetime-vr.tar.gz': outputStamp(join(root, 'dist/image/spacetime-vr.tar.gz')) });
-  write();
+  await write();
   const built = statSync(join(root, 'dist/image/spacetime-vr.tar.gz'));
   const linked = statSync(join(folder, 'binaries/spacetime-vr.tar.gz'));
   assert.equal([linked.ino, linked.nlink, linked.mode & 0o7777], [built.ino, 2, 0o644]);
@@ -109,7 +109,7 @@ test('a build output whose mode is not the package\'s is copied, and its own mod
   const root = await builtOutput();
   const { folder, write } = await folderOf(root);
   chmodSync(join(root, 'dist/image/spacetime-vr.tar.gz'), 0o600);
-  write();
+  await write();
   const copied = statSync(join(folder, 'binaries/spacetime-vr.tar.gz'));
   assert.is.not(copied.ino, statSync(join(root, 'dist/image/spacetime-vr.tar.gz')).ino);
   assert.is(copied.mode & 0o7777, 0o644);
@@ -125,7 +125,7 @@ test('a build output written through after its section was packaged is not linke
   writeFileSync(join(root, 'dist/image/spacetime-vr.tar.gz'), tampered);
   let error: unknown;
   try {
-    write();
+    await write();
   } catch (e) {
     error = e;
   }
@@ -158,7 +158,7 @@ test('a build output written through after packaging with its size and mtime put
   assert.is.not(now.ctimeMs, recorded.ctimeMs);
   let error: unknown;
   try {
-    write();
+    await write();
   } catch (e) {
     error = e;
   }
@@ -171,7 +171,7 @@ test('a build output replaced by the same bytes (as Nx restores one) is hashed, 
   const file = join(root, 'dist/image/spacetime-vr.tar.gz');
   writeFileSync(`${file}.new`, IMAGE);
   renameSync(`${file}.new`, file);
-  write();
+  await write();
   assert.is(statSync(join(folder, 'binaries/spacetime-vr.tar.gz')).ino, statSync(file).ino);
 });
 

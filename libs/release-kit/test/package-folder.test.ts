@@ -1,0 +1,95 @@
+// The package folder copies what it cannot link (sources, rendered files) on a worker thread,
+// while assemble writes the archives: each copy is still checked against the SHA-256 its section
+// was packaged with, and a failure names the file and fails the folder.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ReleaseError } from '../src/errors';
+import { MADE_PACK } from '../src/fragment';
+import { writePackageFolder } from '../src/package-folder';
+import { packSection, SectionSource } from '../src/section-packer';
+import { cleanTempDirs, incompressible, tempDir, writeTree } from './helpers';
+
+const DOCS = 100;
+const STORED = incompressible(1 << 20, 3);
+/** Deflated, so copied on the worker thread (a file too small to deflate is stored, and copied at once). */
+const SCRIPT = `#!/bin/sh\n${'echo "checking the deployment"\n'.repeat(40)}`;
+
+/** A page long enough to deflate. */
+const page = (i: number, version: string) => `# Page ${i}\n\n${`For version ${version}, see the runbook.\n`.repeat(20)}`;
+
+async function packedSection() {
+  const root = tempDir('package-folder');
+  const files: Record<string, string | Buffer> = { 'libs/docs/run.sh': SCRIPT, 'libs/docs/blob.bin': STORED };
+  for (let i = 0; i < DOCS; i++) files[`libs/docs/pages/page-${i}.md`] = page(i, '{{version}}');
+  writeTree(root, files);
+  const sources: SectionSource[] = Object.keys(files).map((path) => ({
+    path: path.slice('libs/docs/'.length),
+    origin: path,
+    file: join(root, path),
+    sourceMode: path.endsWith('.sh') ? 0o755 : 0o644,
+    // the pages are rendered (made-files pack); the script and the blob are copied from the workspace
+    renderVersion: path.includes('/pages/') ? '2.5.0' : undefined,
+  }));
+  const outputDir = join(root, 'dist/sections/docs');
+  const fragment = await packSection({ workspaceRoot: root, section: 'docs', version: '2.5.0', sources, skipped: [], outputDir, mtime: 315532800 });
+  const folder = join(root, 'dist/release/pkg');
+  return { root, outputDir, folder, place: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
+}
+
+async function failure(placed: Promise<void>): Promise<ReleaseError> {
+  try {
+    await placed;
+  } catch (error) {
+    assert.instance(error, ReleaseError);
+    return error as ReleaseError;
+  }
+  throw new assert.Assertion({ message: 'the folder was placed, though a copy should have failed', operator: 'rejects', expects: 'a failure', actual: 'none' });
+}
+
+test('copies made on the worker thread hold the packaged bytes and modes; stored content is in place before it returns', async () => {
+  const { folder, place } = await packedSection();
+  const placed = place();
+  assert.ok(readFileSync(join(folder, 'docs/blob.bin')).equals(STORED), 'stored content, which the archives read from the folder, is copied at once');
+  await placed.copied;
+  assert.is(readdirSync(join(folder, 'docs/pages')).length, DOCS);
+  assert.is(readFileSync(join(folder, 'docs/pages/page-7.md'), 'utf8'), page(7, '2.5.0'));
+  assert.is(readFileSync(join(folder, 'docs/run.sh'), 'utf8'), SCRIPT);
+  assert.is(statSync(join(folder, 'docs/run.sh')).mode & 0o7777, 0o755);
+  assert.is(statSync(join(folder, 'docs/pages/page-7.md')).mode & 0o7777, 0o644);
+});
+
+test('a made-files pack changed after packaging fails the folder, naming the pack', async () => {
+  const { outputDir, place } = await packedSection();
+  const pack = join(outputDir, MADE_PACK);
+  const bytes = readFileSync(pack);
+  bytes[bytes.length - 5] ^= 1;
+  writeFileSync(pack, bytes);
+  const error = await failure(place().copied);
+  assert.match(error.message, /made-files\.bin: changed after its section was packaged \(docs\/pages\/page-\d+\.md no longer matches its SHA-256\)/);
+});
+
+test('a source edited or removed after packaging fails the folder, naming it', async () => {
+  const edited = await packedSection();
+  writeFileSync(join(edited.root, 'libs/docs/blob.bin'), incompressible(1 << 20, 4));
+  assert.throws(() => edited.place(), /^libs\/docs\/blob\.bin: changed after its section was packaged/, 'stored content: at once');
+
+  const script = await packedSection();
+  writeFileSync(join(script.root, 'libs/docs/run.sh'), SCRIPT.replace('checking', 'skipping'));
+  assert.match((await failure(script.place().copied)).message, /^libs\/docs\/run\.sh: changed after its section was packaged/, 'deflated content: from the worker');
+
+  const removed = await packedSection();
+  rmSync(join(removed.root, 'libs/docs/run.sh'));
+  assert.match((await failure(removed.place().copied)).message, /^libs\/docs\/run\.sh: is missing, but its section was packaged with it/);
+});
+
+test('abort stops the copier, so that the caller can remove the folder', async () => {
+  const { folder, place } = await packedSection();
+  const placed = place();
+  await placed.abort();
+  assert.ok(existsSync(folder));
+});
+
+test.after(cleanTempDirs);
+test.run();
