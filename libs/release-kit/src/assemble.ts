@@ -9,7 +9,7 @@ import { FRAGMENT_FILE, readFragment, SectionFragment, Skip } from './fragment';
 import { GitInfo, readGitInfo } from './git-info';
 import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './layout';
 import { buildManifest, Manifest, octalMode } from './manifest';
-import { linkSpareFolder, moveIntoPlace, partialPathFor, removeStalePartials, spareFor, stagingDirFor, swapIntoPlace, takeSpare } from './move-into-place';
+import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, stagingDirFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { PlacedFolder, writePackageFolder } from './package-folder';
 import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
@@ -147,7 +147,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       // written twice in the same pass and the folder is linked again. The next build then costs
       // what changed, as every later one does, instead of writing both archives in full.
       const unspared = new Set<(typeof SPARED)[number]>();
-      const mirrors: Partial<Record<'tarGz' | 'zip', string>> = {};
+      const mirrors: Partial<Record<(typeof SPARED)[number], string>> = {};
       // Deflated on the thread pool while this thread lays out the folder; marked handled until awaited.
       const deflating = deflateRootFiles(rootFiles);
       deflating.catch(() => undefined);
@@ -159,7 +159,8 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
           if (!existsSync(final[name]) && !existsSync(partial[name])) unspared.add(name);
         }
         for (const name of ['tarGz', 'zip'] as const) if (unspared.has(name)) mirrors[name] = partialPathFor(spareFor(final[name]));
-        folder = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous } });
+        if (unspared.has('packageDir')) mirrors.packageDir = partialPathFor(spareFor(final.packageDir), undefined, stagingDir);
+        folder = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous }, linkedCopy: mirrors.packageDir });
         const archive = { top, packageDir: partial.packageDir, mtime, rootFiles: await deflating, sections };
         // A spare archive untouched since it was written keeps its unchanged sections where they are.
         const spareLayout = (name: 'tarGz' | 'zip') => {
@@ -188,7 +189,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
       }
       for (const name of ['publicKey', 'verifier'] as const) moveIntoPlace(partial[name], final[name]);
       swapIntoPlace(partial.packageDir, final.packageDir, stagingDir);
-      if (unspared.has('packageDir')) linkSpareFolder(final.packageDir, stagingDir);
+      if (mirrors.packageDir) renameSync(mirrors.packageDir, spareFor(final.packageDir));
       writeState(outputDir, {
         key,
         files: Object.fromEntries([...listed, ...rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))].map((f) => [f.path, { sha256: f.sha256, ...(folder.linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),

@@ -5,7 +5,8 @@
 // for the disk. Plain CommonJS, so that the worker loads it as it is, from source or from a bundle.
 'use strict';
 const { createHash } = require('node:crypto');
-const { chmodSync, closeSync, openSync, readSync, writeSync } = require('node:fs');
+const { chmodSync, closeSync, linkSync, mkdirSync, openSync, readdirSync, readSync, writeSync } = require('node:fs');
+const { join } = require('node:path');
 const { isMainThread, parentPort, workerData } = require('node:worker_threads');
 
 /** Allocated once: a section may ship thousands of files. */
@@ -69,6 +70,27 @@ function copyFiles(jobs) {
   }
 }
 
-if (!isMainThread && workerData && workerData.folderCopierJobs) parentPort.postMessage(copyFiles(workerData.folderCopierJobs) ?? null);
+/** Makes `to` a copy of the folder `from` made of hard links: a first build's spare package folder. */
+function linkTree(from, to) {
+  mkdirSync(to);
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (entry.isDirectory()) linkTree(join(from, entry.name), join(to, entry.name));
+    else linkSync(join(from, entry.name), join(to, entry.name));
+  }
+}
 
-module.exports = { copyFiles, streamVerified };
+/** As a worker: the copies, then, when they all succeeded, the linked copy of the whole folder. */
+function work({ jobs, folder, linkedCopy }) {
+  const failure = copyFiles(jobs);
+  if (failure || linkedCopy === undefined) return failure;
+  try {
+    linkTree(folder, linkedCopy);
+  } catch (error) {
+    return { index: -1, error: { code: error.code, message: error.message } };
+  }
+  return undefined;
+}
+
+if (!isMainThread && workerData && workerData.folderCopier) parentPort.postMessage(work(workerData.folderCopier) ?? null);
+
+module.exports = { copyFiles, linkTree, streamVerified };

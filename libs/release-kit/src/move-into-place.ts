@@ -91,23 +91,6 @@ export function swapIntoPlace(staged: string, target: string, asideDir = dirname
 }
 
 /**
- * Gives a folder that has no spare one: a copy made of hard links, which is what `swapIntoPlace`
- * leaves when the next run replaces the folder. Made under a partial name in `stagingDir`, then renamed.
- */
-export function linkSpareFolder(target: string, stagingDir = dirname(target)): void {
-  const staging = partialPathFor(spareFor(target), undefined, stagingDir);
-  const copy = (from: string, to: string) => {
-    mkdirSync(to);
-    for (const entry of readdirSync(from, { withFileTypes: true })) {
-      if (entry.isDirectory()) copy(join(from, entry.name), join(to, entry.name));
-      else linkSync(join(from, entry.name), join(to, entry.name));
-    }
-  };
-  copy(target, staging);
-  renameSync(staging, spareFor(target));
-}
-
-/**
  * Renames the spare of `target`, if there is one, to `staging`. A spare that is still the very
  * file published as `target` (a run died between `swapIntoPlace`'s link and rename) is removed
  * instead: written over, it would change the published file.

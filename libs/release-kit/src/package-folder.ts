@@ -5,7 +5,7 @@ import { PackagedSection, RootFile } from './archive-writer';
 import { OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
-import { CopyFailure, CopyJob, copyFiles, streamVerified } from './folder-copier';
+import { CopyFailure, CopyJob, copyFiles, linkTree, streamVerified } from './folder-copier';
 import { MADE_PACK, PackedFile } from './fragment';
 import { METHOD_STORE } from './zip-records';
 
@@ -15,12 +15,14 @@ export interface PackageFolderInput {
   rootFiles: RootFile[];
   /** The package folder and state of the previous assembly, whose unchanged files are linked. */
   previous?: { packageDir: string; state: AssembleState | undefined };
+  /** Where to make a copy of the finished folder out of hard links (a first build's spare), if anywhere. */
+  linkedCopy?: string;
 }
 
 export interface PlacedFolder {
   /** The stamps of the linked files, which need no stat again. */
   linked: Map<string, FileStamp>;
-  /** Settles when every copied file is in place: most are made on another thread (folder-copier.js). */
+  /** Settles when every copied file (and the linked copy) is in place: most are made on another thread (folder-copier.js). */
   copied: Promise<void>;
   /** Stops the copying, for a caller that failed meanwhile and removes the folder. */
   abort(): Promise<void>;
@@ -102,8 +104,11 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
     writeFileSync(to, root.data, { flag: 'wx', mode: 0o600 });
     chmodSync(to, root.mode);
   }
-  if (!later.length) return { linked, copied: Promise.resolve(), abort: async () => undefined };
-  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopierJobs: later.map((c) => c.job) } });
+  if (!later.length) {
+    if (input.linkedCopy !== undefined) linkTree(folder, input.linkedCopy);
+    return { linked, copied: Promise.resolve(), abort: async () => undefined };
+  }
+  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopier: { jobs: later.map((c) => c.job), folder, linkedCopy: input.linkedCopy } } });
   const copied = new Promise<void>((resolve, reject) => {
     worker.once('message', (failure: CopyFailure | null) => (failure ? reject(copyError(failure, later)) : resolve()));
     worker.once('error', reject);
@@ -127,8 +132,8 @@ interface Copy {
 }
 
 function copyError(failure: CopyFailure, copies: Copy[]): Error {
-  const { file, job } = copies[failure.index];
   if ('error' in failure) return Object.assign(new Error(failure.error.message), { code: failure.error.code });
+  const { file, job } = copies[failure.index];
   const rerun = 'rerun the section\'s package target';
   if (job.pack !== undefined) {
     return failure.reason === 'missing'

@@ -35,7 +35,7 @@ async function packedSection() {
   const outputDir = join(root, 'dist/sections/docs');
   const fragment = await packSection({ workspaceRoot: root, section: 'docs', version: '2.5.0', sources, skipped: [], outputDir, mtime: 315532800 });
   const folder = join(root, 'dist/release/pkg');
-  return { root, outputDir, folder, place: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
+  return { root, outputDir, folder, fragment, place: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
 }
 
 async function failure(placed: Promise<void>): Promise<ReleaseError> {
@@ -82,6 +82,16 @@ test('a source edited or removed after packaging fails the folder, naming it', a
   const removed = await packedSection();
   rmSync(join(removed.root, 'libs/docs/run.sh'));
   assert.match((await failure(removed.place().copied)).message, /^libs\/docs\/run\.sh: is missing, but its section was packaged with it/);
+});
+
+test('the linked copy (a first build\'s spare folder) is made once the folder is whole, of the same inodes', async () => {
+  const { root, folder, fragment, outputDir } = await packedSection();
+  const copy = join(root, 'dist/release/spare');
+  await writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [{ path: 'NOTES.md', data: Buffer.from('notes\n'), mode: 0o644 }], linkedCopy: copy }).copied;
+  const files = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name).slice(dir.length)).sort();
+  assert.is(files(copy).length, DOCS + 3);
+  assert.equal(files(copy), files(folder));
+  for (const path of files(folder)) assert.is(statSync(join(copy, path)).ino, statSync(join(folder, path)).ino, path);
 });
 
 test('abort stops the copier, so that the caller can remove the folder', async () => {
