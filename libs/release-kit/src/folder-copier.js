@@ -33,40 +33,45 @@ function streamVerified(input, offset, size, sha256, output) {
 }
 
 /**
- * Makes each job's file: `{ to, mode, size, sha256 }` with either `from` (a file, read whole) or
- * `pack` and `offset` (a range of a section's made-files pack). Stops at the first failure and
- * returns it as `{ index, reason }` (`missing`: the source cannot be opened; `changed`: other
- * bytes than packaged) or `{ index, error }` (any other file-system error); undefined when all are made.
+ * Makes each file of a batch (see CopyBatch in folder-copier.d.ts): written new, checked, then
+ * given its mode. Stops at the first failure and returns it as `{ index, reason }` (`missing`: the
+ * source cannot be opened; `changed`: other bytes than packaged) or `{ index, error }` (any other
+ * file-system error); undefined when all are made.
  */
-function copyFiles(jobs) {
-  const packs = new Map();
+function copyFiles(batch) {
+  const paths = batch.paths.split('\0');
+  const sources = batch.sources.split('\0');
+  const packs = batch.packs.map(() => -1);
   try {
-    for (const [index, job] of jobs.entries()) {
+    for (let index = 0; index < batch.size.length; index++) {
+      const pack = batch.pack[index];
+      const size = batch.size[index];
       let input;
       try {
-        input = job.pack === undefined ? openSync(job.from, 'r') : packs.get(job.pack) ?? packs.set(job.pack, openSync(job.pack, 'r')).get(job.pack);
+        input = pack < 0 ? openSync(join(batch.root, sources[index]), 'r') : packs[pack] >= 0 ? packs[pack] : (packs[pack] = openSync(batch.packs[pack], 'r'));
       } catch {
         return { index, reason: 'missing' };
       }
       try {
-        const output = openSync(job.to, 'wx', 0o600);
+        const to = join(batch.folder, paths[index]);
+        const output = openSync(to, 'wx', 0o600);
         let same;
         try {
-          same = streamVerified(input, job.pack === undefined ? null : job.offset, job.size, job.sha256, output);
+          same = streamVerified(input, pack < 0 ? null : batch.offset[index], size, batch.sha256.slice(64 * index, 64 * index + 64), output);
         } finally {
           closeSync(output);
         }
         if (!same) return { index, reason: 'changed' };
-        chmodSync(job.to, job.mode);
+        chmodSync(to, batch.mode[index]);
       } catch (error) {
         return { index, error: { code: error.code, message: error.message } };
       } finally {
-        if (job.pack === undefined) closeSync(input);
+        if (pack < 0) closeSync(input);
       }
     }
     return undefined;
   } finally {
-    for (const fd of packs.values()) closeSync(fd);
+    for (const fd of packs) if (fd >= 0) closeSync(fd);
   }
 }
 
@@ -80,11 +85,11 @@ function linkTree(from, to) {
 }
 
 /** As a worker: the copies, then, when they all succeeded, the linked copy of the whole folder. */
-function work({ jobs, folder, linkedCopy }) {
-  const failure = copyFiles(jobs);
+function work({ batch, linkedCopy }) {
+  const failure = copyFiles(batch);
   if (failure || linkedCopy === undefined) return failure;
   try {
-    linkTree(folder, linkedCopy);
+    linkTree(batch.folder, linkedCopy);
   } catch (error) {
     return { index: -1, error: { code: error.code, message: error.message } };
   }

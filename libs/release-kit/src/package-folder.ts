@@ -5,7 +5,7 @@ import { PackagedSection, RootFile } from './archive-writer';
 import { OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
-import { CopyFailure, CopyJob, copyFiles, linkTree, streamVerified } from './folder-copier';
+import { CopyBatch, CopyFailure, copyFiles, linkTree, streamVerified } from './folder-copier';
 import { MADE_PACK, PackedFile } from './fragment';
 import { METHOD_STORE } from './zip-records';
 
@@ -57,8 +57,8 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
   chmodSync(folder, 0o755);
   // The archives read stored (uncompressed) content from this folder, so those copies are made
   // now; the others in a worker thread, while the caller writes the archives.
-  const now: Copy[] = [];
-  const later: Copy[] = [];
+  const now = new CopyList();
+  const later = new CopyList();
   for (const { fragment, outputDir } of input.sections) {
     const hashed = fragment.files.some((f) => f.buildOutput) ? readOutputStamps(outputDir) : {};
     for (const dir of fragment.directories) {
@@ -91,12 +91,11 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
           continue;
         }
       }
-      const source = file.source ? { from: join(input.workspaceRoot, file.source) } : { pack: join(outputDir, MADE_PACK), offset: file.made![0] };
-      (file.method === METHOD_STORE && file.size > 0 ? now : later).push({ file, job: { ...source, to, mode: file.mode, size: file.size, sha256: file.sha256 } });
+      (file.method === METHOD_STORE && file.size > 0 ? now : later).add(file, outputDir);
     }
   }
-  const failure = copyFiles(now.map((c) => c.job));
-  if (failure) throw copyError(failure, now);
+  const failure = copyFiles(now.batch(folder, input.workspaceRoot));
+  if (failure) throw now.error(failure);
   for (const root of input.rootFiles) {
     const to = join(folder, root.path);
     mkdirSync(dirname(to), { recursive: true });
@@ -104,13 +103,13 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
     writeFileSync(to, root.data, { flag: 'wx', mode: 0o600 });
     chmodSync(to, root.mode);
   }
-  if (!later.length) {
+  if (!later.files.length) {
     if (input.linkedCopy !== undefined) linkTree(folder, input.linkedCopy);
     return { linked, copied: Promise.resolve(), abort: async () => undefined };
   }
-  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopier: { jobs: later.map((c) => c.job), folder, linkedCopy: input.linkedCopy } } });
+  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopier: { batch: later.batch(folder, input.workspaceRoot), linkedCopy: input.linkedCopy } } });
   const copied = new Promise<void>((resolve, reject) => {
-    worker.once('message', (failure: CopyFailure | null) => (failure ? reject(copyError(failure, later)) : resolve()));
+    worker.once('message', (failure: CopyFailure | null) => (failure ? reject(later.error(failure)) : resolve()));
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the package folder's copier stopped (exit code ${code}) before it finished`)));
   });
@@ -125,22 +124,48 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
   };
 }
 
-/** A file to copy into the folder, and the packaged file it is. */
-interface Copy {
-  file: PackedFile;
-  job: CopyJob;
-}
+/** Files to copy into the folder, gathered into a CopyBatch, with each one's packaged record for messages. */
+class CopyList {
+  readonly files: PackedFile[] = [];
+  private readonly packs: string[] = [];
+  private readonly pack: number[] = [];
 
-function copyError(failure: CopyFailure, copies: Copy[]): Error {
-  if ('error' in failure) return Object.assign(new Error(failure.error.message), { code: failure.error.code });
-  const { file, job } = copies[failure.index];
-  const rerun = 'rerun the section\'s package target';
-  if (job.pack !== undefined) {
-    return failure.reason === 'missing'
-      ? new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, job.pack, undefined, rerun)
-      : new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, job.pack, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
+  add(file: PackedFile, outputDir: string): void {
+    this.files.push(file);
+    if (file.source) return void this.pack.push(-1);
+    const pack = join(outputDir, MADE_PACK);
+    if (!this.packs.includes(pack)) this.packs.push(pack);
+    this.pack.push(this.packs.indexOf(pack));
   }
-  return failure.reason === 'missing' ? new ReleaseError('is missing, but its section was packaged with it', file.source ?? job.from, undefined, rerun) : changedAfterPackaging(file, job.from);
+
+  batch(folder: string, root: string): CopyBatch {
+    const { files } = this;
+    return {
+      folder,
+      root,
+      packs: this.packs,
+      paths: files.map((f) => f.path).join('\0'),
+      sources: files.map((f) => f.source ?? '').join('\0'),
+      pack: Int32Array.from(this.pack),
+      offset: Float64Array.from(files, (f) => f.made?.[0] ?? 0),
+      size: Float64Array.from(files, (f) => f.size),
+      mode: Uint16Array.from(files, (f) => f.mode),
+      sha256: files.map((f) => f.sha256).join(''),
+    };
+  }
+
+  error(failure: CopyFailure): Error {
+    if ('error' in failure) return Object.assign(new Error(failure.error.message), { code: failure.error.code });
+    const file = this.files[failure.index];
+    const rerun = 'rerun the section\'s package target';
+    if (!file.source) {
+      const pack = this.packs[this.pack[failure.index]];
+      return failure.reason === 'missing'
+        ? new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, pack, undefined, rerun)
+        : new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, pack, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
+    }
+    return failure.reason === 'missing' ? new ReleaseError('is missing, but its section was packaged with it', file.source, undefined, rerun) : changedAfterPackaging(file, file.source);
+  }
 }
 
 /**
