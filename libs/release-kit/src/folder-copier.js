@@ -64,7 +64,8 @@ function copyFiles(batch) {
         if (!same) return { index, reason: 'changed' };
         chmodSync(to, batch.mode[index]);
       } catch (error) {
-        return { index, error: { code: error.code, message: error.message } };
+        // A write names no file: the one being made is the one to name.
+        return { index, error: { code: error.code, syscall: error.syscall, path: error.path ?? join(batch.folder, paths[index]), message: error.message } };
       } finally {
         if (pack < 0) closeSync(input);
       }
@@ -91,7 +92,7 @@ function work({ batch, linkedCopy }) {
   try {
     linkTree(batch.folder, linkedCopy);
   } catch (error) {
-    return { index: -1, error: { code: error.code, message: error.message } };
+    return { index: -1, error: { code: error.code, syscall: error.syscall, path: error.path, message: error.message } };
   }
   return undefined;
 }

@@ -155,7 +155,8 @@ class CopyList {
   }
 
   error(failure: CopyFailure): Error {
-    if ('error' in failure) return Object.assign(new Error(failure.error.message), { code: failure.error.code });
+    // A file-system error keeps what fileSystemError names it by (its code, call and path).
+    if ('error' in failure) return Object.assign(new Error(failure.error.message), failure.error);
     const file = this.files[failure.index];
     const rerun = 'rerun the section\'s package target';
     if (!file.source) {
