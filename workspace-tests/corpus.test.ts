@@ -159,7 +159,8 @@ function mountOverRelease(kind: 'tmpfs' | 'bind'): (() => void) | string {
   cpSync(release, saved, { recursive: true });
   const mount =
     kind === 'tmpfs'
-      ? sh(ws, `mount -t tmpfs -o size=$(( $(du -sk dist/release | cut -f1) + 256 ))k tmpfs dist/release && cp -a ${saved}/. dist/release/`)
+      ? // Sized from the copy, not from dist/release: cpSync does not keep the spare folder's hard links, so the copy is the larger.
+        sh(ws, `mount -t tmpfs -o size=$(( $(du -sk ${saved} | cut -f1) + 256 ))k tmpfs dist/release && cp -a ${saved}/. dist/release/`)
       : sh(ws, 'mount --bind dist/release dist/release && mount -o remount,ro,bind dist/release');
   if (mount.status !== 0) {
     sh(ws, 'umount dist/release');
