@@ -52,11 +52,28 @@ function writeZip64Extra(record: Buffer, at: number, values: number[]): number {
   return at + 4 + 8 * values.length;
 }
 
-/** A zero-filled record of `fixed` bytes followed by the entry's UTF-8 name and `extra` bytes (from the small-buffer pool). */
-function record(fixed: number, name: string, extra: number): Buffer {
+/**
+ * A zero-filled record of `fixed` bytes, the entry's UTF-8 name and `extra` bytes (from the
+ * small-buffer pool), with its signature and the run of fields that a local header (at 4) and a
+ * central directory record (at 6) share: version needed to extract through the extra field's length.
+ */
+function record(signature: number, fixed: number, at: number, entry: ZipEntry, zip64: boolean, extra: number): Buffer {
+  const name = entryName(entry);
   const nameLength = Buffer.byteLength(name);
   const buffer = Buffer.allocUnsafe(fixed + nameLength + extra).fill(0);
   buffer.write(name, fixed, 'utf8');
+  const { date, time } = dosDateTime(entry.mtime);
+  buffer.writeUInt32LE(signature, 0);
+  buffer.writeUInt16LE(zip64 ? 45 : 20, at);
+  buffer.writeUInt16LE(FLAG_UTF8, at + 2);
+  buffer.writeUInt16LE(entry.method, at + 4);
+  buffer.writeUInt16LE(time, at + 6);
+  buffer.writeUInt16LE(date, at + 8);
+  buffer.writeUInt32LE(entry.crc32 >>> 0, at + 10);
+  buffer.writeUInt32LE(zip64 ? U32_MAX : entry.compressedSize, at + 14);
+  buffer.writeUInt32LE(zip64 ? U32_MAX : entry.size, at + 18);
+  buffer.writeUInt16LE(nameLength, at + 22);
+  buffer.writeUInt16LE(extra, at + 24);
   return buffer;
 }
 
@@ -71,22 +88,9 @@ export function localFileHeaderLength(entry: ZipEntry, padding = 0): number {
 
 /** A local file header; `padding` (4 to 65535 bytes, in the local header only) is a zero-filled extra field. */
 export function localFileHeader(entry: ZipEntry, padding = 0): Buffer {
-  const name = entryName(entry);
   const zip64 = needsZip64(entry);
   const extraLength = (zip64 ? 20 : 0) + padding;
-  const header = record(30, name, extraLength);
-  const { date, time } = dosDateTime(entry.mtime);
-  header.writeUInt32LE(0x04034b50, 0);
-  header.writeUInt16LE(zip64 ? 45 : 20, 4);
-  header.writeUInt16LE(FLAG_UTF8, 6);
-  header.writeUInt16LE(entry.method, 8);
-  header.writeUInt16LE(time, 10);
-  header.writeUInt16LE(date, 12);
-  header.writeUInt32LE(entry.crc32 >>> 0, 14);
-  header.writeUInt32LE(zip64 ? U32_MAX : entry.compressedSize, 18);
-  header.writeUInt32LE(zip64 ? U32_MAX : entry.size, 22);
-  header.writeUInt16LE(header.length - 30 - extraLength, 26);
-  header.writeUInt16LE(extraLength, 28);
+  const header = record(0x04034b50, 30, 4, entry, zip64, extraLength);
   let at = header.length - extraLength;
   if (zip64) at = writeZip64Extra(header, at, [entry.size, entry.compressedSize]);
   if (padding) {
@@ -99,20 +103,8 @@ export function localFileHeader(entry: ZipEntry, padding = 0): Buffer {
 export function centralDirectoryRecord(entry: ZipEntry, localHeaderOffset: number): Buffer {
   const zip64 = needsZip64(entry, localHeaderOffset);
   const extraLength = zip64 ? 28 : 0;
-  const central = record(46, entryName(entry), extraLength);
-  const { date, time } = dosDateTime(entry.mtime);
-  central.writeUInt32LE(0x02014b50, 0);
+  const central = record(0x02014b50, 46, 6, entry, zip64, extraLength);
   central.writeUInt16LE((UNIX << 8) | (zip64 ? 45 : 20), 4);
-  central.writeUInt16LE(zip64 ? 45 : 20, 6);
-  central.writeUInt16LE(FLAG_UTF8, 8);
-  central.writeUInt16LE(entry.method, 10);
-  central.writeUInt16LE(time, 12);
-  central.writeUInt16LE(date, 14);
-  central.writeUInt32LE(entry.crc32 >>> 0, 16);
-  central.writeUInt32LE(zip64 ? U32_MAX : entry.compressedSize, 20);
-  central.writeUInt32LE(zip64 ? U32_MAX : entry.size, 24);
-  central.writeUInt16LE(central.length - 46 - extraLength, 28);
-  central.writeUInt16LE(extraLength, 30);
   const unixMode = (entry.directory ? S_IFDIR : S_IFREG) | entry.mode;
   central.writeUInt32LE(((unixMode << 16) | (entry.directory ? 0x10 : 0)) >>> 0, 38);
   central.writeUInt32LE(zip64 ? U32_MAX : localHeaderOffset, 42);
