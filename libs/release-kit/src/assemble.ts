@@ -12,7 +12,7 @@ import { buildManifest, Manifest, octalMode } from './manifest';
 import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, stagingDirFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
 import { PlacedFolder, writePackageFolder } from './package-folder';
-import { FileStamp, isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
+import { isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
 import { engineDigest } from './engine-digest';

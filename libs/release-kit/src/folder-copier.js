@@ -65,7 +65,7 @@ function copyFiles(batch) {
         chmodSync(to, batch.mode[index]);
       } catch (error) {
         // A write names no file: the one being made is the one to name.
-        return { index, error: { code: error.code, syscall: error.syscall, path: error.path ?? join(batch.folder, paths[index]), message: error.message } };
+        return systemFailure(index, error, join(batch.folder, paths[index]));
       } finally {
         if (pack < 0) closeSync(input);
       }
@@ -74,6 +74,11 @@ function copyFiles(batch) {
   } finally {
     for (const fd of packs) if (fd >= 0) closeSync(fd);
   }
+}
+
+/** A file-system error as a failure, with what the main thread names it by (its code, call and path). */
+function systemFailure(index, error, path) {
+  return { index, error: { code: error.code, syscall: error.syscall, path: error.path ?? path, message: error.message } };
 }
 
 /** Makes `to` a copy of the folder `from` made of hard links: a first build's spare package folder. */
@@ -92,7 +97,7 @@ function work({ batch, linkedCopy }) {
   try {
     linkTree(batch.folder, linkedCopy);
   } catch (error) {
-    return { index: -1, error: { code: error.code, syscall: error.syscall, path: error.path, message: error.message } };
+    return systemFailure(-1, error);
   }
   return undefined;
 }
