@@ -43,7 +43,15 @@ export interface PackagedSection {
 export interface ArchiveLayout {
   top: string;
   mtime: number;
-  sections: Array<{ digest: string; start: number; end: number }>;
+  sections: SectionPlace[];
+}
+
+export interface SectionPlace {
+  digest: string;
+  start: number;
+  end: number;
+  /** In a zip, where the section's central directory records lie. */
+  central?: [start: number, end: number];
 }
 
 /**
@@ -93,16 +101,13 @@ function units(input: ArchiveInput): Unit[] {
 const copyBuffer = Buffer.allocUnsafe(1 << 20);
 const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
 
-/**
- * Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer.
- * While `out` is dry, nothing is read (and `fd` may be -1): only the framing and the count go on.
- */
+/** Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer. */
 function copyRange(fd: number, file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
   const buffer = frame ? storedBlockBuffer : copyBuffer;
   let done = 0;
   do {
     const want = Math.min(buffer.length, length - done);
-    for (let got = 0; got < want && !out.dry; ) {
+    for (let got = 0; got < want; ) {
       const n = readSync(fd, buffer, got, want - got, offset + done + got);
       if (n === 0) throw new Error(`${file} is shorter than its package output says`);
       got += n;
@@ -115,11 +120,11 @@ function copyRange(fd: number, file: string, offset: number, length: number, out
 
 /** Appends `length` bytes of `file` from its start (framed in stored blocks when `frame` is given). */
 function copyFile(file: string, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
-  const fd = out.dry ? -1 : openSync(file, 'r');
+  const fd = openSync(file, 'r');
   try {
     copyRange(fd, file, 0, length, out, frame);
   } finally {
-    if (fd !== -1) closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -129,7 +134,6 @@ class SectionPacks {
   constructor(private readonly outputDir: string) {}
 
   copy(pack: string, [offset, length]: [number, number], out: PackFile): void {
-    if (out.dry) return out.skip(length);
     const file = join(this.outputDir, pack);
     let fd = this.fds.get(file);
     if (fd === undefined) this.fds.set(file, (fd = openSync(file, 'r')));
@@ -149,15 +153,18 @@ function sectionsWriter(input: ArchiveInput, out: PackFile, spare: ArchiveLayout
   const written: WrittenArchive = { layout: { top: input.top, mtime: input.mtime, sections: [] }, size: 0, kept: 0 };
   const reusable = spare?.top === input.top && spare.mtime === input.mtime ? spare.sections : [];
   return {
-    write(section: PackagedSection, body: () => void): void {
+    /** Writes the section with `body`, or leaves it where the spare has it; returns the spare's place then. */
+    write(section: PackagedSection, body: () => void): SectionPlace | undefined {
       const start = out.length;
       const keep = reusable.find((k) => k.digest === section.digest && k.start === start);
-      out.setDry(!!keep);
-      body();
-      out.setDry(false);
-      if (keep && keep.end !== out.length) throw new Error(`${out.path}: section ${section.fragment.section} left unchanged would end at ${out.length}, not ${keep.end}`);
-      if (keep) written.kept += keep.end - keep.start;
+      if (keep) {
+        out.keep(keep.end - keep.start);
+        written.kept += keep.end - keep.start;
+      } else {
+        body();
+      }
       written.layout.sections.push({ digest: section.digest, start, end: out.length });
+      return keep;
     },
     done(): WrittenArchive {
       written.size = out.length;
@@ -234,9 +241,18 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
 
 /** Writes the .zip: local entries in archive order, then the central directory. */
 export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLayout, mirror?: string): WrittenArchive {
+  // A section left in place keeps its central directory records too; they are read before anything is written over them.
+  const spareRecords = spare && new SpareCentralDirectory(outFile, spare);
   const out = new PackFile(outFile, { ...ARCHIVE_FILE, mirror });
-  const sections = sectionsWriter(input, out, spare);
+  const sections = sectionsWriter(input, out, spareRecords?.layout);
   const central: Buffer[] = [];
+  let centralLength = 0;
+  let entryCount = 0;
+  const addRecords = (records: Buffer, entries: number) => {
+    central.push(records);
+    centralLength += records.length;
+    entryCount += entries;
+  };
   /** Adds an entry; `padded`: its local header takes the padding that ends it on a block boundary. */
   const add = (entry: ZipEntry, data: () => void, padded = false) => {
     const offset = out.length;
@@ -245,12 +261,13 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
       const end = offset + localFileHeaderLength(entry) + MIN_ZIP_PADDING + entry.compressedSize;
       padding = MIN_ZIP_PADDING + roundUp(end) - end;
     }
-    if (out.dry) out.skip(localFileHeaderLength(entry, padding));
-    else out.append(localFileHeader(entry, padding));
+    out.append(localFileHeader(entry, padding));
     data();
-    central.push(centralDirectoryRecord(entry, offset));
+    addRecords(centralDirectoryRecord(entry, offset), 1);
   };
   const directory = (name: string): ZipEntry => ({ name, directory: true, method: METHOD_STORE, crc32: 0, compressedSize: 0, size: 0, mode: 0o755, mtime: input.mtime });
+  /** Where each section's records lie, counted from the start of the central directory. */
+  const sectionRecords: Array<[number, number]> = [];
   try {
     add(directory(input.top), () => undefined);
     for (const unit of units(input)) {
@@ -261,13 +278,14 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
         continue;
       }
       const { fragment, outputDir } = unit.section!;
-      const entries: { key: string; dir?: string; file?: PackedFile }[] = [
-        ...fragment.directories.map((dir) => ({ key: `${dir}/`, dir })),
-        ...fragment.files.map((file) => ({ key: file.path, file })),
-      ].sort((a, b) => compareBytes(a.key, b.key));
+      const recordsFrom = centralLength;
       const packs = new SectionPacks(outputDir);
       try {
-        sections.write(unit.section!, () => {
+        const kept = sections.write(unit.section!, () => {
+          const entries: { key: string; dir?: string; file?: PackedFile }[] = [
+            ...fragment.directories.map((dir) => ({ key: `${dir}/`, dir })),
+            ...fragment.files.map((file) => ({ key: file.path, file })),
+          ].sort((a, b) => compareBytes(a.key, b.key));
           for (const [i, { dir, file }] of entries.entries()) {
             const padded = unit.padded && i === entries.length - 1;
             if (dir !== undefined) {
@@ -285,15 +303,53 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
             );
           }
         });
+        if (kept) addRecords(spareRecords!.of(kept), fragment.directories.length + fragment.files.length);
       } finally {
         packs.close();
       }
+      sectionRecords.push([recordsFrom, centralLength]);
     }
     const directoryOffset = out.length;
-    for (const record of central) out.append(record);
-    out.append(endOfCentralDirectory(central.length, out.length - directoryOffset, directoryOffset));
-    return sections.done();
+    for (const records of central) out.append(records);
+    out.append(endOfCentralDirectory(entryCount, centralLength, directoryOffset));
+    const written = sections.done();
+    written.layout.sections.forEach((place, i) => (place.central = [directoryOffset + sectionRecords[i][0], directoryOffset + sectionRecords[i][1]]));
+    return written;
   } finally {
     out.close();
+  }
+}
+
+/**
+ * The central directory records of the sections of a spare zip that say where they are: a section
+ * left in place at the same offset has the very same records, which are read here, in one piece,
+ * before the zip is written over. The sections that do not say are not left in place.
+ */
+class SpareCentralDirectory {
+  readonly layout: ArchiveLayout;
+  private readonly from: number;
+  private readonly bytes: Buffer;
+
+  constructor(file: string, spare: ArchiveLayout) {
+    this.layout = { ...spare, sections: spare.sections.filter((s) => s.central) };
+    const ranges = this.layout.sections.map((s) => s.central!);
+    this.from = Math.min(...ranges.map(([from]) => from));
+    this.bytes = Buffer.alloc(ranges.length ? Math.max(...ranges.map(([, to]) => to)) - this.from : 0);
+    if (!ranges.length) return;
+    const fd = openSync(file, 'r');
+    try {
+      for (let got = 0; got < this.bytes.length; ) {
+        const n = readSync(fd, this.bytes, got, this.bytes.length - got, this.from + got);
+        if (n === 0) throw new Error(`${file} is shorter than its layout says (central directory up to ${this.from + this.bytes.length})`);
+        got += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  of(place: SectionPlace): Buffer {
+    const [from, to] = place.central!;
+    return this.bytes.subarray(from - this.from, to - this.from);
   }
 }

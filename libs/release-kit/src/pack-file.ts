@@ -43,7 +43,7 @@ export interface PackFileOptions {
  * An append-only file that knows its length. Appends are gathered in one buffer that holds the
  * file from `bufferStart`. In direct mode every write is of whole blocks: `bufferStart` stays on a
  * block boundary, and a partial last block stays buffered until the appends fill it, or is
- * completed from the bytes the file already holds when a dry run is about to keep them.
+ * completed from the bytes the file already holds when they are kept.
  */
 export class PackFile {
   private fd: number;
@@ -54,7 +54,6 @@ export class PackFile {
   private readonly scratch: Buffer | undefined;
   private bufferStart = 0;
   private buffered = 0;
-  private dryRun = false;
   private readonly overwrite: boolean;
   length = 0;
 
@@ -79,29 +78,15 @@ export class PackFile {
     }
   }
 
-  /** While dry, appends only count: the file being written over already holds those bytes. */
-  get dry(): boolean {
-    return this.dryRun;
-  }
-
-  setDry(dry: boolean): void {
-    if (dry === this.dryRun || (dry && !this.overwrite)) return;
-    if (dry) this.flush(true);
-    else this.startBufferAt(this.length);
-    this.dryRun = dry;
-  }
-
-  /** Counts `length` bytes that the file already holds; only while dry. */
-  skip(length: number): void {
-    if (!this.dryRun) throw new Error(`${this.path}: skip outside a dry run`);
+  /** Leaves the next `length` bytes as the file being written over already holds them. */
+  keep(length: number): void {
+    if (!this.overwrite) throw new Error(`${this.path}: only a file written over has bytes to keep`);
+    this.flush(true);
     this.length += length;
+    this.startBufferAt(this.length);
   }
 
   append(data: Buffer): void {
-    if (this.dryRun) {
-      this.length += data.length;
-      return;
-    }
     for (let done = 0; done < data.length; ) {
       if (this.buffered === this.buffer.length) this.flush(false);
       const n = data.copy(this.buffer, this.buffered, done);
@@ -121,7 +106,7 @@ export class PackFile {
 
   close(): void {
     try {
-      if (!this.dryRun) this.flush(false);
+      this.flush(false);
       // Direct writes end on a whole block, and an overwritten file may have been longer.
       if (this.overwrite || this.block > 1) for (const fd of this.fds()) ftruncateSync(fd, this.length);
     } finally {
@@ -136,7 +121,7 @@ export class PackFile {
   /**
    * Writes what is buffered, the partial last block included, and keeps that block buffered for
    * the appends that follow. With `keepFileBytes` the rest of that block is the file's own bytes
-   * (a dry run follows and keeps them); otherwise appends or the final cut will replace it.
+   * (they are about to be kept); otherwise appends or the final cut will replace it.
    */
   private flush(keepFileBytes: boolean): void {
     if (this.buffered === 0) return;

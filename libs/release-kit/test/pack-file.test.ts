@@ -1,4 +1,4 @@
-// PackFile writes the archives: appends, dry runs that keep a spare's bytes, and cuts, with
+// PackFile writes the archives: appends, runs of a spare's bytes kept, and cuts, with
 // O_DIRECT (whole blocks only) or buffered. Each case is checked against a plain model of the file.
 import { openSync, closeSync, constants, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +22,7 @@ function run(file: string, before: Buffer | undefined, steps: Step[], direct: bo
       model = Buffer.concat([model.subarray(0, at), data, model.subarray(at + data.length)]);
       at += data.length;
     } else if ('keep' in step) {
-      out.setDry(true);
-      out.skip(step.keep);
-      out.setDry(false);
+      out.keep(step.keep);
       at += step.keep;
     } else {
       out.truncate(step.cut);

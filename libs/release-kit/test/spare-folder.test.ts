@@ -104,6 +104,25 @@ test('the first change after a cold build leaves its unchanged sections in place
   for (const [command, archive] of [['gzip -t', cold.tarGz], ['tar -tzf', cold.tarGz], ['unzip -tq', cold.zip]]) tool('bash', ['-c', `${command} ${archive} > /dev/null`]);
 });
 
+test('a spare zip whose recorded layout does not place its central directory records (an older state) is written in full, to what a cold build makes', async () => {
+  // The last test ended with a cold build, whose state places every section's records.
+  const stateFile = join(ws, 'dist/release/.assemble-state.json');
+  const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+  const zipName = Object.keys(state.spares).find((name) => name.endsWith('.zip'))!;
+  assert.ok(state.spares[zipName].layout.sections.every((s: { central?: unknown }) => Array.isArray(s.central)), 'a zip layout places each section\'s records');
+  for (const section of state.spares[zipName].layout.sections) delete section.central;
+  writeFileSync(stateFile, JSON.stringify(state));
+  appendFileSync(join(ws, 'libs/sections/beta/src/image.tar.gz'), 'older state');
+  const lines: string[] = [];
+  const result = await buildFixtureRelease(ws, {}, (line) => lines.push(line));
+  assert.ok(lines.some((line) => /\.tar\.gz: .* left in place /.test(line)), `the tar.gz still keeps its unchanged sections:\n${lines.join('\n')}`);
+  assert.not.ok(lines.some((line) => /\.zip: .* left in place /.test(line)), `the zip keeps nothing:\n${lines.join('\n')}`);
+  const incremental = [sha(result.tarGz), sha(result.zip)];
+  rmSync(join(ws, 'dist/release'), { recursive: true });
+  const cold = await buildFixtureRelease(ws);
+  assert.equal(incremental, [sha(cold.tarGz), sha(cold.zip)]);
+});
+
 /** The names that appear in `dir` itself (not below it) while `build` runs. */
 async function namesAppearingIn<T>(dir: string, build: () => Promise<T>): Promise<{ names: Set<string>; result: T }> {
   const names = new Set<string>();
