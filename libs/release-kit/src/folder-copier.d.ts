@@ -33,5 +33,3 @@ export function streamVerified(input: number, offset: number | null, size: numbe
 /** Makes each file of the batch (written new, checked, then given its mode); stops at the first failure and returns it. */
 export function copyFiles(batch: CopyBatch): CopyFailure | undefined;
 
-/** Makes `to` a copy of the folder `from` made of hard links: a first build's spare package folder. */
-export function linkTree(from: string, to: string): void;

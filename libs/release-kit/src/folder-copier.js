@@ -104,4 +104,4 @@ function work({ batch, linkedCopy }) {
 
 if (!isMainThread && workerData && workerData.folderCopier) parentPort.postMessage(work(workerData.folderCopier) ?? null);
 
-module.exports = { copyFiles, linkTree, streamVerified };
+module.exports = { copyFiles, streamVerified };

@@ -5,9 +5,12 @@ import { PackagedSection, RootFile } from './archive-writer';
 import { OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
-import { CopyBatch, CopyFailure, copyFiles, linkTree, streamVerified } from './folder-copier';
+import { CopyBatch, CopyFailure, copyFiles, streamVerified } from './folder-copier';
 import { MADE_PACK, PackedFile } from './fragment';
 import { METHOD_STORE } from './zip-records';
+
+/** At most this many files are copied on the calling thread; more go to the worker (see `writePackageFolder`). */
+const COPIED_HERE = 64;
 
 export interface PackageFolderInput {
   workspaceRoot: string;
@@ -103,8 +106,10 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
     writeFileSync(to, root.data, { flag: 'wx', mode: 0o600 });
     chmodSync(to, root.mode);
   }
-  if (!later.files.length) {
-    if (input.linkedCopy !== undefined) linkTree(folder, input.linkedCopy);
+  // A few files (the usual change) are copied here: a worker thread costs about 50 ms to start.
+  if (later.files.length <= COPIED_HERE && input.linkedCopy === undefined) {
+    const failure = later.files.length ? copyFiles(later.batch(folder, input.workspaceRoot)) : undefined;
+    if (failure) throw later.error(failure);
     return { linked, copied: Promise.resolve(), abort: async () => undefined };
   }
   const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopier: { batch: later.batch(folder, input.workspaceRoot), linkedCopy: input.linkedCopy } } });

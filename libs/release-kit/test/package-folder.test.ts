@@ -1,5 +1,5 @@
 // The package folder copies what it cannot link (sources, rendered files) on a worker thread,
-// while assemble writes the archives: each copy is still checked against the SHA-256 its section
+// while assemble writes the archives (a few files, the usual change, on the calling thread): each copy is still checked against the SHA-256 its section
 // was packaged with, and a failure names the file and fails the folder.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,10 +19,10 @@ const SCRIPT = `#!/bin/sh\n${'echo "checking the deployment"\n'.repeat(40)}`;
 /** A page long enough to deflate. */
 const page = (i: number, version: string) => `# Page ${i}\n\n${`For version ${version}, see the runbook.\n`.repeat(20)}`;
 
-async function packedSection() {
+async function packedSection(docs = DOCS) {
   const root = tempDir('package-folder');
   const files: Record<string, string | Buffer> = { 'libs/docs/run.sh': SCRIPT, 'libs/docs/blob.bin': STORED };
-  for (let i = 0; i < DOCS; i++) files[`libs/docs/pages/page-${i}.md`] = page(i, '{{version}}');
+  for (let i = 0; i < docs; i++) files[`libs/docs/pages/page-${i}.md`] = page(i, '{{version}}');
   writeTree(root, files);
   const sources: SectionSource[] = Object.keys(files).map((path) => ({
     path: path.slice('libs/docs/'.length),
@@ -82,6 +82,18 @@ test('a source edited or removed after packaging fails the folder, naming it', a
   const removed = await packedSection();
   rmSync(join(removed.root, 'libs/docs/run.sh'));
   assert.match((await failure(removed.place().copied)).message, /^libs\/docs\/run\.sh: is missing, but its section was packaged with it/);
+});
+
+test('a few copies are made on the calling thread: in place when it returns, and a changed source fails it at once', async () => {
+  const { folder, place } = await packedSection(3);
+  place();
+  assert.is(readFileSync(join(folder, 'docs/pages/page-2.md'), 'utf8'), page(2, '2.5.0'));
+  assert.is(readFileSync(join(folder, 'docs/run.sh'), 'utf8'), SCRIPT);
+  assert.is(statSync(join(folder, 'docs/run.sh')).mode & 0o7777, 0o755);
+
+  const edited = await packedSection(3);
+  writeFileSync(join(edited.root, 'libs/docs/run.sh'), SCRIPT.replace('checking', 'skipping'));
+  assert.throws(() => edited.place(), /^libs\/docs\/run\.sh: changed after its section was packaged/);
 });
 
 test('the linked copy (a first build\'s spare folder) is made once the folder is whole, of the same inodes', async () => {
