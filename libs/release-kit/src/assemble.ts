@@ -256,7 +256,8 @@ async function rootFilesFor(input: RootFilesInput): Promise<{ rootFiles: RootFil
     production: input.production,
     signing,
     fragments: sections.map((s) => s.fragment),
-    files: listed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, mode: octalMode(f.mode) })),
+    // Keys in bytewise order: stableJsonBytes writes each of these objects without copying it.
+    files: listed.map((f) => ({ mode: octalMode(f.mode), path: f.path, sha256: f.sha256, size: f.size })),
     tools: toolVersions(),
     skipped,
   });

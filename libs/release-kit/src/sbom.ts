@@ -91,11 +91,12 @@ const byRef = (a: Component, b: Component) => compareBytes(a['bom-ref'], b['bom-
  */
 export function buildSbom(input: SbomInput): Buffer {
   const root = `${PACKAGE_NAME}@${input.version}`;
+  // Keys in bytewise order, as the document has them: stableJsonBytes then writes these 20,000 objects without copying them.
   const files: Component[] = input.files.map((f) => ({
     'bom-ref': `file:${f.path}`,
-    type: 'file',
-    name: f.path,
     hashes: [{ alg: 'SHA-256', content: f.sha256 }],
+    name: f.path,
+    type: 'file',
   }));
 
   const images: Component[] = [];

@@ -19,23 +19,35 @@ const INDEX_KEYS = Symbol('integer-like keys');
 const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
 
 /**
- * A copy with every object's keys inserted in bytewise order, for JSON.stringify, which is about
- * twice as fast as `writeJson` on a 20,000-file MANIFEST.json or SBOM. Objects list integer-like
- * keys first, in numeric order, whatever the insertion order: a value with one gets INDEX_KEYS.
+ * `value` with every object's keys in bytewise order, for JSON.stringify, which is about twice as
+ * fast as `writeJson` on a 20,000-file MANIFEST.json or SBOM: an object or array already in that
+ * order (and without undefined members) is used as it is, the others are copied. Objects list
+ * integer-like keys first, in numeric order, whatever the insertion order: a value with one gets INDEX_KEYS.
  */
 function keySorted(value: unknown): unknown {
   if (Array.isArray(value)) {
-    const copy = new Array(value.length);
-    for (let i = 0; i < value.length; i++) if ((copy[i] = keySorted(value[i])) === INDEX_KEYS) return INDEX_KEYS;
-    return copy;
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = keySorted(value[i]);
+      if (item === INDEX_KEYS) return INDEX_KEYS;
+      if (item !== value[i]) copy ??= value.slice();
+      if (copy) copy[i] = item;
+    }
+    return copy ?? value;
   }
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort(compareBytes)) {
-    if (record[key] === undefined) continue;
-    if (INDEX_KEY.test(key) || (copy[key] = keySorted(record[key])) === INDEX_KEYS) return INDEX_KEYS;
+  const keys = Object.keys(record);
+  let inOrder = true;
+  const values = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    if (INDEX_KEY.test(keys[i]) || (values[i] = keySorted(record[keys[i]])) === INDEX_KEYS) return INDEX_KEYS;
+    if (values[i] === undefined || values[i] !== record[keys[i]] || (i > 0 && compareBytes(keys[i - 1], keys[i]) > 0)) inOrder = false;
   }
+  if (inOrder) return record;
+  const order = keys.map((_, i) => i).sort((a, b) => compareBytes(keys[a], keys[b]));
+  const copy: Record<string, unknown> = {};
+  for (const i of order) if (values[i] !== undefined) copy[keys[i]] = values[i];
   return copy;
 }
 

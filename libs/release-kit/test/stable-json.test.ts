@@ -26,6 +26,7 @@ test('compareBytes orders as the UTF-8 bytes do, across ASCII, the BMP above the
 test('stableJson sorts keys bytewise at every level, drops undefined and ends with a newline', () => {
   assert.is(stableJson({ 9: 'nine', 10: 'ten' }), '{\n  "10": "ten",\n  "9": "nine"\n}\n', 'integer-like keys too, which JavaScript objects keep in numeric order');
   assert.is(stableJson({ b: [{ 9: 'nine', 10: 'ten', x: 1 }], a: 0 }), '{\n  "a": 0,\n  "b": [\n    {\n      "10": "ten",\n      "9": "nine",\n      "x": 1\n    }\n  ]\n}\n', 'nested in an array');
+  assert.is(stableJson({ a: { d: 1, c: 2 }, b: [{ x: 1 }, { y: 1, x: 2 }], c: [undefined] }), '{\n  "a": {\n    "c": 2,\n    "d": 1\n  },\n  "b": [\n    {\n      "x": 1\n    },\n    {\n      "x": 2,\n      "y": 1\n    }\n  ],\n  "c": [\n    null\n  ]\n}\n', 'objects and arrays already in order, holding some that are not');
   assert.is(stableJson({ b: 1, a: { d: [{ z: 1, y: undefined, x: 2 }], c: 'é' } }), '{\n  "a": {\n    "c": "é",\n    "d": [\n      {\n        "x": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
 });
 
