@@ -1,5 +1,5 @@
-import Ajv from 'ajv';
 import { readFileSync } from 'node:fs';
+import { cachedValidator } from './cached-validator';
 import { ReleaseError } from './errors';
 import { parseJsonText } from './yaml-file';
 
@@ -30,9 +30,7 @@ export const RELEASE_CONFIG_SCHEMA = {
   },
 };
 
-// The schema is a constant, checked against the JSON Schema meta-schema by the unit tests: compiling
-// the meta-schema too would cost every assembly about 60 ms.
-const validate = new Ajv({ allErrors: true, validateSchema: false }).compile<ReleaseConfig>(RELEASE_CONFIG_SCHEMA);
+const validate = cachedValidator<ReleaseConfig>(RELEASE_CONFIG_SCHEMA, { allErrors: true });
 
 export function loadReleaseConfig(file: string, shownAs = file): ReleaseConfig {
   let text: string;
