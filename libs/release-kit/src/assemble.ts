@@ -11,7 +11,7 @@ import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from './
 import { buildManifest, Manifest, octalMode } from './manifest';
 import { moveIntoPlace, partialPathFor, removeStalePartials, spareFor, stagingDirFor, swapIntoPlace, takeSpare } from './move-into-place';
 import { withOutputLock } from './output-lock';
-import { PlacedFolder, writePackageFolder } from './package-folder';
+import { PlacedFolder, startFolderScan, writePackageFolder } from './package-folder';
 import { isUpToDate, readState, sameStamp, stamp, STATE_FILE, writeState } from './assemble-state';
 import { loadReleaseConfig } from './release-config';
 import { deploymentChecklist, releaseNotes } from './root-documents';
@@ -133,7 +133,13 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         log(`${top} is up to date (same sections, documents and key as the last assembly)`);
         return { version, ...final, manifest: JSON.parse(readFileSync(join(final.packageDir, ROOT_FILES.manifest), 'utf8')), upToDate: true };
       }
-      const { rootFiles, listed, manifest } = await rootFilesFor({ version, buildDate, git, buildUser, production: options.production, signer, sections, documents, skipped, npmLock });
+      // The spare folder is scanned on another thread (a stat per file) while this one makes the root files.
+      const scan = startFolderScan(spareFor(final.packageDir), sections, rootFilePaths(documents));
+      const { rootFiles, listed, manifest } = await rootFilesFor({ version, buildDate, git, buildUser, production: options.production, signer, sections, documents, skipped, npmLock }).catch(async (error) => {
+        await scan.abort();
+        throw error;
+      });
+      const scanned = await scan.scanned;
       const partial = {
         packageDir: partialPathFor(final.packageDir, undefined, stagingDir),
         tarGz: partialPathFor(final.tarGz),
@@ -160,7 +166,7 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
         }
         for (const name of ['tarGz', 'zip'] as const) if (unspared.has(name)) mirrors[name] = partialPathFor(spareFor(final[name]));
         if (unspared.has('packageDir')) mirrors.packageDir = partialPathFor(spareFor(final.packageDir), undefined, stagingDir);
-        folder = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous }, linkedCopy: mirrors.packageDir });
+        folder = writePackageFolder(partial.packageDir, { workspaceRoot: options.workspaceRoot, sections, rootFiles, previous: { packageDir: final.packageDir, state: previous }, linkedCopy: mirrors.packageDir, scanned });
         const archive = { top, packageDir: partial.packageDir, mtime, rootFiles: await deflating, sections };
         // A spare archive untouched since it was written keeps its unchanged sections where they are.
         const spareLayout = (name: 'tarGz' | 'zip') => {
@@ -224,6 +230,11 @@ interface RootFilesInput {
   documents: RootFile[];
   skipped: Skip[];
   npmLock: string;
+}
+
+/** The paths of the root files that rootFilesFor makes with `documents`, in its order. */
+function rootFilePaths(documents: RootFile[]): string[] {
+  return [...documents.map((d) => d.path), SBOM_FILE, ROOT_FILES.manifest, ROOT_FILES.checksums, ROOT_FILES.signature];
 }
 
 /** The documents with SBOM.cdx.json, MANIFEST.json, SHA256SUMS and its signature, and every file SHA256SUMS lists. */

@@ -33,3 +33,19 @@ export function streamVerified(input: number, offset: number | null, size: numbe
 /** Makes each file of the batch (written new, checked, then given its mode); stops at the first failure and returns it. */
 export function copyFiles(batch: CopyBatch): CopyFailure | undefined;
 
+
+/** A package folder to scan, with the entries it should hold, each joined by "\0". */
+export interface FolderScanRequest {
+  folder: string;
+  /** Package-relative folders (their parents are wanted too). */
+  directories: string;
+  /** Package-relative files (their parents are wanted too). */
+  files: string;
+}
+
+/**
+ * Removes every entry of the folder that is not wanted as what it is, and returns what lstat says
+ * of each wanted file there: size, mtimeMs, ino and mode, four numbers per file in the order of
+ * `files`, NaN for a file not there.
+ */
+export function scanFolder(request: FolderScanRequest): Float64Array;

@@ -1,11 +1,11 @@
-import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PackagedSection, RootFile } from './archive-writer';
 import { OutputStamp, readOutputStamps, sameOutputStamp } from './artifact-set';
 import { AssembleState, FileStamp, reusableFile, sameStamp, stamp } from './assemble-state';
 import { ReleaseError } from './errors';
-import { CopyBatch, CopyFailure, copyFiles, streamVerified } from './folder-copier';
+import { CopyBatch, CopyFailure, copyFiles, FolderScanRequest, scanFolder, streamVerified } from './folder-copier';
 import { MADE_PACK, PackedFile } from './fragment';
 import { METHOD_STORE } from './zip-records';
 
@@ -20,6 +20,43 @@ export interface PackageFolderInput {
   previous?: { packageDir: string; state: AssembleState | undefined };
   /** Where to make a copy of the finished folder out of hard links (a first build's spare), if anywhere. */
   linkedCopy?: string;
+  /** The folder as `startFolderScan` found it, for these sections and root files; otherwise it is scanned here. */
+  scanned?: FolderScan;
+}
+
+/** What a scan found: for each wanted file (listed as in FolderScanRequest), its stamp, or NaN. */
+export interface FolderScan {
+  files: string;
+  stamps: Float64Array;
+}
+
+/** The entries a package folder should hold: the sections' folders and files, then the root files. */
+function wantedEntries(folder: string, sections: PackagedSection[], rootPaths: string[]): FolderScanRequest {
+  return {
+    folder,
+    directories: sections.flatMap((s) => s.fragment.directories).join('\0'),
+    files: [...sections.flatMap((s) => s.fragment.files.map((f) => f.path)), ...rootPaths].join('\0'),
+  };
+}
+
+/**
+ * Scans `folder` (an earlier package, kept as the spare) on a worker thread, for
+ * `writePackageFolder` to lay out the package in it without a stat per file on the calling thread:
+ * every entry the package does not have is removed, and each of its files there is stamped. The
+ * folder is not touched by anything else until the scan settles (or is aborted).
+ */
+export function startFolderScan(folder: string, sections: PackagedSection[], rootPaths: string[]): { scanned: Promise<FolderScan>; abort(): Promise<void> } {
+  const request = wantedEntries(folder, sections, rootPaths);
+  if (!existsSync(folder)) return { scanned: Promise.resolve({ files: request.files, stamps: scanFolder(request) }), abort: async () => undefined };
+  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderScan: request } });
+  const scanned = new Promise<FolderScan>((resolve, reject) => {
+    worker.once('message', (result: { stamps: Float64Array } | Extract<CopyFailure, { error: unknown }>) => ('stamps' in result ? resolve({ files: request.files, stamps: result.stamps }) : reject(Object.assign(new Error(result.error.message), result.error))));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the package folder's scan stopped (exit code ${code}) before it finished`)));
+  });
+  // Marked handled: the caller awaits it, or aborts.
+  scanned.catch(() => undefined);
+  return { scanned, abort: async () => void (await worker.terminate()) };
 }
 
 export interface PlacedFolder {
@@ -45,17 +82,12 @@ export interface PlacedFolder {
  */
 export function writePackageFolder(folder: string, input: PackageFolderInput): PlacedFolder {
   const linked = new Map<string, FileStamp>();
-  const wanted = new Map<string, 'dir' | 'file'>();
-  const want = (path: string, kind: 'dir' | 'file') => {
-    for (let dir = dirname(path); dir !== '.' && !wanted.has(dir); dir = dirname(dir)) wanted.set(dir, 'dir');
-    wanted.set(path, kind);
-  };
-  for (const { fragment } of input.sections) {
-    for (const dir of fragment.directories) want(dir, 'dir');
-    for (const file of fragment.files) want(file.path, 'file');
-  }
-  for (const root of input.rootFiles) want(root.path, 'file');
-  const present = removeUnwanted(folder, wanted);
+  const request = wantedEntries(folder, input.sections, input.rootFiles.map((r) => r.path));
+  const { files, stamps } = input.scanned ?? { files: request.files, stamps: scanFolder(request) };
+  if (files !== request.files) throw new Error(`${folder} was scanned for other files than the package has`);
+  /** The stamp the scan found for the index-th file (the sections' files in order, then the root files). */
+  const found = (index: number): FileStamp | undefined => (Number.isNaN(stamps[4 * index]) ? undefined : { size: stamps[4 * index], mtimeMs: stamps[4 * index + 1], ino: stamps[4 * index + 2], mode: stamps[4 * index + 3] });
+  let index = 0;
   mkdirSync(folder, { recursive: true });
   chmodSync(folder, 0o755);
   // The archives read stored (uncompressed) content from this folder, so those copies are made
@@ -69,17 +101,14 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
       chmodSync(join(folder, dir), 0o755);
     }
     for (const file of fragment.files) {
-      const to = join(folder, file.path);
-      const there = present.has(file.path);
+      const there = found(index++);
       // Already the very file the last assembly published (same inode, untouched): nothing to do.
       const recorded = input.previous?.state?.files[file.path];
-      if (there && recorded?.sha256 === file.sha256 && recorded.mode === file.mode) {
-        const now = stamp(to);
-        if (now && sameStamp(now, recorded)) {
-          linked.set(file.path, now);
-          continue;
-        }
+      if (there && recorded?.sha256 === file.sha256 && recorded.mode === file.mode && sameStamp(there, recorded)) {
+        linked.set(file.path, there);
+        continue;
       }
+      const to = join(folder, file.path);
       const previous = input.previous && reusableFile(input.previous.state, input.previous.packageDir, file.path, file.sha256, file.mode);
       if (there) unlinkSync(to);
       if (previous) {
@@ -102,7 +131,7 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
   for (const root of input.rootFiles) {
     const to = join(folder, root.path);
     mkdirSync(dirname(to), { recursive: true });
-    if (present.has(root.path)) unlinkSync(to);
+    if (found(index++)) unlinkSync(to);
     writeFileSync(to, root.data, { flag: 'wx', mode: 0o600 });
     chmodSync(to, root.mode);
   }
@@ -172,26 +201,6 @@ class CopyList {
     }
     return failure.reason === 'missing' ? new ReleaseError('is missing, but its section was packaged with it', file.source, undefined, rerun) : changedAfterPackaging(file, file.source);
   }
-}
-
-/**
- * Removes every entry of `folder` that the package does not have as the same kind (a folder or a
- * regular file; anything else is removed), and returns the paths of the files that stay.
- */
-function removeUnwanted(folder: string, wanted: Map<string, 'dir' | 'file'>): Set<string> {
-  const files = new Set<string>();
-  if (!existsSync(folder)) return files;
-  const walk = (dir: string, prefix: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = prefix + entry.name;
-      const kind = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : undefined;
-      if (!kind || wanted.get(path) !== kind) rmSync(join(dir, entry.name), { recursive: true, force: true });
-      else if (kind === 'dir') walk(join(dir, entry.name), `${path}/`);
-      else files.add(path);
-    }
-  };
-  walk(folder, '');
-  return files;
 }
 
 /**

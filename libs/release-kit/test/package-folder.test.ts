@@ -1,13 +1,13 @@
 // The package folder copies what it cannot link (sources, rendered files) on a worker thread,
 // while assemble writes the archives (a few files, the usual change, on the calling thread): each copy is still checked against the SHA-256 its section
 // was packaged with, and a failure names the file and fails the folder.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReleaseError } from '../src/errors';
 import { MADE_PACK } from '../src/fragment';
-import { writePackageFolder } from '../src/package-folder';
+import { startFolderScan, writePackageFolder } from '../src/package-folder';
 import { packSection, SectionSource } from '../src/section-packer';
 import { cleanTempDirs, incompressible, tempDir, writeTree } from './helpers';
 
@@ -104,6 +104,29 @@ test('the linked copy (a first build\'s spare folder) is made once the folder is
   assert.is(files(copy).length, DOCS + 3);
   assert.equal(files(copy), files(folder));
   for (const path of files(folder)) assert.is(statSync(join(copy, path)).ino, statSync(join(folder, path)).ino, path);
+});
+
+test('a folder scanned on a worker thread loses what the package does not have, has each file stamped, and is laid out from the scan', async () => {
+  const { root, folder, fragment, outputDir } = await packedSection(3);
+  const sections = [{ fragment, outputDir, digest: 'd' }];
+  const notes = { path: 'NOTES.md', data: Buffer.from('notes\n'), mode: 0o644 };
+  writePackageFolder(folder, { workspaceRoot: root, sections, rootFiles: [notes] });
+  writeFileSync(join(folder, 'docs/stray.txt'), 'stray\n');
+  symlinkSync('run.sh', join(folder, 'docs/link'));
+  rmSync(join(folder, 'docs/pages/page-0.md'));
+  mkdirSync(join(folder, 'docs/pages/page-0.md'));
+  const scanned = await startFolderScan(folder, sections, [notes.path]).scanned;
+  for (const gone of ['docs/stray.txt', 'docs/link', 'docs/pages/page-0.md']) assert.not.ok(existsSync(join(folder, gone)) || lstatSync(join(folder, gone), { throwIfNoEntry: false }), `${gone} removed`);
+  const paths = [...fragment.files.map((f) => f.path), notes.path];
+  paths.forEach((path, i) => {
+    const stamp = Array.from(scanned.stamps.subarray(4 * i, 4 * i + 4));
+    if (path === 'docs/pages/page-0.md') return assert.ok(stamp.every(Number.isNaN), 'a file not there has no stamp');
+    const s = lstatSync(join(folder, path));
+    assert.equal(stamp, [s.size, s.mtimeMs, s.ino, s.mode & 0o7777], path);
+  });
+  await writePackageFolder(folder, { workspaceRoot: root, sections, rootFiles: [notes], scanned }).copied;
+  assert.is(readFileSync(join(folder, 'docs/pages/page-0.md'), 'utf8'), page(0, '2.5.0'));
+  assert.throws(() => writePackageFolder(folder, { workspaceRoot: root, sections, rootFiles: [], scanned }), /was scanned for other files than the package has/);
 });
 
 test('abort stops the copier, so that the caller can remove the folder', async () => {
