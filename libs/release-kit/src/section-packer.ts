@@ -24,6 +24,8 @@ export interface SectionSource {
   origin: string;
   /** The file on disk (absolute). Shipped as it is unless `data` or `renderVersion` is given. */
   file?: string;
+  /** Its size when its folder was listed (otherwise it is stat'ed for the maxFileBytes check). */
+  size?: number;
   /** Bytes to ship instead of the file (generated). */
   data?: Buffer;
   /** Ship the file with `{{version}}` replaced by this version, rendered when it is packed (not all at once, for flat memory). */
@@ -211,7 +213,7 @@ function assertNoDuplicates(sources: SectionSource[]): void {
 
 function assertSizes(sources: SectionSource[], maxFileBytes: number): void {
   for (const source of sources) {
-    const size = source.data?.length ?? statSync(source.file!).size;
+    const size = source.data?.length ?? source.size ?? statSync(source.file!).size;
     if (size > maxFileBytes) {
       throw new ReleaseError(`is ${size} bytes, more than maxFileBytes (${maxFileBytes})`, source.origin, undefined, 'raise "maxFileBytes" in the package target\'s options if the file belongs in the release');
     }
