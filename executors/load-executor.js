@@ -5,7 +5,7 @@
 'use strict';
 const { readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
-const { bundleKey, bundlePath, freshBundle, storeBundle } = require('../libs/release-kit/src/cached-bundle');
+const { bundleKey, bundlePath, freshBundle, storeBundle } = require('../libs/release-kit/src/support/cached-bundle');
 
 const WORKSPACE = join(__dirname, '..');
 const KEY = bundleKey(__filename);

@@ -1,4 +1,4 @@
-import { ReleaseError } from '@spacetime/release-kit/src/errors';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 
 /**
  * Runs an executor body and turns a ReleaseError into one clear message and a failed task;

@@ -90,7 +90,7 @@ test('the release config selects only release', () => {
 });
 
 test('the engine and an executor select every project that runs them', () => {
-  check('release-kit', 'libs/release-kit/src/gzip.ts', withDependents(['release-kit']));
+  check('release-kit', 'libs/release-kit/src/archive/gzip.ts', withDependents(['release-kit']));
   for (const executor of ['package-section', 'godot-export']) {
     check(`executor ${executor}`, `executors/${executor}/executor.ts`, withDependents(running(`@spacetime/executors:${executor}`)));
   }

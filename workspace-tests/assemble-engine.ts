@@ -1,6 +1,6 @@
 // The assemble engine in a process of its own, called as the executor calls it: the crash and
 // lock tests kill it or run two at once. Usage: node -r @swc-node/register assemble-engine.ts <workspace>
-import { assembleRelease } from '../libs/release-kit/src/assemble';
+import { assembleRelease } from '../libs/release-kit/src/assemble/assemble';
 
 console.log('engine started');
 assembleRelease({

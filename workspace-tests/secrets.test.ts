@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { developmentKeyPath } from '../libs/release-kit/src/signing';
+import { developmentKeyPath } from '../libs/release-kit/src/assemble/signing';
 import { cleanUp, copyWorkspace, nx, tempDir } from './workspace';
 
 const marker = (name: string) => `marker-${name}-${randomBytes(8).toString('hex')}`;

@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resolveSigner } from '../libs/release-kit/src/signing';
+import { resolveSigner } from '../libs/release-kit/src/assemble/signing';
 import { PackageKind, verifyPackage } from '../libs/release-kit/src/verifier/verify-package';
 import { cleanUp, copyWorkspace, nx, tempDir } from './workspace';
 

@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
 // Modules, not the package index: the task process loads only what assembly needs.
-import { assembleRelease } from '@spacetime/release-kit/src/assemble';
+import { assembleRelease } from '@spacetime/release-kit/src/assemble/assemble';
 import { recordTaskGraph, TASK_GRAPH_FILE } from '@spacetime/release-kit/src/report/task-graph';
 import { assertToolchain, doctor } from '@spacetime/release-kit/src/validation/tools';
 import { runExecutor } from '../run-executor';

@@ -1,9 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 // Modules, not the package index: the task process loads only what the image build needs.
-import { entryEpoch } from '@spacetime/release-kit/src/determinism';
-import { buildAndSaveImage, sourceRevision } from '@spacetime/release-kit/src/docker-image';
-import { readVersion } from '@spacetime/release-kit/src/version';
+import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
+import { buildAndSaveImage, sourceRevision } from '@spacetime/release-kit/src/build/docker-image';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { DockerImageExecutorSchema } from './schema';
 

@@ -1,8 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 // Modules, not the package index: the task process loads only what the export needs.
-import { exportGodotProject } from '@spacetime/release-kit/src/godot';
-import { readVersion } from '@spacetime/release-kit/src/version';
+import { exportGodotProject } from '@spacetime/release-kit/src/build/godot';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { GodotExportExecutorSchema } from './schema';
 

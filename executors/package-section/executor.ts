@@ -1,11 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 // Modules, not the package index: each task process loads only what packaging needs.
-import { resolveArtifacts } from '@spacetime/release-kit/src/artifact-set';
-import { entryEpoch } from '@spacetime/release-kit/src/determinism';
-import { packSection } from '@spacetime/release-kit/src/section-packer';
-import { resolveSectionSources } from '@spacetime/release-kit/src/section-sources';
-import { readVersion } from '@spacetime/release-kit/src/version';
+import { resolveArtifacts } from '@spacetime/release-kit/src/section/artifact-set';
+import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
+import { packSection } from '@spacetime/release-kit/src/section/packer';
+import { resolveSectionSources } from '@spacetime/release-kit/src/section/sources';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { PackageSectionExecutorSchema } from './schema';
 

@@ -1,14 +1,8 @@
 import { joinPathFragments, logger, Tree } from '@nx/devkit';
-import {
-  appendToJsonArray,
-  assertDnsLabel,
-  deriveEnvTemplate,
-  deriveOverlay,
-  ENVIRONMENT_PATHS,
-  readJsonArray,
-  ReleaseError,
-  resolveNewEnvironment,
-} from '@spacetime/release-kit';
+import { ReleaseError } from '@spacetime/release-kit';
+import { deriveEnvTemplate, deriveOverlay, ENVIRONMENT_PATHS, resolveNewEnvironment } from '../lib/environment-scaffold';
+import { appendToJsonArray, readJsonArray } from '../lib/json-edit';
+import { assertDnsLabel } from '../lib/scaffold-names';
 import type { EnvironmentGeneratorSchema } from './schema';
 
 /**

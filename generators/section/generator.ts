@@ -1,5 +1,8 @@
 import { getProjects, joinPathFragments, logger, Tree } from '@nx/devkit';
-import { appendToJsonArray, assertDnsLabel, readJsonArray, ReleaseError, SECTION_PATHS, sectionProjectJson, sectionReadme } from '@spacetime/release-kit';
+import { ReleaseError } from '@spacetime/release-kit';
+import { appendToJsonArray, readJsonArray } from '../lib/json-edit';
+import { assertDnsLabel } from '../lib/scaffold-names';
+import { SECTION_PATHS, sectionProjectJson, sectionReadme } from '../lib/section-scaffold';
 import type { SectionGeneratorSchema } from './schema';
 
 /** nx g @spacetime/generators:section <name> */

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ARTIFACT_SET_FILE, ARTIFACT_SET_FORMAT, ArtifactSet } from '../../libs/release-kit/src/artifact-set';
-import { stableJson } from '../../libs/release-kit/src/stable-json';
+import { ARTIFACT_SET_FILE, ARTIFACT_SET_FORMAT, ArtifactSet } from '../../libs/release-kit/src/section/artifact-set';
+import { stableJson } from '../../libs/release-kit/src/support/stable-json';
 
 export interface SyntheticSize {
   /** MiB of incompressible data: the Docker image tarball. */

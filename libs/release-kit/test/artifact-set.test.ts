@@ -7,10 +7,10 @@ import { chmodSync, existsSync, readFileSync, renameSync, statSync, utimesSync, 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARTIFACT_SET_FILE, BUILD_OUTPUT_STAMPS, outputStamp, RACY_MS, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/artifact-set';
-import { ReleaseError } from '../src/errors';
-import { writePackageFolder } from '../src/package-folder';
-import { packSection } from '../src/section-packer';
+import { ARTIFACT_SET_FILE, BUILD_OUTPUT_STAMPS, outputStamp, RACY_MS, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/section/artifact-set';
+import { ReleaseError } from '../src/support/errors';
+import { writePackageFolder } from '../src/assemble/package-folder';
+import { packSection } from '../src/section/packer';
 import { cleanTempDirs, incompressible, tempDir, tool, writeTree } from './helpers';
 
 const IMAGE = incompressible(3 << 20, 7);

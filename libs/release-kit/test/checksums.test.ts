@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatSha256Sums, parseSha256Sums } from '../src/checksums';
+import { formatSha256Sums, parseSha256Sums } from '../src/format/checksums';
 
 const a = 'a'.repeat(64);
 const b = 'b'.repeat(64);

@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeArtifactSet } from '../src/artifact-set';
-import { buildAndSaveImage, BuildTranscript, gzipStream, ImageBuildOptions, imageLabels } from '../src/docker-image';
+import { writeArtifactSet } from '../src/section/artifact-set';
+import { buildAndSaveImage, BuildTranscript, gzipStream, ImageBuildOptions, imageLabels } from '../src/build/docker-image';
 import { cleanTempDirs, incompressible, tempDir } from './helpers';
 
 test('the build transcript names the failing Dockerfile step and its output', () => {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { assembleRelease, AssembleResult } from '../src/assemble';
-import { entryEpoch } from '../src/determinism';
-import { packSection } from '../src/section-packer';
-import { resolveSectionSources } from '../src/section-sources';
+import { assembleRelease, AssembleResult } from '../src/assemble/assemble';
+import { entryEpoch } from '../src/format/determinism';
+import { packSection } from '../src/section/packer';
+import { resolveSectionSources } from '../src/section/sources';
 import { compressible, incompressible, tempDir, writeTree } from './helpers';
 
 export const FIXTURE_SECTIONS = ['alpha', 'beta'];

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readGitInfo } from '../src/git-info';
+import { readGitInfo } from '../src/support/git-info';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 
 const git = (repo: string, ...args: string[]) => tool('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], repo);

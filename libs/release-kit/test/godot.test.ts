@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, cpSync } 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exportCommand, exportGodotProject, GodotExportOptions, logErrors, parseExportPresets, parseGodotVersion, requiredGodot } from '../src/godot';
+import { exportCommand, exportGodotProject, GodotExportOptions, logErrors, parseExportPresets, parseGodotVersion, requiredGodot } from '../src/build/godot';
 import { writeGodot4StandIn } from './godot-stand-in';
 import { cleanTempDirs, tempDir } from './helpers';
 

@@ -4,7 +4,7 @@ import { openSync, closeSync, constants, readdirSync, readFileSync, readlinkSync
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PackFile } from '../src/pack-file';
+import { PackFile } from '../src/archive/pack-file';
 import { cleanTempDirs, incompressible, tempDir } from './helpers';
 
 type Step = { append: number } | { keep: number } | { cut: number };

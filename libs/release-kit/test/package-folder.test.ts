@@ -5,10 +5,11 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ReleaseError } from '../src/errors';
-import { MADE_PACK } from '../src/fragment';
-import { startFolderScan, writePackageFolder } from '../src/package-folder';
-import { packSection, SectionSource } from '../src/section-packer';
+import { ReleaseError } from '../src/support/errors';
+import { MADE_PACK } from '../src/format/fragment';
+import { startFolderScan, writePackageFolder } from '../src/assemble/package-folder';
+import { packSection } from '../src/section/packer';
+import type { SectionSource } from '../src/section/sources';
 import { cleanTempDirs, incompressible, tempDir, writeTree } from './helpers';
 
 const DOCS = 100;

@@ -4,8 +4,8 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cachedValidator } from '../src/cached-validator';
-import { loadReleaseConfig, RELEASE_CONFIG_SCHEMA } from '../src/release-config';
+import { cachedValidator } from '../src/support/cached-validator';
+import { loadReleaseConfig, RELEASE_CONFIG_SCHEMA } from '../src/format/release-config';
 import { cleanTempDirs, tempDir } from './helpers';
 
 test('the release config schema is a valid JSON Schema (loadReleaseConfig compiles it without checking)', () => {

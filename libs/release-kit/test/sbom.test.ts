@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildSbom, npmPurl, readNpmLock, SBOM_FILE, SbomInput } from '../src/sbom';
+import { buildSbom, npmPurl, readNpmLock, SBOM_FILE, SbomInput } from '../src/assemble/sbom';
 import { buildFixtureRelease, fixtureWorkspace, git } from './fixture-release';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { developmentKeyPath, resolveSigner } from '../src/signing';
+import { developmentKeyPath, resolveSigner } from '../src/assemble/signing';
 import { verifySignature } from '../src/verifier/signature';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 

@@ -2,8 +2,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertArchivablePath } from '../src/archive-path';
-import { listSourceFiles } from '../src/source-files';
+import { assertArchivablePath } from '../src/format/archive-path';
+import { listSourceFiles } from '../src/section/source-files';
 import { cleanTempDirs, tempDir, writeTree } from './helpers';
 
 test('lists files sorted, following links that stay in the workspace', () => {

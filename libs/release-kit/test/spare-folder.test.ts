@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFile
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spareFor, stagingDirFor } from '../src/move-into-place';
+import { spareFor, stagingDirFor } from '../src/support/move-into-place';
 import { buildFixtureRelease, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 

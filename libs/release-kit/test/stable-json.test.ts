@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareBytes, stableJson, writeStableJson } from '../src/stable-json';
+import { compareBytes, stableJson, writeStableJson } from '../src/support/stable-json';
 import { tempDir } from './helpers';
 
 const sign = (n: number) => Math.sign(n);

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SBOM_FILE } from '../src/sbom';
+import { SBOM_FILE } from '../src/assemble/sbom';
 import { buildFixtureRelease, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs } from './helpers';
 

@@ -1,7 +1,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packSection } from '../src/section-packer';
-import { resolveSectionSources } from '../src/section-sources';
+import { packSection } from '../src/section/packer';
+import { resolveSectionSources } from '../src/section/sources';
 import { validateSection, ValidationReport } from '../src/validation/validate-section';
 import type { Finding } from '../src/validation/findings';
 import { tempDir } from './helpers';

@@ -2,9 +2,9 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AssembleResult } from '../src/assemble';
-import { resolveSigner } from '../src/signing';
-import { verifyRelease } from '../src/verify';
+import { AssembleResult } from '../src/assemble/assemble';
+import { resolveSigner } from '../src/assemble/signing';
+import { verifyRelease } from '../src/verifier/verify-release';
 import { buildFixtureRelease, FIXTURE_SECTIONS, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 

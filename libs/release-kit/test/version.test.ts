@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isPrerelease, readVersion } from '../src/version';
+import { isPrerelease, readVersion } from '../src/versioning/version-file';
 import { cleanTempDirs, tempDir } from './helpers';
 
 function versionFile(content: string): string {

@@ -3,18 +3,10 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  applyVersionBump,
-  dockerTags,
-  groupCommits,
-  nextVersion,
-  parseConventionalCommit,
-  planVersionBump,
-  readVersionHistory,
-  renderReleaseNotes,
-  tagMessage,
-  VersionHistory,
-} from '../src/versioning';
+import { nextVersion, tagMessage } from '../src/versioning/bump';
+import { dockerTags } from '../src/versioning/docker-tags';
+import { groupCommits, parseConventionalCommit, renderReleaseNotes } from '../src/versioning/release-notes';
+import { applyVersionBump, planVersionBump, readVersionHistory, VersionHistory } from '../src/versioning/version-plan';
 import { cleanTempDirs, tempDir } from './helpers';
 
 const c = (subject: string, body = '', hash = 'abc1234') => ({ hash, subject, body });

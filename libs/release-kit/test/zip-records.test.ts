@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { centralDirectoryRecord, localFileHeader, localFileHeaderLength, METHOD_DEFLATE, ZipEntry } from '../src/zip-records';
+import { centralDirectoryRecord, localFileHeader, localFileHeaderLength, METHOD_DEFLATE, ZipEntry } from '../src/archive/zip-records';
 
 const entry = (over: Partial<ZipEntry>): ZipEntry => ({ name: 'top/file.txt', directory: false, method: METHOD_DEFLATE, crc32: 0xdeadbeef, compressedSize: 10, size: 20, mode: 0o644, mtime: 315532800, ...over });
 

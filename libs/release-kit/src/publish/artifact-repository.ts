@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 
 /** What a repository knows about a stored object. */
 export interface StoredObject {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ReleaseError } from '../errors';
-import { moveIntoPlace, partialPathFor, removeStalePartials } from '../move-into-place';
+import { ReleaseError } from '../support/errors';
+import { moveIntoPlace, partialPathFor, removeStalePartials } from '../support/move-into-place';
 import { ArtifactRepository, PutRequest, PutResult, StoredObject } from './artifact-repository';
 
 /**

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parseDocument } from 'yaml';
-import { fileMode } from '../determinism';
-import { ReleaseError } from '../errors';
-import { gzipMember } from '../gzip';
-import { compareBytes } from '../stable-json';
-import { TAR_END, tarHeader, tarPadding } from '../tar-header';
+import { fileMode } from '../format/determinism';
+import { ReleaseError } from '../support/errors';
+import { gzipMember } from '../archive/gzip';
+import { compareBytes } from '../support/stable-json';
+import { TAR_END, tarHeader, tarPadding } from '../archive/tar-header';
 
 /** The image the chart deploys, pinned by digest once it has been pushed. */
 export interface PinnedImage {

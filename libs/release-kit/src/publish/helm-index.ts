@@ -1,8 +1,8 @@
 import * as semver from 'semver';
 import { stringify } from 'yaml';
-import { ReleaseError } from '../errors';
-import { stableJson } from '../stable-json';
-import { parseYamlText } from '../yaml-file';
+import { ReleaseError } from '../support/errors';
+import { stableJson } from '../support/stable-json';
+import { parseYamlText } from '../support/yaml-file';
 
 export const HELM_INDEX_FILE = 'index.yaml';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
-import { ReleaseError } from '../errors';
-import { verifyRelease, VerifyOptions } from '../verify';
+import { ReleaseError } from '../support/errors';
+import { verifyRelease, VerifyOptions } from '../verifier/verify-release';
 import { ArtifactRepository } from './artifact-repository';
 import { checkRegistry, RegistryAuth } from './registry-push';
 

@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
-import { partialPathFor } from '../move-into-place';
-import { stableJson } from '../stable-json';
+import { partialPathFor } from '../support/move-into-place';
+import { stableJson } from '../support/stable-json';
 
 export const PUBLISH_REPORT_FILE = 'publish-report.json';
 export const PUBLISH_REPORT_FORMAT = 1;

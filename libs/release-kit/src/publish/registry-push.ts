@@ -2,7 +2,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 
 /** Registry credentials; the password never leaves this object except to the Docker engine. */
 export interface RegistryAuth {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 import { ArtifactRepository, PutRequest, PutResult, StoredObject } from './artifact-repository';
 import { multipartUpload } from './multipart-upload';
 import { withRetry } from './retry';

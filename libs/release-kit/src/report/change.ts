@@ -1,4 +1,4 @@
-import { compareBytes } from '../stable-json';
+import { compareBytes } from '../support/stable-json';
 import { ReleasePackage } from './package-reader';
 
 export type ChangeType = 'added' | 'removed' | 'changed';

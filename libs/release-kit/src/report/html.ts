@@ -1,5 +1,5 @@
-import { Manifest } from '../manifest';
-import { compareBytes } from '../stable-json';
+import { Manifest } from '../format/manifest';
+import { compareBytes } from '../support/stable-json';
 import { formatBytes } from './change';
 import { changeCount, ReleaseDiff } from './release-diff';
 import { TaskOutcome, TaskRun } from './task-graph';

@@ -2,9 +2,9 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser, ReadEntry } from 'tar';
 import * as yauzl from 'yauzl';
-import { ReleaseError } from '../errors';
-import { ROOT_FILES } from '../layout';
-import { Manifest, ManifestFile } from '../manifest';
+import { ReleaseError } from '../support/errors';
+import { ROOT_FILES } from '../format/layout';
+import { Manifest, ManifestFile } from '../format/manifest';
 
 /** A release package as the diff and the report see it, whatever it was read from. */
 export interface ReleasePackage {

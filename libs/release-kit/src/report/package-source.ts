@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { valid } from 'semver';
-import { ReleaseError } from '../errors';
-import { archiveNames } from '../layout';
+import { ReleaseError } from '../support/errors';
+import { archiveNames } from '../format/layout';
 
 /**
  * Where `--from` points: a package folder, a .tar.gz or .zip (relative to `cwd`), or a version,

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ReleaseError } from '../errors';
-import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../layout';
-import { Manifest } from '../manifest';
+import { ReleaseError } from '../support/errors';
+import { archiveNames, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../format/layout';
+import { Manifest } from '../format/manifest';
 import { renderReportHtml, ReportModel } from './html';
 import { ReleaseDiff } from './release-diff';
 import { readTaskRuns, TASK_GRAPH_FILE } from './task-graph';
 import { readValidationResults } from './validation-results';
-import { writeAtomically } from './write-atomically';
+import { writeAtomically } from '../support/write-atomically';
 
 export const REPORT_FILE = 'report.html';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ReleaseError } from '../errors';
-import { compareBytes, stableJson } from '../stable-json';
-import { writeAtomically } from './write-atomically';
+import { ReleaseError } from '../support/errors';
+import { compareBytes, stableJson } from '../support/stable-json';
+import { writeAtomically } from '../support/write-atomically';
 
 /** Where release:assemble records the task graph of its run, beside the package. */
 export const TASK_GRAPH_FILE = '.task-graph.json';

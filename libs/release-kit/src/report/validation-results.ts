@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 import { Finding } from '../validation/findings';
 import { ValidationReport } from '../validation/validate-section';
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 import { lineFromMessage, runTool, ValidationContext } from './findings';
 import { LocatedDoc, locatedDocuments } from './yaml-lines';
 

@@ -1,6 +1,6 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 import { runTool, ValidationContext } from './findings';
 import { locatedDocument } from './yaml-lines';
 

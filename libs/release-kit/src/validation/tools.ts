@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { ReleaseError } from '../errors';
+import { ReleaseError } from '../support/errors';
 
 /** A tool the release depends on: how to find it, read its version, and install it. */
 export interface ToolSpec {

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReleaseError } from '../errors';
-import { contentDigest, readFragment, SectionFragment } from '../fragment';
-import { stageSectionTree } from '../section-tree';
-import { compareBytes, stableJson } from '../stable-json';
+import { ReleaseError } from '../support/errors';
+import { contentDigest, readFragment, SectionFragment } from '../format/fragment';
+import { stageSectionTree } from '../section/tree';
+import { compareBytes, stableJson } from '../support/stable-json';
 import { validateConfig } from './config';
 import { validateDocs } from './docs';
 import { Finding, Mode, ValidationContext } from './findings';

@@ -1,6 +1,6 @@
 import type { Document, LineCounter, Node } from 'yaml';
-import { yaml } from '../yaml-file';
-import { ReleaseError } from '../errors';
+import { yaml } from '../support/yaml-file';
+import { ReleaseError } from '../support/errors';
 
 /** A parsed YAML (or JSON) document that can say on which line a field is. */
 export interface LocatedDoc {

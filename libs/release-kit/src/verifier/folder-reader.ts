@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { compareBytes } from '../stable-json';
+import { compareBytes } from '../support/stable-json';
 import { showName } from './entry-name';
 import { emptyContents, KEPT_ROOT_FILES, MAX_KEPT_BYTES, PackageContents } from './package-contents';
 

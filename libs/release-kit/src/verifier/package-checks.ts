@@ -1,6 +1,6 @@
-import { parseSha256Sums } from '../checksums';
-import { packageFolderName, ROOT_FILES, UNCHECKSUMMED, UNMANIFESTED } from '../layout';
-import { Manifest, octalMode } from '../manifest';
+import { parseSha256Sums } from '../format/checksums';
+import { packageFolderName, ROOT_FILES, UNCHECKSUMMED, UNMANIFESTED } from '../format/layout';
+import { Manifest, octalMode } from '../format/manifest';
 import { showName } from './entry-name';
 import { PackageContents } from './package-contents';
 import { verifySignature } from './signature';

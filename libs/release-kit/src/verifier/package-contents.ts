@@ -1,4 +1,4 @@
-import { ROOT_FILES } from '../layout';
+import { ROOT_FILES } from '../format/layout';
 
 export interface FileFacts {
   size: number;

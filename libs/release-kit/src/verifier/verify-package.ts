@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { PUBLIC_KEY_FILE } from '../layout';
-import { octalMode } from '../manifest';
+import { PUBLIC_KEY_FILE } from '../format/layout';
+import { octalMode } from '../format/manifest';
 import { showName } from './entry-name';
 import { readPackageFolder } from './folder-reader';
 import { ArchiveLimits, DEFAULT_LIMITS } from './limits';

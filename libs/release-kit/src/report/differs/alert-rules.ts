@@ -1,4 +1,4 @@
-import { parseYamlText } from '../../yaml-file';
+import { parseYamlText } from '../../support/yaml-file';
 import { Differ, scopedChanges } from '../change';
 import { ReleasePackage } from '../package-reader';
 

@@ -1,4 +1,4 @@
-import { ReleaseError } from '../../errors';
+import { ReleaseError } from '../../support/errors';
 import { Differ, keyedChanges } from '../change';
 import { ReleasePackage } from '../package-reader';
 

@@ -1,4 +1,4 @@
-import { envTemplateKeys } from '../../environment-scaffold';
+import { envTemplateKeys } from '../../format/env-template';
 import { Differ, scopedChanges } from '../change';
 import { ReleasePackage } from '../package-reader';
 

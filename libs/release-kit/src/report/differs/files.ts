@@ -1,4 +1,4 @@
-import { ManifestFile } from '../../manifest';
+import { ManifestFile } from '../../format/manifest';
 import { Differ, formatBytes, groupBy, scopedChanges } from '../change';
 
 export const ROOT_SCOPE = '(package root)';

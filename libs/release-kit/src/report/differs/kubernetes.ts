@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ReleaseError } from '../../errors';
-import { compareBytes } from '../../stable-json';
+import { ReleaseError } from '../../support/errors';
+import { compareBytes } from '../../support/stable-json';
 import { runTool } from '../../validation/findings';
 import { findTool } from '../../validation/tools';
-import { parseYamlStream } from '../../yaml-file';
+import { parseYamlStream } from '../../support/yaml-file';
 import { Differ, scopedChanges } from '../change';
 import { formatPathChange, objectDiff } from '../object-diff';
 import { ReleasePackage } from '../package-reader';

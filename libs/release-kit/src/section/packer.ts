@@ -1,0 +1,296 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { BUILD_OUTPUT_STAMPS, changedArtifact, outputStamp, OutputStamp, RACY_MS, sameOutputStamp } from './artifact-set';
+import { fileMode } from '../format/determinism';
+import { deflateOptions } from '../archive/compression';
+import { ReleaseError } from '../support/errors';
+import { FRAGMENT_FILE, FRAGMENT_FORMAT, MADE_PACK, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, ZIP_PACK } from '../format/fragment';
+import { gzipMemberPieces } from '../archive/gzip';
+import { packageFolderName } from '../format/layout';
+import { renderVersion } from '../format/version-token';
+import { moveIntoPlace, partialPathFor, removeStalePartials } from '../support/move-into-place';
+import { PackFile } from '../archive/pack-file';
+import { DEFLATE_CHUNK, deflateChunk, deflateWhole, OrderedPipeline } from '../archive/parallel-deflate';
+import { compareBytes, writeStableJson } from '../support/stable-json';
+import { tarHeader, tarPadding } from '../archive/tar-header';
+import type { SectionSource } from './sources';
+
+export interface PackSectionOptions {
+  workspaceRoot: string;
+  section: string;
+  version: string;
+  sources: SectionSource[];
+  skipped: Skip[];
+  outputDir: string;
+  mtime: number;
+  metadata?: Record<string, unknown>;
+  /** A larger file is refused before any byte of it is read (default DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
+}
+
+/** Larger files are streamed fine (PAX sizes, Zip64) but are more likely a mistake than a release artifact. */
+export const DEFAULT_MAX_FILE_BYTES = 8 * 2 ** 30;
+
+/** Files from this size on are streamed and get tar.gz members of their own. */
+export const LARGE_FILE = 1 << 20;
+/** Small files and headers are joined into gzip members of about this many bytes. */
+const TAR_BATCH = 4 << 20;
+/** A batch below TAR_BATCH takes one more file under LARGE_FILE with its header and padding. */
+const BATCH_CAPACITY = TAR_BATCH + LARGE_FILE + 1024;
+/** Files from this size on are deflated on the thread pool, smaller ones on the main thread. */
+const POOL_DEFLATE = 64 << 10;
+/** Deflate output above this share of the input is not worth it: the entry is stored. */
+const STORE_RATIO = 0.98;
+const SAMPLE = 256 << 10;
+
+/**
+ * Hashes a section's files and precomputes its archive pieces, reading each byte once and
+ * compressing on every core: the zip data pack (one raw deflate per file), the tar.gz member pack,
+ * the made-files pack for bytes that exist nowhere else (rendered or generated), and the fragment that
+ * describes them. Files shipped as they are stay in the workspace, named by their
+ * workspace-relative path, so the cached output holds no second copy of a large binary.
+ * Written beside the output and moved into place whole.
+ */
+export async function packSection(options: PackSectionOptions): Promise<SectionFragment> {
+  const sources = [...options.sources].sort((a, b) => compareBytes(a.path, b.path));
+  assertNoDuplicates(sources);
+  assertSizes(sources, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
+  mkdirSync(dirname(options.outputDir), { recursive: true });
+  removeStalePartials(dirname(options.outputDir));
+  const staging = partialPathFor(options.outputDir);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+
+  const top = packageFolderName(options.version);
+  const tarPack = new PackFile(join(staging, TAR_PACK));
+  const zipPack = new PackFile(join(staging, ZIP_PACK));
+  const madePack = new PackFile(join(staging, MADE_PACK));
+  const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) => placeZipData(file, deflated, zipPack));
+  // A batch in flight holds its bytes until deflated: two keep both cores busy.
+  const tarQueue = new OrderedPipeline<{ deflated: Buffer; crc: number; size: number; segment: TarSegment }>(({ deflated, crc, size, segment }) => {
+    const start = tarPack.length;
+    for (const piece of gzipMemberPieces(deflated, crc, size)) tarPack.append(piece);
+    (segment as { member: [number, number] }).member = [start, tarPack.length - start];
+  }, 2);
+  const tar: TarSegment[] = [];
+  const stamps: Record<string, OutputStamp> = {};
+  const files: PackedFile[] = [];
+  const directories = sectionDirectories(options.section, sources);
+  const batches = new BatchBuffers();
+  let batch = batches.take();
+  let batchSize = 0;
+  const flushBatch = async () => {
+    const segment: TarSegment = { member: [0, 0] };
+    tar.push(segment);
+    const [buffer, data] = [batch, batch.subarray(0, batchSize)];
+    const crc = crc32(data);
+    batch = batches.take();
+    batchSize = 0;
+    await tarQueue.push(
+      deflateWhole(data).then((deflated) => {
+        batches.give(buffer);
+        return { deflated, crc, size: data.length, segment };
+      }),
+    );
+  };
+  const addToBatch = async (...parts: Buffer[]) => {
+    for (const part of parts) batchSize += part.copy(batch, batchSize);
+    if (batchSize >= TAR_BATCH) await flushBatch();
+  };
+
+  try {
+    for (const entry of archiveOrder(options.section, directories, sources)) {
+      if (entry.kind === 'directory') {
+        await addToBatch(tarHeader({ path: `${top}/${entry.path}`, type: 'directory', size: 0, mode: 0o755, mtime: options.mtime }));
+        continue;
+      }
+      const source = entry.source;
+      const path = `${options.section}/${source.path}`;
+      const stampBefore = source.sha256 ? outputStamp(source.file!) : undefined;
+      const observedAt = Date.now();
+      const mode = fileMode(path, source.sourceMode);
+      const made = source.data ?? (source.renderVersion === undefined ? undefined : renderVersion(readFileSync(source.file!), source.renderVersion));
+      const shipped = made ?? readIfSmall(source.file!);
+      const file: PackedFile = { path, mode, size: 0, sha256: '', crc32: 0, method: 0, compressedSize: 0 };
+      if (made) {
+        file.made = [madePack.length, made.length];
+        madePack.append(made);
+      } else {
+        file.source = workspacePath(options.workspaceRoot, source);
+        if (source.sha256) file.buildOutput = true;
+      }
+      files.push(file);
+      if (shipped) {
+        Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });
+        // Deflated once, and stored when that does not pay (placeZipData decides). A tiny file is
+        // deflated here: handing it to the thread pool costs more than compressing it.
+        await zipQueue.push(shipped.length < POOL_DEFLATE ? Promise.resolve({ file, deflated: deflateRawSync(shipped, deflateOptions()) }) : deflateWhole(shipped).then((deflated) => ({ file, deflated })));
+        await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime }), shipped, tarPadding(shipped.length));
+      } else {
+        await zipQueue.drain();
+        Object.assign(file, await packLargeFile(source.file!, zipPack));
+        await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: file.size, mode, mtime: options.mtime }));
+        await flushBatch();
+        tar.push({ content: files.length - 1 });
+        await addToBatch(tarPadding(file.size));
+      }
+      if (source.sha256 && file.sha256 !== source.sha256) throw changedArtifact(source.origin, `has SHA-256 ${file.sha256}, not the ${source.sha256} listed`);
+      if (stampBefore) {
+        if (!sameOutputStamp(outputStamp(source.file!), stampBefore)) throw changedArtifact(source.origin, 'was written while it was being packaged');
+        if (observedAt - stampBefore.ctimeMs >= RACY_MS) stamps[path] = stampBefore;
+      }
+    }
+    await flushBatch();
+    await zipQueue.drain();
+    await tarQueue.drain();
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  } finally {
+    tarPack.close();
+    zipPack.close();
+    madePack.close();
+  }
+
+  const fragment: SectionFragment = {
+    format: FRAGMENT_FORMAT,
+    section: options.section,
+    version: options.version,
+    topFolder: top,
+    mtime: options.mtime,
+    directories,
+    files,
+    tar,
+    skipped: options.skipped,
+    metadata: options.metadata ?? {},
+  };
+  writeStableJson(join(staging, FRAGMENT_FILE), fragment);
+  if (Object.keys(stamps).length) writeStableJson(join(staging, BUILD_OUTPUT_STAMPS), stamps);
+  moveIntoPlace(staging, options.outputDir);
+  return fragment;
+}
+
+/** Batch buffers are reused: fresh 4 MiB buffers per batch piled up as garbage (about 70 MiB for the docs section). */
+class BatchBuffers {
+  private readonly free: Buffer[] = [];
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(BATCH_CAPACITY);
+  }
+
+  give(buffer: Buffer): void {
+    this.free.push(buffer);
+  }
+}
+
+function assertNoDuplicates(sources: SectionSource[]): void {
+  for (let i = 1; i < sources.length; i++) {
+    if (sources[i].path === sources[i - 1].path) {
+      throw new ReleaseError(`two sources map to the same package path "${sources[i].path}" (also ${sources[i - 1].origin})`, sources[i].origin);
+    }
+  }
+}
+
+function assertSizes(sources: SectionSource[], maxFileBytes: number): void {
+  for (const source of sources) {
+    const size = source.data?.length ?? source.size ?? statSync(source.file!).size;
+    if (size > maxFileBytes) {
+      throw new ReleaseError(`is ${size} bytes, more than maxFileBytes (${maxFileBytes})`, source.origin, undefined, 'raise "maxFileBytes" in the package target\'s options if the file belongs in the release');
+    }
+  }
+}
+
+/** The section folder and every folder that holds a file, package-relative. */
+function sectionDirectories(section: string, sources: SectionSource[]): string[] {
+  const dirs = new Set<string>([section]);
+  for (const s of sources) {
+    const parts = `${section}/${s.path}`.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return [...dirs].sort(compareBytes);
+}
+
+type OrderedEntry = { kind: 'directory'; path: string } | { kind: 'file'; source: SectionSource };
+
+/** Directories and files in bytewise order of their archive names (directories end in `/`). */
+function archiveOrder(section: string, directories: string[], sources: SectionSource[]): OrderedEntry[] {
+  const entries: Array<[string, OrderedEntry]> = [
+    ...directories.map((path): [string, OrderedEntry] => [`${path}/`, { kind: 'directory', path }]),
+    ...sources.map((source): [string, OrderedEntry] => [`${section}/${source.path}`, { kind: 'file', source }]),
+  ];
+  return entries.sort((a, b) => compareBytes(a[0], b[0])).map(([, entry]) => entry);
+}
+
+function workspacePath(workspaceRoot: string, source: SectionSource): string {
+  const path = relative(workspaceRoot, source.file!);
+  if (path.startsWith('..')) throw new ReleaseError('is outside the workspace', source.origin);
+  return path.split('\\').join('/');
+}
+
+function readIfSmall(file: string): Buffer | undefined {
+  return statSync(file).size < LARGE_FILE ? readFileSync(file) : undefined;
+}
+
+function placeZipData(file: PackedFile, deflated: Buffer, zipPack: PackFile): void {
+  if (deflated.length > file.size * STORE_RATIO || file.size === 0) return;
+  file.method = 8;
+  file.compressedSize = deflated.length;
+  file.zipData = [zipPack.length, deflated.length];
+  zipPack.append(deflated);
+}
+
+/** Streams a large file once: SHA-256, CRC-32 and (unless it does not compress) parallel deflate. */
+async function packLargeFile(file: string, zipPack: PackFile): Promise<Omit<PackedFile, 'path' | 'mode' | 'source'>> {
+  const hash = createHash('sha256');
+  const offset = zipPack.length;
+  const deflated = new OrderedPipeline<Buffer>((piece) => zipPack.append(piece), 4);
+  let size = 0;
+  let crc = 0;
+  let compress: boolean | undefined;
+  let previous: Buffer | undefined;
+  let pending: Buffer | undefined;
+  for await (const chunk of exactChunks(file)) {
+    compress ??= worthDeflating(chunk);
+    hash.update(chunk);
+    crc = crc32(chunk, crc);
+    size += chunk.length;
+    if (!compress) continue;
+    if (pending) await deflated.push(deflateChunk(pending, previous, false));
+    previous = pending;
+    pending = chunk;
+  }
+  if (compress && pending) await deflated.push(deflateChunk(pending, previous, true));
+  await deflated.drain();
+  const base = { size, sha256: hash.digest('hex'), crc32: crc };
+  const compressedSize = zipPack.length - offset;
+  if (!compress || compressedSize > size * STORE_RATIO) {
+    zipPack.truncate(offset);
+    return { ...base, method: 0, compressedSize: size };
+  }
+  return { ...base, method: 8, compressedSize, zipData: [offset, compressedSize] };
+}
+
+/** The file in chunks of exactly DEFLATE_CHUNK bytes (the last shorter): the deflate depends on it. */
+async function* exactChunks(file: string): AsyncGenerator<Buffer> {
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const read of createReadStream(file, { highWaterMark: DEFLATE_CHUNK }) as AsyncIterable<Buffer>) {
+    carry = carry.length ? Buffer.concat([carry, read]) : read;
+    while (carry.length >= DEFLATE_CHUNK) {
+      yield carry.subarray(0, DEFLATE_CHUNK);
+      carry = carry.subarray(DEFLATE_CHUNK);
+    }
+  }
+  if (carry.length) yield carry;
+}
+
+/** Already-compressed content (image layers, packed assets) is detected on a sample and stored. */
+function worthDeflating(data: Buffer): boolean {
+  const sample = data.subarray(0, SAMPLE);
+  return sample.length > 0 && deflateRawSync(sample, deflateOptions()).length <= sample.length * STORE_RATIO;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

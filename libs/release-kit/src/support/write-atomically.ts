@@ -1,0 +1,9 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { partialPathFor } from './move-into-place';
+
+/** Writes a file under a temporary name beside it and renames it into place. */
+export function writeAtomically(file: string, data: string): void {
+  const partial = partialPathFor(file);
+  writeFileSync(partial, data);
+  renameSync(partial, file);
+}
