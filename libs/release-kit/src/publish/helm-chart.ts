@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { fileMode } from '../format/determinism';
+import { sha256 } from '../support/digest';
 import { ReleaseError } from '../support/errors';
 import { gzipMember } from '../archive/gzip';
 import { compareBytes } from '../support/stable-json';
@@ -57,7 +57,7 @@ export function packageHelmChart(options: { chartDir: string; version: string; i
   }
   pieces.push(TAR_END);
   const bytes = gzipMember(Buffer.concat(pieces));
-  return { fileName: `${name}-${options.version}.tgz`, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), metadata };
+  return { fileName: `${name}-${options.version}.tgz`, bytes, sha256: sha256(bytes), metadata };
 }
 
 function listFiles(dir: string): string[] {

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { dockerClient, IMAGE_REPOSITORY } from '../build/docker-image';
 import { ReleaseError } from '../support/errors';
 import { archiveNames, PACKAGE_NAME, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../format/layout';
 import { Manifest } from '../format/manifest';
-import { partialPathFor } from '../support/move-into-place';
+import { sha256 } from '../support/digest';
+import { writeAtomically } from '../support/write-atomically';
 import { dockerTags } from '../versioning/docker-tags';
 import { ArtifactRepository, parseArtifactRepo } from './artifact-repository';
 import { FileRepository } from './file-repository';
@@ -210,13 +211,3 @@ async function verifyObject(repository: ArtifactRepository, object: PlannedObjec
   return 'content';
 }
 
-function writeAtomically(file: string, bytes: Buffer): string {
-  const staged = partialPathFor(file);
-  writeFileSync(staged, bytes);
-  renameSync(staged, file);
-  return file;
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}

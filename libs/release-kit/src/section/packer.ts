@@ -5,6 +5,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { BUILD_OUTPUT_STAMPS, changedArtifact, outputStamp, OutputStamp, RACY_MS, sameOutputStamp } from './artifact-set';
 import { fileMode } from '../format/determinism';
 import { deflateOptions } from '../archive/compression';
+import { sha256 } from '../support/digest';
 import { ReleaseError } from '../support/errors';
 import { FRAGMENT_FILE, FRAGMENT_FORMAT, MADE_PACK, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, ZIP_PACK } from '../format/fragment';
 import { gzipMemberPieces } from '../archive/gzip';
@@ -289,8 +290,4 @@ async function* exactChunks(file: string): AsyncGenerator<Buffer> {
 function worthDeflating(data: Buffer): boolean {
   const sample = data.subarray(0, SAMPLE);
   return sample.length > 0 && deflateRawSync(sample, deflateOptions()).length <= sample.length * STORE_RATIO;
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
