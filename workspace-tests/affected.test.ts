@@ -42,7 +42,8 @@ function withDependents(seeds: string[]): string[] {
 
 const projects = () => Object.keys(graph.nodes);
 const sections = () => projects().filter((p) => graph.nodes[p].data.root.startsWith('libs/sections/'));
-const running = (executor: string) => projects().filter((p) => Object.values(graph.nodes[p].data.targets).some((t) => t.executor === executor));
+const running = (executor: string) =>
+  projects().filter((p) => Object.values(graph.nodes[p].data.targets).some((t) => t.executor === executor));
 
 /**
  * A section's package embeds the version when its executor names every archive entry
@@ -59,7 +60,9 @@ function selectionAfterChanging(file: string): string[] {
   appendFileSync(join(ws, file), '\n');
   commitAll(ws, `Change ${file}`);
   // In-process plugins: the selection is the same, and each run starts in half the time.
-  const run = nx(ws, ['show', 'projects', '--affected', '-t', ...TARGETS, '--base=HEAD~1', '--head=HEAD', '--json'], { NX_ISOLATE_PLUGINS: 'false' });
+  const run = nx(ws, ['show', 'projects', '--affected', '-t', ...TARGETS, '--base=HEAD~1', '--head=HEAD', '--json'], {
+    NX_ISOLATE_PLUGINS: 'false',
+  });
   assert.is(run.status, 0, run.output);
   return (JSON.parse(run.output.slice(run.output.indexOf('['))) as string[]).sort();
 }
@@ -73,7 +76,9 @@ function check(label: string, file: string, expected: string[]) {
 test('a change to one section selects that section and release', () => {
   assert.ok(sections().length >= 8, sections().join(' '));
   for (const section of sections()) {
-    const file = git(ws, 'ls-files', graph.nodes[section].data.root).split('\n').find((f) => !f.endsWith('project.json'))!;
+    const file = git(ws, 'ls-files', graph.nodes[section].data.root)
+      .split('\n')
+      .find((f) => !f.endsWith('project.json'))!;
     check(`section ${section}`, file, withDependents([section]));
   }
 });

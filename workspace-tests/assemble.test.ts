@@ -8,7 +8,11 @@ import { cleanUp, commitAll, copyWorkspace, nx, sh, tasksFromCache, tasksRun, te
 
 const SECTIONS = ['binaries', 'config', 'scripts', 'kubernetes', 'monitoring', 'docs', 'tests', 'security'];
 // binaries:package runs in the assemble's configuration, after the Godot export and the image it packages.
-const PACKAGE_TASKS = [...SECTIONS.map((s) => (s === 'binaries' ? 'binaries:package:development' : `${s}:package`)), 'binaries:export:development', 'binaries:image:development'].sort();
+const PACKAGE_TASKS = [
+  ...SECTIONS.map((s) => (s === 'binaries' ? 'binaries:package:development' : `${s}:package`)),
+  'binaries:export:development',
+  'binaries:image:development',
+].sort();
 let ws = '';
 let env: NodeJS.ProcessEnv = {};
 let pkg = '';
@@ -20,37 +24,54 @@ test.before(() => {
   pkg = join(ws, 'dist/release/spacetime-vr-v2.5.0');
 });
 
-test('release:assemble builds the package of the spec, and a recipient\'s tools accept it', () => {
+test("release:assemble builds the package of the spec, and a recipient's tools accept it", () => {
   const run = nx(ws, ['run', 'release:assemble'], env);
   assert.is(run.status, 0, run.output);
-  for (const task of [...PACKAGE_TASKS, 'release:assemble:development']) assert.ok(tasksRun(run.output).includes(task), `${task} did not run`);
+  for (const task of [...PACKAGE_TASKS, 'release:assemble:development'])
+    assert.ok(tasksRun(run.output).includes(task), `${task} did not run`);
   assert.match(run.output, /SKIPPED binaries\/spacetime-server: /);
   assert.match(run.output, /SIGNED WITH THE DEVELOPMENT KEY/);
 
   // The spec's own "Package Validation" commands.
-  const checks = sh(pkg, [
-    ...SECTIONS.map((d) => `test -d ${d} && echo "✓ ${d}/"`),
-    ...['RELEASE_NOTES.md', 'DEPLOYMENT_CHECKLIST.md', 'MANIFEST.json', 'SHA256SUMS'].map((f) => `test -f ${f} && echo "✓ ${f}"`),
-  ].join('; '));
+  const checks = sh(
+    pkg,
+    [
+      ...SECTIONS.map((d) => `test -d ${d} && echo "✓ ${d}/"`),
+      ...['RELEASE_NOTES.md', 'DEPLOYMENT_CHECKLIST.md', 'MANIFEST.json', 'SHA256SUMS'].map((f) => `test -f ${f} && echo "✓ ${f}"`),
+    ].join('; '),
+  );
   assert.is(checks.output.split('\n').filter((l) => l.startsWith('✓')).length, 12, checks.output);
   const sums = sh(pkg, 'sha256sum -c SHA256SUMS');
   assert.is(sums.status, 0, sums.output);
   assert.not.match(sums.output, /FAILED/);
 
   const gnupg = tempDir('gnupg');
-  const gpg = sh(pkg, `chmod 700 ${gnupg} && gpg --batch --import ../release-signing-key.asc && gpg --batch --verify SHA256SUMS.asc SHA256SUMS`, { GNUPGHOME: gnupg });
+  const gpg = sh(
+    pkg,
+    `chmod 700 ${gnupg} && gpg --batch --import ../release-signing-key.asc && gpg --batch --verify SHA256SUMS.asc SHA256SUMS`,
+    { GNUPGHOME: gnupg },
+  );
   assert.is(gpg.status, 0, gpg.output);
   assert.match(gpg.output, /Good signature/);
 
   const tar = sh(join(ws, 'dist/release'), 'tar -tzf spacetime-vr-v2.5.0.tar.gz');
   assert.is(tar.status, 0, tar.output);
-  for (const path of ['kubernetes/overlays/production/kustomization.yaml', 'docs/api/API_REFERENCE.md', 'binaries/VERSION.txt', 'scripts/migration/migrate_database.sh', 'SHA256SUMS.asc']) {
+  for (const path of [
+    'kubernetes/overlays/production/kustomization.yaml',
+    'docs/api/API_REFERENCE.md',
+    'binaries/VERSION.txt',
+    'scripts/migration/migrate_database.sh',
+    'SHA256SUMS.asc',
+  ]) {
     assert.ok(tar.output.includes(`spacetime-vr-v2.5.0/${path}\n`), `tar.gz lacks ${path}`);
   }
   assert.is(sh(join(ws, 'dist/release'), 'unzip -tq spacetime-vr-v2.5.0.zip').status, 0);
 
   const manifest = JSON.parse(readFileSync(join(pkg, 'MANIFEST.json'), 'utf8'));
-  assert.equal(manifest.skipped.map((s: { artifact: string }) => s.artifact), ['binaries/spacetime-server', 'binaries/spacetime-vr-2.5.0.tar.gz']);
+  assert.equal(
+    manifest.skipped.map((s: { artifact: string }) => s.artifact),
+    ['binaries/spacetime-server', 'binaries/spacetime-vr-2.5.0.tar.gz'],
+  );
   assert.is(manifest.version, '2.5.0');
   assert.is(manifest.git_branch, 'main');
   assert.is(readFileSync(join(pkg, 'binaries/VERSION.txt'), 'utf8'), '2.5.0\n');
@@ -86,7 +107,10 @@ test('a committed one-file change reruns only its section and assemble; affected
   assert.equal(affected.output.trim().split('\n').filter(Boolean), ['config']);
   const run = nx(ws, ['run', 'release:assemble'], env);
   assert.is(run.status, 0, run.output);
-  assert.equal(tasksRun(run.output).filter((t) => !t.includes(':validate')), ['config:package', 'release:assemble:development']);
+  assert.equal(
+    tasksRun(run.output).filter((t) => !t.includes(':validate')),
+    ['config:package', 'release:assemble:development'],
+  );
   assert.match(readFileSync(join(pkg, 'config/staging/.env.template'), 'utf8'), /# reviewed for 2\.5\.0\n$/);
 });
 
@@ -103,10 +127,16 @@ test('release:assemble runs with the smaller young generation that libs/release/
   // A git on PATH that records the NODE_OPTIONS of the task process that starts it (assemble reads git metadata).
   const dir = tempDir('git-probe');
   const log = join(dir, 'calls');
-  writeFileSync(join(dir, 'git'), `#!/bin/sh\necho "$NX_TASK_TARGET_PROJECT:$NX_TASK_TARGET_TARGET $NODE_OPTIONS" >> ${log}\nexec ${sh(ws, 'command -v git').output.trim()} "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'git'),
+    `#!/bin/sh\necho "$NX_TASK_TARGET_PROJECT:$NX_TASK_TARGET_TARGET $NODE_OPTIONS" >> ${log}\nexec ${sh(ws, 'command -v git').output.trim()} "$@"\n`,
+    { mode: 0o755 },
+  );
   const run = nx(ws, ['run', 'release:assemble'], { ...env, PATH: `${dir}:${process.env.PATH}` });
   assert.is(run.status, 0, run.output);
-  const calls = readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('release:assemble '));
+  const calls = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('release:assemble '));
   assert.ok(calls.length > 0, 'assemble started no git: the probe cannot tell');
   for (const call of calls) assert.match(call, / --max-semi-space-size=4$/);
 });
@@ -118,11 +148,17 @@ test('release:assemble:production refuses skips and the development key, and lea
   assert.is.not(run.status, 0);
   assert.match(run.output, /binaries:export:production/);
   assert.match(run.output, /cannot export the server: (the project needs Godot 4|no Godot engine)/);
-  const toolless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], { ...env, GODOT_BIN: join(tempDir('no-godot'), 'godot') });
+  const toolless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], {
+    ...env,
+    GODOT_BIN: join(tempDir('no-godot'), 'godot'),
+  });
   assert.is.not(toolless.status, 0);
   assert.match(toolless.output, /the toolchain is incomplete:\n\s+- godot: missing, needs >= 4\.5\.1; download Godot/);
   // With every tool present (Godot 4 through its stand-in), the release itself is judged.
-  const keyless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], { ...env, GODOT_BIN: join(writeGodot4StandIn(tempDir('godot4')), 'godot') });
+  const keyless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], {
+    ...env,
+    GODOT_BIN: join(writeGodot4StandIn(tempDir('godot4')), 'godot'),
+  });
   assert.is.not(keyless.status, 0);
   assert.not.match(keyless.output, 'the toolchain is incomplete', keyless.output);
   assert.match(keyless.output, /a production release cannot be built/);

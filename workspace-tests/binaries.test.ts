@@ -69,12 +69,14 @@ test('release:assemble carries the exported server and the image; MANIFEST.json 
   assert.is(runIt.output.trim(), 'spacetime-server 2.5.0 preset=Linux Server mode=--export-release args=--headless');
 });
 
-test('artifacts.json lists the image tarball\'s size and SHA-256; a tarball changed after the image target ran is refused by name, and Nx restores it from its cache', () => {
+test("artifacts.json lists the image tarball's size and SHA-256; a tarball changed after the image target ran is refused by name, and Nx restores it from its cache", () => {
   const tarball = join(ws, 'dist/binaries/image/spacetime-vr-2.5.0.tar.gz');
   const packaged = join(ws, 'dist/release/spacetime-vr-v2.5.0', TARBALL);
   const bytes = readFileSync(tarball);
   const listed = JSON.parse(readFileSync(join(ws, 'dist/binaries/image/artifacts.json'), 'utf8')).files;
-  assert.equal(listed, [{ path: 'spacetime-vr-2.5.0.tar.gz', mode: 0o644, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }]);
+  assert.equal(listed, [
+    { path: 'spacetime-vr-2.5.0.tar.gz', mode: 0o644, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+  ]);
   assert.is(statSync(packaged).ino, statSync(tarball).ino, 'the package folder links the build output instead of copying it');
 
   // Written through by hand: the package folder shares the inode, and verification names the file.
@@ -86,7 +88,10 @@ test('artifacts.json lists the image tarball\'s size and SHA-256; a tarball chan
   assert.match(verify.output, /binaries\/spacetime-vr-2\.5\.0\.tar\.gz/);
   const repack = nx(ws, ['run', 'binaries:package', '--exclude-task-dependencies'], env);
   assert.is.not(repack.status, 0, repack.output);
-  assert.match(repack.output, /dist\/binaries\/image\/spacetime-vr-2\.5\.0\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json\n\s+hint: rebuild it: run the target that writes dist\/binaries\/image with --skip-nx-cache/);
+  assert.match(
+    repack.output,
+    /dist\/binaries\/image\/spacetime-vr-2\.5\.0\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json\n\s+hint: rebuild it: run the target that writes dist\/binaries\/image with --skip-nx-cache/,
+  );
 
   // With its build targets in the graph, Nx restores their outputs from its cache before packaging.
   const rebuilt = nx(ws, ['run', 'release:assemble'], env);
@@ -96,7 +101,7 @@ test('artifacts.json lists the image tarball\'s size and SHA-256; a tarball chan
   assert.is(nx(ws, ['run', 'release:verify'], env).status, 0);
 });
 
-test('Nx\'s cache restore replaces a build output instead of writing through it, so the package folder\'s link keeps its bytes', () => {
+test("Nx's cache restore replaces a build output instead of writing through it, so the package folder's link keeps its bytes", () => {
   const tarball = join(ws, 'dist/binaries/image/spacetime-vr-2.5.0.tar.gz');
   const packaged = join(ws, 'dist/release/spacetime-vr-v2.5.0', TARBALL);
   const before = statSync(packaged);
@@ -115,13 +120,25 @@ test('production: release tags on the image; no Godot 4 or no engine is an error
   const image = nx(ws, ['run', 'binaries:image:production'], { ...env, SOURCE_DATE_EPOCH: '1700000000' });
   assert.is(image.status, 0, image.output);
   const set = JSON.parse(readFileSync(join(ws, 'dist/binaries/image/artifacts.json'), 'utf8'));
-  assert.equal(set.metadata.image.tags, ['spacetime-vr:2.5.0', 'spacetime-vr:v2.5.0', 'spacetime-vr:v2.5', 'spacetime-vr:v2', 'spacetime-vr:latest']);
+  assert.equal(set.metadata.image.tags, [
+    'spacetime-vr:2.5.0',
+    'spacetime-vr:v2.5.0',
+    'spacetime-vr:v2.5',
+    'spacetime-vr:v2',
+    'spacetime-vr:latest',
+  ]);
   const labels = JSON.parse(docker('docker image inspect spacetime-vr:latest').output)[0].Config.Labels;
   assert.is(labels['org.opencontainers.image.created'], '2023-11-14T22:13:20Z');
 
-  const noDocker = nx(ws, ['run', 'binaries:image:production', '--exclude-task-dependencies'], { ...env, DOCKER_HOST: 'unix:///tmp/no-engine.sock' });
+  const noDocker = nx(ws, ['run', 'binaries:image:production', '--exclude-task-dependencies'], {
+    ...env,
+    DOCKER_HOST: 'unix:///tmp/no-engine.sock',
+  });
   assert.is.not(noDocker.status, 0);
-  assert.match(noDocker.output, /cannot build the Docker image: no Docker engine answers at unix:\/\/\/tmp\/no-engine\.sock \(DOCKER_HOST\)/);
+  assert.match(
+    noDocker.output,
+    /cannot build the Docker image: no Docker engine answers at unix:\/\/\/tmp\/no-engine\.sock \(DOCKER_HOST\)/,
+  );
   const noGodot = nx(ws, ['run', 'binaries:export:production'], { ...env, PATH: '/usr/bin:/bin' });
   assert.is.not(noGodot.status, 0);
   assert.match(noGodot.output, /cannot export the server: (no Godot engine|the project needs Godot 4)/);

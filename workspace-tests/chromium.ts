@@ -22,9 +22,13 @@ const TIMEOUT_MS = 60_000;
  * the viewport to each `png` path. One browser launch for all viewports.
  */
 export async function renderPage(url: string, viewports: Array<{ width: number; height: number; png: string }>): Promise<PageRender[]> {
-  const browser = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--remote-debugging-pipe', 'about:blank'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
+  const browser = spawn(
+    CHROMIUM,
+    ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--remote-debugging-pipe', 'about:blank'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   browser.stderr!.on('data', (d) => (stderr += d));
   const cdp = new PipeSession(browser.stdio[3] as Writable, browser.stdio[4] as Readable);
@@ -37,20 +41,32 @@ export async function renderPage(url: string, viewports: Array<{ width: number; 
       const errors: string[] = [];
       const requests: string[] = [];
       cdp.listen(sessionId, (method, params) => {
-        if (method === 'Runtime.exceptionThrown') errors.push(`exception: ${params.exceptionDetails?.exception?.description ?? params.exceptionDetails?.text}`);
-        if (method === 'Runtime.consoleAPICalled' && params.type === 'error') errors.push(`console.error: ${params.args?.map((a: { value?: unknown }) => a.value).join(' ')}`);
+        if (method === 'Runtime.exceptionThrown')
+          errors.push(`exception: ${params.exceptionDetails?.exception?.description ?? params.exceptionDetails?.text}`);
+        if (method === 'Runtime.consoleAPICalled' && params.type === 'error')
+          errors.push(`console.error: ${params.args?.map((a: { value?: unknown }) => a.value).join(' ')}`);
         if (method === 'Log.entryAdded' && params.entry?.level === 'error') errors.push(`${params.entry.source}: ${params.entry.text}`);
-        if (method === 'Network.requestWillBeSent' && params.request.url !== url && !params.request.url.startsWith('data:')) requests.push(params.request.url);
+        if (method === 'Network.requestWillBeSent' && params.request.url !== url && !params.request.url.startsWith('data:'))
+          requests.push(params.request.url);
       });
       for (const domain of ['Runtime', 'Log', 'Page', 'Network']) await cdp.send(`${domain}.enable`, {}, sessionId);
-      await cdp.send('Emulation.setDeviceMetricsOverride', { width: viewport.width, height: viewport.height, deviceScaleFactor: 1, mobile: viewport.width < 600 }, sessionId);
+      await cdp.send(
+        'Emulation.setDeviceMetricsOverride',
+        { width: viewport.width, height: viewport.height, deviceScaleFactor: 1, mobile: viewport.width < 600 },
+        sessionId,
+      );
       const loaded = cdp.once(sessionId, 'Page.loadEventFired');
       await cdp.send('Page.navigate', { url }, sessionId);
       await loaded;
-      const probe = await cdp.send('Runtime.evaluate', {
-        expression: 'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, viewportWidth: window.innerWidth, bodyText: document.body ? document.body.innerText : "" })',
-        returnByValue: true,
-      }, sessionId);
+      const probe = await cdp.send(
+        'Runtime.evaluate',
+        {
+          expression:
+            'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, viewportWidth: window.innerWidth, bodyText: document.body ? document.body.innerText : "" })',
+          returnByValue: true,
+        },
+        sessionId,
+      );
       const shot = await cdp.send('Page.captureScreenshot', { format: 'png' }, sessionId);
       writeFileSync(viewport.png, Buffer.from(shot.data, 'base64'));
       results.push({ errors, requests, ...JSON.parse(probe.result.value) });
@@ -59,7 +75,7 @@ export async function renderPage(url: string, viewports: Array<{ width: number; 
     await cdp.send('Browser.close', {}).catch(() => undefined);
     return results;
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nchromium stderr:\n${stderr}`);
+    throw new Error(`${(error as Error).message}\nchromium stderr:\n${stderr}`, { cause: error });
   } finally {
     clearTimeout(timer);
     if (browser.exitCode === null) browser.kill('SIGKILL');
@@ -84,7 +100,10 @@ class PipeSession {
   private listeners = new Map<string, Handler[]>();
   private buffer = '';
 
-  constructor(private readonly input: Writable, output: Readable) {
+  constructor(
+    private readonly input: Writable,
+    output: Readable,
+  ) {
     output.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString('utf8');
       let end: number;
@@ -114,7 +133,14 @@ class PipeSession {
     return new Promise((resolve) => this.listen(sessionId, (method) => method === event && resolve()));
   }
 
-  private dispatch(message: { id?: number; method?: string; params?: unknown; sessionId?: string; result?: unknown; error?: { message: string } }): void {
+  private dispatch(message: {
+    id?: number;
+    method?: string;
+    params?: unknown;
+    sessionId?: string;
+    result?: unknown;
+    error?: { message: string };
+  }): void {
     if (message.id !== undefined) {
       const p = this.pending.get(message.id);
       this.pending.delete(message.id);

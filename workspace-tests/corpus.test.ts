@@ -39,10 +39,23 @@ test.before(async () => {
   env = { XDG_CONFIG_HOME: join(keys, 'config') };
   const run = nx(ws, ['run', 'release:assemble'], env);
   assert.is(run.status, 0, run.output);
-  const protectedKey = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Corpus' }], passphrase: 'right horse battery', format: 'armored' });
+  const protectedKey = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'Corpus' }],
+    passphrase: 'right horse battery',
+    format: 'armored',
+  });
   writeFileSync(join(keys, 'protected.asc'), protectedKey.privateKey, { mode: 0o600 });
   const day = 86400;
-  const expired = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Expired' }], date: new Date(Date.now() - 10 * day * 1000), keyExpirationTime: day, format: 'armored' });
+  const expired = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'Expired' }],
+    date: new Date(Date.now() - 10 * day * 1000),
+    keyExpirationTime: day,
+    format: 'armored',
+  });
   writeFileSync(join(keys, 'expired.asc'), expired.privateKey, { mode: 0o600 });
   const other = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Other' }], format: 'armored' });
   writeFileSync(join(keys, 'other.asc'), other.publicKey);
@@ -51,11 +64,17 @@ test.before(async () => {
 
 /** What a recipient has: the archives' bytes and the folder's signed lists. */
 function snapshot(): string[] {
-  return [`${TOP}.tar.gz`, `${TOP}.zip`, `${TOP}/SHA256SUMS`, `${TOP}/MANIFEST.json`, 'verify-release.mjs'].map((p) => `${p} ${sha(join(release, p))}`);
+  return [`${TOP}.tar.gz`, `${TOP}.zip`, `${TOP}/SHA256SUMS`, `${TOP}/MANIFEST.json`, 'verify-release.mjs'].map(
+    (p) => `${p} ${sha(join(release, p))}`,
+  );
 }
 
 function partialsLeft(): string[] {
-  return ['dist/release', 'dist/sections'].flatMap((dir) => readdirSync(at(dir)).filter((n) => n.startsWith('.partial-')).map((n) => `${dir}/${n}`));
+  return ['dist/release', 'dist/sections'].flatMap((dir) =>
+    readdirSync(at(dir))
+      .filter((n) => n.startsWith('.partial-'))
+      .map((n) => `${dir}/${n}`),
+  );
 }
 
 function verifier(args: string[]) {
@@ -76,7 +95,10 @@ function restore(): void {
 const PACKAGE = (project: string) => ['run', `${project}:package`, '--skip-nx-cache'];
 // The sections are cached from the baseline: only the assembly itself runs.
 const ASSEMBLE = ['run', 'release:assemble', '--excludeTaskDependencies'];
-const SIGNING = (key: string, passphrase?: string) => ({ RELEASE_SIGNING_KEY: join(keys, key), ...(passphrase ? { RELEASE_SIGNING_PASSPHRASE: passphrase } : {}) });
+const SIGNING = (key: string, passphrase?: string) => ({
+  RELEASE_SIGNING_KEY: join(keys, key),
+  ...(passphrase ? { RELEASE_SIGNING_PASSPHRASE: passphrase } : {}),
+});
 
 interface BuildCase {
   name: string;
@@ -93,24 +115,109 @@ interface BuildCase {
 const longName = 'd'.repeat(200);
 
 const buildCases: BuildCase[] = [
-  { name: 'VERSION "2.5" (two parts)', run: ASSEMBLE, breakIt: () => write('VERSION', '2.5\n'), expected: /VERSION:1: "2\.5" is not a semantic version/ },
-  { name: 'VERSION "v2.5.0" (a tag, not a version)', run: ASSEMBLE, breakIt: () => write('VERSION', 'v2.5.0\n'), expected: /VERSION:1: "v2\.5\.0" is not a semantic version/ },
-  { name: 'VERSION "2.5.0.1" (four parts)', run: ASSEMBLE, breakIt: () => write('VERSION', '2.5.0.1\n'), expected: /VERSION:1: "2\.5\.0\.1" is not a semantic version/ },
-  { name: 'VERSION "01.2.3" (a leading zero)', run: ASSEMBLE, breakIt: () => write('VERSION', '01.2.3\n'), expected: /VERSION:1: "01\.2\.3" is not a semantic version/ },
+  {
+    name: 'VERSION "2.5" (two parts)',
+    run: ASSEMBLE,
+    breakIt: () => write('VERSION', '2.5\n'),
+    expected: /VERSION:1: "2\.5" is not a semantic version/,
+  },
+  {
+    name: 'VERSION "v2.5.0" (a tag, not a version)',
+    run: ASSEMBLE,
+    breakIt: () => write('VERSION', 'v2.5.0\n'),
+    expected: /VERSION:1: "v2\.5\.0" is not a semantic version/,
+  },
+  {
+    name: 'VERSION "2.5.0.1" (four parts)',
+    run: ASSEMBLE,
+    breakIt: () => write('VERSION', '2.5.0.1\n'),
+    expected: /VERSION:1: "2\.5\.0\.1" is not a semantic version/,
+  },
+  {
+    name: 'VERSION "01.2.3" (a leading zero)',
+    run: ASSEMBLE,
+    breakIt: () => write('VERSION', '01.2.3\n'),
+    expected: /VERSION:1: "01\.2\.3" is not a semantic version/,
+  },
   { name: 'VERSION empty', run: ASSEMBLE, breakIt: () => write('VERSION', ''), expected: /VERSION/ },
-  { name: 'VERSION of two lines', run: ASSEMBLE, breakIt: () => write('VERSION', '2.5.0\n2.6.0\n'), expected: /VERSION:\d?:? ?.*(semantic version|one line)/ },
-  { name: 'libs/release/release.config.json with broken JSON', run: ASSEMBLE, breakIt: () => write('libs/release/release.config.json', '{\n  "sections": [\n}\n'), expected: /libs\/release\/release\.config\.json:3: invalid JSON/ },
-  { name: 'libs/release/release.config.json naming a section that does not exist', run: ASSEMBLE, breakIt: () => editJson('libs/release/release.config.json', (c) => c.sections.push('licenses')), expected: /dist\/sections\/licenses/ },
-  { name: 'libs/release/release.config.json with "sections" not a list', run: ASSEMBLE, breakIt: () => editJson('libs/release/release.config.json', (c) => (c.sections = 'docs')), expected: /libs\/release\/release\.config\.json.*sections/ },
-  { name: 'libs/release/release.config.json naming a missing checklist template', run: ASSEMBLE, breakIt: () => editJson('libs/release/release.config.json', (c) => (c.templates.checklist = 'templates/gone.md')), expected: /libs\/release\/templates\/gone\.md/ },
-  { name: 'package-lock.json with broken JSON', run: ASSEMBLE, breakIt: () => write('package-lock.json', '{ "lockfileVersion": 3,'), expected: /package-lock\.json/ },
-  { name: 'release:assemble --compress=9 (an unknown option)', run: [...ASSEMBLE, '--compress=9'], expected: /'compress' is not found in schema/ },
-  { name: 'RELEASE_SIGNING_PASSPHRASE that does not unlock the key', run: ASSEMBLE, env: () => SIGNING('protected.asc', 'wrong-passphrase-4711'), expected: /protected\.asc: RELEASE_SIGNING_PASSPHRASE does not unlock this key/, secret: 'wrong-passphrase-4711' },
-  { name: 'RELEASE_SIGNING_KEY protected, RELEASE_SIGNING_PASSPHRASE unset', run: ASSEMBLE, env: () => SIGNING('protected.asc'), expected: /protected\.asc: the key is protected by a passphrase; set RELEASE_SIGNING_PASSPHRASE/ },
-  { name: 'RELEASE_SIGNING_KEY expired', run: ASSEMBLE, env: () => SIGNING('expired.asc'), expected: /expired\.asc: the signing key [0-9A-F]+ expired on/ },
-  { name: 'RELEASE_SIGNING_KEY naming a missing file', run: ASSEMBLE, env: () => SIGNING('missing.asc'), expected: /missing\.asc: RELEASE_SIGNING_KEY names a file that cannot be read/ },
-  { name: 'RELEASE_SIGNING_KEY naming a file that is not a key', run: ASSEMBLE, env: () => SIGNING('not-a-key.asc'), expected: /not-a-key\.asc: is not an ASCII-armored OpenPGP private key/ },
-  { name: 'GPG_KEY_ID that is not in the keyring', run: ASSEMBLE, env: () => ({ GPG_KEY_ID: '0xDEADBEEFDEADBEEF', GNUPGHOME: tempDir('gnupg') }), expected: /GPG_KEY_ID=0xDEADBEEFDEADBEEF/ },
+  {
+    name: 'VERSION of two lines',
+    run: ASSEMBLE,
+    breakIt: () => write('VERSION', '2.5.0\n2.6.0\n'),
+    expected: /VERSION:\d?:? ?.*(semantic version|one line)/,
+  },
+  {
+    name: 'libs/release/release.config.json with broken JSON',
+    run: ASSEMBLE,
+    breakIt: () => write('libs/release/release.config.json', '{\n  "sections": [\n}\n'),
+    expected: /libs\/release\/release\.config\.json:3: invalid JSON/,
+  },
+  {
+    name: 'libs/release/release.config.json naming a section that does not exist',
+    run: ASSEMBLE,
+    breakIt: () => editJson('libs/release/release.config.json', (c) => c.sections.push('licenses')),
+    expected: /dist\/sections\/licenses/,
+  },
+  {
+    name: 'libs/release/release.config.json with "sections" not a list',
+    run: ASSEMBLE,
+    breakIt: () => editJson('libs/release/release.config.json', (c) => (c.sections = 'docs')),
+    expected: /libs\/release\/release\.config\.json.*sections/,
+  },
+  {
+    name: 'libs/release/release.config.json naming a missing checklist template',
+    run: ASSEMBLE,
+    breakIt: () => editJson('libs/release/release.config.json', (c) => (c.templates.checklist = 'templates/gone.md')),
+    expected: /libs\/release\/templates\/gone\.md/,
+  },
+  {
+    name: 'package-lock.json with broken JSON',
+    run: ASSEMBLE,
+    breakIt: () => write('package-lock.json', '{ "lockfileVersion": 3,'),
+    expected: /package-lock\.json/,
+  },
+  {
+    name: 'release:assemble --compress=9 (an unknown option)',
+    run: [...ASSEMBLE, '--compress=9'],
+    expected: /'compress' is not found in schema/,
+  },
+  {
+    name: 'RELEASE_SIGNING_PASSPHRASE that does not unlock the key',
+    run: ASSEMBLE,
+    env: () => SIGNING('protected.asc', 'wrong-passphrase-4711'),
+    expected: /protected\.asc: RELEASE_SIGNING_PASSPHRASE does not unlock this key/,
+    secret: 'wrong-passphrase-4711',
+  },
+  {
+    name: 'RELEASE_SIGNING_KEY protected, RELEASE_SIGNING_PASSPHRASE unset',
+    run: ASSEMBLE,
+    env: () => SIGNING('protected.asc'),
+    expected: /protected\.asc: the key is protected by a passphrase; set RELEASE_SIGNING_PASSPHRASE/,
+  },
+  {
+    name: 'RELEASE_SIGNING_KEY expired',
+    run: ASSEMBLE,
+    env: () => SIGNING('expired.asc'),
+    expected: /expired\.asc: the signing key [0-9A-F]+ expired on/,
+  },
+  {
+    name: 'RELEASE_SIGNING_KEY naming a missing file',
+    run: ASSEMBLE,
+    env: () => SIGNING('missing.asc'),
+    expected: /missing\.asc: RELEASE_SIGNING_KEY names a file that cannot be read/,
+  },
+  {
+    name: 'RELEASE_SIGNING_KEY naming a file that is not a key',
+    run: ASSEMBLE,
+    env: () => SIGNING('not-a-key.asc'),
+    expected: /not-a-key\.asc: is not an ASCII-armored OpenPGP private key/,
+  },
+  {
+    name: 'GPG_KEY_ID that is not in the keyring',
+    run: ASSEMBLE,
+    env: () => ({ GPG_KEY_ID: '0xDEADBEEFDEADBEEF', GNUPGHOME: tempDir('gnupg') }),
+    expected: /GPG_KEY_ID=0xDEADBEEFDEADBEEF/,
+  },
   {
     name: 'dist/release on a full disk (a tmpfs with 256 KiB free)',
     run: ASSEMBLE,
@@ -125,31 +232,138 @@ const buildCases: BuildCase[] = [
     around: () => mountOverRelease('bind'),
     expected: /ERROR dist\/release\S*: cannot \w+: EROFS \(read-only file system\)/,
   },
-  { name: 'libs/sections/docs/openapi/spacetime-api.yaml with broken YAML', run: PACKAGE('docs'), breakIt: () => write('libs/sections/docs/openapi/spacetime-api.yaml', 'openapi: 3.0.3\ninfo:\n  title: [unclosed\npaths: {}\n'), expected: /libs\/sections\/docs\/openapi\/spacetime-api\.yaml:\d+: invalid YAML/ },
-  { name: 'libs/sections/docs/openapi/spacetime-api.yaml with a duplicate key', run: PACKAGE('docs'), breakIt: () => write('libs/sections/docs/openapi/spacetime-api.yaml', 'openapi: 3.0.3\nopenapi: 3.0.3\ninfo: {title: x, version: "1"}\npaths: {}\n'), expected: /libs\/sections\/docs\/openapi\/spacetime-api\.yaml:\d+: invalid YAML/ },
-  { name: 'libs/sections/tests/project.json with broken JSON', run: PACKAGE('tests'), breakIt: () => write('libs/sections/tests/project.json', '{ "name": "tests", '), expected: /libs\/sections\/tests\/project\.json/ },
-  { name: 'libs/sections/tests/src missing (a section without sources)', run: PACKAGE('tests'), breakIt: () => rmSync(at('libs/sections/tests/src'), { recursive: true }), expected: /libs\/sections\/tests\/src: the section source folder is missing/ },
-  { name: 'package option compressionLevel (unknown)', run: PACKAGE('monitoring'), breakIt: () => editJson('libs/sections/monitoring/project.json', (p) => (p.targets.package.options.compressionLevel = 9)), expected: /compressionLevel/ },
-  { name: 'package option sources of the wrong type', run: PACKAGE('monitoring'), breakIt: () => editJson('libs/sections/monitoring/project.json', (p) => (p.targets.package.options.sources = 'src')), expected: /sources/ },
-  { name: 'package option generate of an unknown kind', run: PACKAGE('scripts'), breakIt: () => editJson('libs/sections/scripts/project.json', (p) => (p.targets.package.options.generate = [{ kind: 'checksums', to: 'x' }])), expected: /kind/ },
-  { name: 'package option generate "to" a 300-byte name', run: PACKAGE('scripts'), breakIt: () => editJson('libs/sections/scripts/project.json', (p) => (p.targets.package.options.generate[0].to = `maintenance/${'v'.repeat(300)}.mjs`)), expected: /libs\/sections\/scripts\/project\.json \(generate release-verifier -> maintenance\/v+\.mjs\): cannot be archived safely: a name is longer than 255 bytes/ },
-  { name: 'package option sources "to" ../outside', run: PACKAGE('monitoring'), breakIt: () => editJson('libs/sections/monitoring/project.json', (p) => (p.targets.package.options.sources = [{ from: 'src', to: '../outside' }])), expected: /libs\/sections\/monitoring\/project\.json \(sources "\.\.\/outside" -> .*\): cannot be archived safely/ },
-  { name: 'a symlink that leaves the workspace (config/production/hostname)', run: PACKAGE('config'), breakIt: () => symlinkSync('/etc/hostname', at('libs/sections/config/src/production/hostname')), expected: /libs\/sections\/config\/src\/production\/hostname: is a symlink that leaves the workspace/ },
-  { name: 'a symlink loop (config/loop-a -> loop-b -> loop-a)', run: PACKAGE('config'), breakIt: () => (symlinkSync('loop-b', at('libs/sections/config/src/loop-a')), symlinkSync('loop-a', at('libs/sections/config/src/loop-b'))), expected: /libs\/sections\/config\/src\/loop-a: is a symlink loop/ },
-  { name: 'a folder symlink to its parent (config/production/again -> ..)', run: PACKAGE('config'), breakIt: () => symlinkSync('..', at('libs/sections/config/src/production/again')), expected: /libs\/sections\/config\/src\/production\/again: is a symlink loop/ },
-  { name: 'a dangling symlink (config/gone)', run: PACKAGE('config'), breakIt: () => symlinkSync('nowhere', at('libs/sections/config/src/gone')), expected: /libs\/sections\/config\/src\/gone: is a symlink whose target does not exist/ },
-  { name: 'a newline in a file name (security/policies/new\\nline.md)', run: PACKAGE('security'), breakIt: () => write('libs/sections/security/src/policies/new\nline.md', 'x'), expected: /libs\/sections\/security\/src\/policies\/new\nline\.md: cannot be archived safely/ },
-  { name: 'a file name that is not UTF-8 (security/policies/caf\\xe9.md)', run: PACKAGE('security'), breakIt: () => sh(ws, "printf x > libs/sections/security/src/policies/caf$'\\xe9'.md"), expected: /libs\/sections\/security\/src\/policies\/caf.*\.md: cannot be archived safely: its name is not valid UTF-8/ },
-  { name: 'a file name with a Windows-reserved character (security/policies/a:b.md)', run: PACKAGE('security'), breakIt: () => write('libs/sections/security/src/policies/a:b.md', 'x'), expected: /libs\/sections\/security\/src\/policies\/a:b\.md: cannot be archived safely: its name contains the character ":"/ },
-  { name: 'a file name ending in a space (security/policies/trailing .md )', run: PACKAGE('security'), breakIt: () => write('libs/sections/security/src/policies/trailing.md ', 'x'), expected: /libs\/sections\/security\/src\/policies\/trailing\.md : cannot be archived safely: a name ends with a space or a dot/ },
-  { name: 'a FIFO in the sources (security/policies/pipe)', run: PACKAGE('security'), breakIt: () => sh(ws, 'mkfifo libs/sections/security/src/policies/pipe'), expected: /libs\/sections\/security\/src\/policies\/pipe: is not a regular file or folder/ },
-  { name: 'a 9 GiB sparse file (tests/huge.bin, over maxFileBytes)', run: PACKAGE('tests'), breakIt: () => sh(ws, 'truncate -s 9G libs/sections/tests/src/huge.bin'), expected: /libs\/sections\/tests\/src\/huge\.bin: is 9663676416 bytes, more than maxFileBytes \(8589934592\)/ },
+  {
+    name: 'libs/sections/docs/openapi/spacetime-api.yaml with broken YAML',
+    run: PACKAGE('docs'),
+    breakIt: () => write('libs/sections/docs/openapi/spacetime-api.yaml', 'openapi: 3.0.3\ninfo:\n  title: [unclosed\npaths: {}\n'),
+    expected: /libs\/sections\/docs\/openapi\/spacetime-api\.yaml:\d+: invalid YAML/,
+  },
+  {
+    name: 'libs/sections/docs/openapi/spacetime-api.yaml with a duplicate key',
+    run: PACKAGE('docs'),
+    breakIt: () =>
+      write('libs/sections/docs/openapi/spacetime-api.yaml', 'openapi: 3.0.3\nopenapi: 3.0.3\ninfo: {title: x, version: "1"}\npaths: {}\n'),
+    expected: /libs\/sections\/docs\/openapi\/spacetime-api\.yaml:\d+: invalid YAML/,
+  },
+  {
+    name: 'libs/sections/tests/project.json with broken JSON',
+    run: PACKAGE('tests'),
+    breakIt: () => write('libs/sections/tests/project.json', '{ "name": "tests", '),
+    expected: /libs\/sections\/tests\/project\.json/,
+  },
+  {
+    name: 'libs/sections/tests/src missing (a section without sources)',
+    run: PACKAGE('tests'),
+    breakIt: () => rmSync(at('libs/sections/tests/src'), { recursive: true }),
+    expected: /libs\/sections\/tests\/src: the section source folder is missing/,
+  },
+  {
+    name: 'package option compressionLevel (unknown)',
+    run: PACKAGE('monitoring'),
+    breakIt: () => editJson('libs/sections/monitoring/project.json', (p) => (p.targets.package.options.compressionLevel = 9)),
+    expected: /compressionLevel/,
+  },
+  {
+    name: 'package option sources of the wrong type',
+    run: PACKAGE('monitoring'),
+    breakIt: () => editJson('libs/sections/monitoring/project.json', (p) => (p.targets.package.options.sources = 'src')),
+    expected: /sources/,
+  },
+  {
+    name: 'package option generate of an unknown kind',
+    run: PACKAGE('scripts'),
+    breakIt: () =>
+      editJson('libs/sections/scripts/project.json', (p) => (p.targets.package.options.generate = [{ kind: 'checksums', to: 'x' }])),
+    expected: /kind/,
+  },
+  {
+    name: 'package option generate "to" a 300-byte name',
+    run: PACKAGE('scripts'),
+    breakIt: () =>
+      editJson(
+        'libs/sections/scripts/project.json',
+        (p) => (p.targets.package.options.generate[0].to = `maintenance/${'v'.repeat(300)}.mjs`),
+      ),
+    expected:
+      /libs\/sections\/scripts\/project\.json \(generate release-verifier -> maintenance\/v+\.mjs\): cannot be archived safely: a name is longer than 255 bytes/,
+  },
+  {
+    name: 'package option sources "to" ../outside',
+    run: PACKAGE('monitoring'),
+    breakIt: () =>
+      editJson('libs/sections/monitoring/project.json', (p) => (p.targets.package.options.sources = [{ from: 'src', to: '../outside' }])),
+    expected: /libs\/sections\/monitoring\/project\.json \(sources "\.\.\/outside" -> .*\): cannot be archived safely/,
+  },
+  {
+    name: 'a symlink that leaves the workspace (config/production/hostname)',
+    run: PACKAGE('config'),
+    breakIt: () => symlinkSync('/etc/hostname', at('libs/sections/config/src/production/hostname')),
+    expected: /libs\/sections\/config\/src\/production\/hostname: is a symlink that leaves the workspace/,
+  },
+  {
+    name: 'a symlink loop (config/loop-a -> loop-b -> loop-a)',
+    run: PACKAGE('config'),
+    breakIt: () => (
+      symlinkSync('loop-b', at('libs/sections/config/src/loop-a')),
+      symlinkSync('loop-a', at('libs/sections/config/src/loop-b'))
+    ),
+    expected: /libs\/sections\/config\/src\/loop-a: is a symlink loop/,
+  },
+  {
+    name: 'a folder symlink to its parent (config/production/again -> ..)',
+    run: PACKAGE('config'),
+    breakIt: () => symlinkSync('..', at('libs/sections/config/src/production/again')),
+    expected: /libs\/sections\/config\/src\/production\/again: is a symlink loop/,
+  },
+  {
+    name: 'a dangling symlink (config/gone)',
+    run: PACKAGE('config'),
+    breakIt: () => symlinkSync('nowhere', at('libs/sections/config/src/gone')),
+    expected: /libs\/sections\/config\/src\/gone: is a symlink whose target does not exist/,
+  },
+  {
+    name: 'a newline in a file name (security/policies/new\\nline.md)',
+    run: PACKAGE('security'),
+    breakIt: () => write('libs/sections/security/src/policies/new\nline.md', 'x'),
+    expected: /libs\/sections\/security\/src\/policies\/new\nline\.md: cannot be archived safely/,
+  },
+  {
+    name: 'a file name that is not UTF-8 (security/policies/caf\\xe9.md)',
+    run: PACKAGE('security'),
+    breakIt: () => sh(ws, "printf x > libs/sections/security/src/policies/caf$'\\xe9'.md"),
+    expected: /libs\/sections\/security\/src\/policies\/caf.*\.md: cannot be archived safely: its name is not valid UTF-8/,
+  },
+  {
+    name: 'a file name with a Windows-reserved character (security/policies/a:b.md)',
+    run: PACKAGE('security'),
+    breakIt: () => write('libs/sections/security/src/policies/a:b.md', 'x'),
+    expected: /libs\/sections\/security\/src\/policies\/a:b\.md: cannot be archived safely: its name contains the character ":"/,
+  },
+  {
+    name: 'a file name ending in a space (security/policies/trailing .md )',
+    run: PACKAGE('security'),
+    breakIt: () => write('libs/sections/security/src/policies/trailing.md ', 'x'),
+    expected: /libs\/sections\/security\/src\/policies\/trailing\.md : cannot be archived safely: a name ends with a space or a dot/,
+  },
+  {
+    name: 'a FIFO in the sources (security/policies/pipe)',
+    run: PACKAGE('security'),
+    breakIt: () => sh(ws, 'mkfifo libs/sections/security/src/policies/pipe'),
+    expected: /libs\/sections\/security\/src\/policies\/pipe: is not a regular file or folder/,
+  },
+  {
+    name: 'a 9 GiB sparse file (tests/huge.bin, over maxFileBytes)',
+    run: PACKAGE('tests'),
+    breakIt: () => sh(ws, 'truncate -s 9G libs/sections/tests/src/huge.bin'),
+    expected: /libs\/sections\/tests\/src\/huge\.bin: is 9663676416 bytes, more than maxFileBytes \(8589934592\)/,
+  },
   {
     name: 'a path beyond PATH_MAX (docs/d{200}/... 21 levels)',
     run: PACKAGE('docs'),
     // Made level by level with relative paths: no single call may exceed PATH_MAX.
     breakIt: () => sh(ws, `cd libs/sections/docs/src && for i in $(seq 21); do mkdir ${longName} && cd ${longName}; done && echo x > f`),
-    expected: /libs\/sections\/docs\/src\/(d{200}\/)+\S*: cannot \w+: ENAMETOOLONG|cannot be archived safely: its path is longer than 4096 bytes/,
+    expected:
+      /libs\/sections\/docs\/src\/(d{200}\/)+\S*: cannot \w+: ENAMETOOLONG|cannot be archived safely: its path is longer than 4096 bytes/,
   },
 ];
 
@@ -201,7 +415,10 @@ for (const c of buildCases) {
 
 const unusualNames = [
   { name: 'a file name with spaces (docs/release notes draft.md)', path: 'docs/release notes draft.md' },
-  { name: 'a 330-byte path (PAX header in the tar, plain in the zip)', path: `docs/${'p'.repeat(100)}/${'q'.repeat(100)}/${'r'.repeat(120)}.md` },
+  {
+    name: 'a 330-byte path (PAX header in the tar, plain in the zip)',
+    path: `docs/${'p'.repeat(100)}/${'q'.repeat(100)}/${'r'.repeat(120)}.md`,
+  },
 ];
 
 for (const { name, path } of unusualNames) {
@@ -225,7 +442,11 @@ for (const { name, path } of unusualNames) {
 // What a recipient may be handed: the standalone verifier on crafted and damaged input.
 
 const entry = (path: string, extra: Partial<CraftedTarEntry> = {}): CraftedTarEntry => ({ path: `${TOP}/${path}`, data: 'x\n', ...extra });
-const zipEntry = (name: string, extra: Partial<CraftedZipEntry> = {}): CraftedZipEntry => ({ name: `${TOP}/${name}`, data: 'x\n', ...extra });
+const zipEntry = (name: string, extra: Partial<CraftedZipEntry> = {}): CraftedZipEntry => ({
+  name: `${TOP}/${name}`,
+  data: 'x\n',
+  ...extra,
+});
 const real = (name: string) => readFileSync(join(release, name));
 const flipped = (data: Buffer, offset: number) => {
   const copy = Buffer.from(data);
@@ -245,40 +466,206 @@ interface VerifierCase {
 const verifierCases: VerifierCase[] = [
   { name: 'no arguments', args: () => [], status: 2, expected: /no package given/ },
   { name: 'an unknown option --bogus', args: () => ['--bogus', join(release, TOP)], status: 2, expected: /Unknown option '--bogus'/ },
-  { name: 'two packages at once', args: () => [join(release, TOP), join(release, `${TOP}.zip`)], status: 2, expected: /one package at a time/ },
-  { name: 'a path that does not exist', args: () => [join(release, 'nothing.tar.gz')], status: 2, expected: /nothing\.tar\.gz: does not exist/ },
-  { name: 'a file that is no package (verify-release.mjs itself)', args: () => [join(release, 'verify-release.mjs')], status: 2, expected: /verify-release\.mjs: is not a package folder, \.tar\.gz or \.zip/ },
-  { name: '--key naming a missing file', args: () => [join(release, TOP), '--key', 'missing.asc'], status: 2, expected: /--key missing\.asc: does not exist/ },
-  { name: '--fingerprint that is not hex', args: () => [join(release, TOP), '--fingerprint', 'xyz'], status: 2, expected: /--fingerprint xyz: not a 40 or 64 digit hex fingerprint/ },
-  { name: '--max-entries that is not a number', args: () => [join(release, TOP), '--max-entries', 'many'], status: 2, expected: /--max-entries many: not a positive whole number/ },
-  { name: '--fingerprint of another key', args: () => [join(release, TOP), '--fingerprint', 'AB'.repeat(20)], status: 1, expected: /signature: .*is not the expected ABAB/ },
-  { name: '--key of another key', args: () => [join(release, `${TOP}.tar.gz`), '--key', join(keys, 'other.asc')], status: 1, expected: /spacetime-vr-v2\.5\.0\.tar\.gz: signature: SHA256SUMS\.asc is not a valid signature of SHA256SUMS by other\.asc/ },
-  { name: 'the package folder renamed to another version', args: (f) => [f], file: ['spacetime-vr-v9.9.9', () => Buffer.alloc(0)], status: 1, expected: /MANIFEST\.json: version 2\.5\.0 does not match the folder name spacetime-vr-v9\.9\.9/ },
+  {
+    name: 'two packages at once',
+    args: () => [join(release, TOP), join(release, `${TOP}.zip`)],
+    status: 2,
+    expected: /one package at a time/,
+  },
+  {
+    name: 'a path that does not exist',
+    args: () => [join(release, 'nothing.tar.gz')],
+    status: 2,
+    expected: /nothing\.tar\.gz: does not exist/,
+  },
+  {
+    name: 'a file that is no package (verify-release.mjs itself)',
+    args: () => [join(release, 'verify-release.mjs')],
+    status: 2,
+    expected: /verify-release\.mjs: is not a package folder, \.tar\.gz or \.zip/,
+  },
+  {
+    name: '--key naming a missing file',
+    args: () => [join(release, TOP), '--key', 'missing.asc'],
+    status: 2,
+    expected: /--key missing\.asc: does not exist/,
+  },
+  {
+    name: '--fingerprint that is not hex',
+    args: () => [join(release, TOP), '--fingerprint', 'xyz'],
+    status: 2,
+    expected: /--fingerprint xyz: not a 40 or 64 digit hex fingerprint/,
+  },
+  {
+    name: '--max-entries that is not a number',
+    args: () => [join(release, TOP), '--max-entries', 'many'],
+    status: 2,
+    expected: /--max-entries many: not a positive whole number/,
+  },
+  {
+    name: '--fingerprint of another key',
+    args: () => [join(release, TOP), '--fingerprint', 'AB'.repeat(20)],
+    status: 1,
+    expected: /signature: .*is not the expected ABAB/,
+  },
+  {
+    name: '--key of another key',
+    args: () => [join(release, `${TOP}.tar.gz`), '--key', join(keys, 'other.asc')],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\.tar\.gz: signature: SHA256SUMS\.asc is not a valid signature of SHA256SUMS by other\.asc/,
+  },
+  {
+    name: 'the package folder renamed to another version',
+    args: (f) => [f],
+    file: ['spacetime-vr-v9.9.9', () => Buffer.alloc(0)],
+    status: 1,
+    expected: /MANIFEST\.json: version 2\.5\.0 does not match the folder name spacetime-vr-v9\.9\.9/,
+  },
   { name: 'an empty .tar.gz', file: ['empty.tar.gz', () => Buffer.alloc(0)], status: 1, expected: /empty\.tar\.gz: cannot be read/ },
-  { name: 'a truncated .tar.gz (first half)', file: ['truncated.tar.gz', () => real(`${TOP}.tar.gz`).subarray(0, real(`${TOP}.tar.gz`).length >> 1)], status: 1, expected: /truncated\.tar\.gz: cannot be read: unexpected end of file/ },
-  { name: 'a .tar.gz whose gzip CRC is wrong', file: ['bad-crc.tar.gz', () => flipped(real(`${TOP}.tar.gz`), real(`${TOP}.tar.gz`).length - 8)], status: 1, expected: /bad-crc\.tar\.gz: cannot be read: incorrect data check/ },
-  { name: 'a .tar.gz that is gzip of no tar', file: ['not-tar.tar.gz', () => gzipSync(Buffer.from('just text, no tar headers\n'.repeat(40)))], status: 1, expected: /not-tar\.tar\.gz: cannot be read/ },
-  { name: 'a .tar.gz with a symlink', file: ['symlink.tar.gz', () => tarGz([entry('scripts/passwd', { type: 'SymbolicLink', linkpath: '/etc/passwd', data: '' })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/scripts\/passwd: is a symlink; a package holds only files and folders/ },
-  { name: 'a .tar.gz with a hard link', file: ['hardlink.tar.gz', () => tarGz([entry('a.txt'), entry('b.txt', { type: 'Link', linkpath: `${TOP}/a.txt`, data: '' })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/b\.txt: is a hard link/ },
-  { name: 'a .tar.gz with a character device', file: ['device.tar.gz', () => tarGz([entry('null', { type: 'CharacterDevice', data: '' })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/null: is a device/ },
-  { name: 'a .tar.gz with a FIFO', file: ['fifo.tar.gz', () => tarGz([entry('pipe', { type: 'FIFO', data: '' })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/pipe: is a fifo/ },
-  { name: 'a .tar.gz with a duplicate entry', file: ['duplicate.tar.gz', () => tarGz([entry('a.txt'), entry('a.txt', { data: 'evil\n' })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/a\.txt: appears twice/ },
-  { name: 'a .tar.gz with a ../ path', file: ['traversal.tar.gz', () => tarGz([entry('../../etc/cron.d/evil')])], status: 1, expected: /spacetime-vr-v2\.5\.0\/\.\.\/\.\.\/etc\/cron\.d\/evil: unsafe entry name \(a "\.\." part\)/ },
-  { name: 'a .tar.gz with an absolute path', file: ['absolute.tar.gz', () => tarGz([{ path: '/etc/cron.d/evil', data: 'x' }])], status: 1, expected: /\/etc\/cron\.d\/evil: unsafe entry name \(an absolute path\)/ },
-  { name: 'a .tar.gz whose header claims more bytes than its data', file: ['short-data.tar.gz', () => tarGz([entry('a.txt', { size: 4096 })])], status: 1, expected: /short-data\.tar\.gz: (cannot be read|spacetime-vr-v2\.5\.0\/a\.txt: its header says 4096 bytes)/ },
-  { name: 'a .tar.gz bomb (40 MiB of zeros)', file: ['bomb.tar.gz', () => tarGz([entry('zeros.bin', { data: Buffer.alloc(40 << 20) })])], status: 1, expected: /bomb\.tar\.gz: expands more than 200 times \(limit --max-ratio\)/ },
-  { name: 'a .tar.gz over --max-bytes 100000', args: () => [join(release, `${TOP}.tar.gz`), '--max-bytes', '100000'], status: 1, expected: /more than 100000 uncompressed bytes \(limit --max-bytes\)/ },
-  { name: 'a .zip over --max-entries 10', args: () => [join(release, `${TOP}.zip`), '--max-entries', '10'], status: 1, expected: /entries, more than 10 \(limit --max-entries\)/ },
-  { name: 'a .zip that is random bytes', file: ['random.zip', () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff))], status: 1, expected: /random\.zip: cannot be read/ },
-  { name: 'a .zip truncated (central directory cut off)', file: ['truncated.zip', () => real(`${TOP}.zip`).subarray(0, real(`${TOP}.zip`).length - 100)], status: 1, expected: /truncated\.zip: cannot be read/ },
-  { name: 'a .zip whose entry fails its CRC-32', file: ['bad-crc.zip', () => zip([zipEntry('a.txt', { crc: 0x12345678 })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/a\.txt: CRC-32 mismatch/ },
-  { name: 'a .zip with a ../ path', file: ['traversal.zip', () => zip([zipEntry('../../evil.sh')])], status: 1, expected: /spacetime-vr-v2\.5\.0\/\.\.\/\.\.\/evil\.sh: unsafe entry name \(a "\.\." part\)/ },
-  { name: 'a .zip with an absolute path', file: ['absolute.zip', () => zip([{ name: '/tmp/evil.sh', data: 'x' }])], status: 1, expected: /\/tmp\/evil\.sh: unsafe entry name \(an absolute path\)/ },
-  { name: 'a .zip with a backslash path', file: ['backslash.zip', () => zip([zipEntry('..\\..\\evil.bat')])], status: 1, expected: /unsafe entry name \(a backslash in its name\)/ },
-  { name: 'a .zip with a symlink', file: ['symlink.zip', () => zip([zipEntry('passwd', { data: '/etc/passwd', mode: 0o120777 })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/passwd: is a symlink/ },
-  { name: 'a .zip with a duplicate entry', file: ['duplicate.zip', () => zip([zipEntry('a.txt'), zipEntry('a.txt', { data: 'evil\n' })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/a\.txt: appears twice/ },
-  { name: 'a .zip whose local header names another file', file: ['local-header.zip', () => zip([zipEntry('a.txt', { localName: `${TOP}/b.txt` })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/a\.txt: the local header disagrees with the central directory \(name/ },
-  { name: 'a .zip bomb (20 MiB of zeros deflated)', file: ['bomb.zip', () => zip([zipEntry('zeros.bin', { data: Buffer.alloc(20 << 20), deflate: true })])], status: 1, expected: /spacetime-vr-v2\.5\.0\/zeros\.bin: expands more than 200 times \(limit --max-ratio\)/ },
+  {
+    name: 'a truncated .tar.gz (first half)',
+    file: ['truncated.tar.gz', () => real(`${TOP}.tar.gz`).subarray(0, real(`${TOP}.tar.gz`).length >> 1)],
+    status: 1,
+    expected: /truncated\.tar\.gz: cannot be read: unexpected end of file/,
+  },
+  {
+    name: 'a .tar.gz whose gzip CRC is wrong',
+    file: ['bad-crc.tar.gz', () => flipped(real(`${TOP}.tar.gz`), real(`${TOP}.tar.gz`).length - 8)],
+    status: 1,
+    expected: /bad-crc\.tar\.gz: cannot be read: incorrect data check/,
+  },
+  {
+    name: 'a .tar.gz that is gzip of no tar',
+    file: ['not-tar.tar.gz', () => gzipSync(Buffer.from('just text, no tar headers\n'.repeat(40)))],
+    status: 1,
+    expected: /not-tar\.tar\.gz: cannot be read/,
+  },
+  {
+    name: 'a .tar.gz with a symlink',
+    file: ['symlink.tar.gz', () => tarGz([entry('scripts/passwd', { type: 'SymbolicLink', linkpath: '/etc/passwd', data: '' })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/scripts\/passwd: is a symlink; a package holds only files and folders/,
+  },
+  {
+    name: 'a .tar.gz with a hard link',
+    file: ['hardlink.tar.gz', () => tarGz([entry('a.txt'), entry('b.txt', { type: 'Link', linkpath: `${TOP}/a.txt`, data: '' })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/b\.txt: is a hard link/,
+  },
+  {
+    name: 'a .tar.gz with a character device',
+    file: ['device.tar.gz', () => tarGz([entry('null', { type: 'CharacterDevice', data: '' })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/null: is a device/,
+  },
+  {
+    name: 'a .tar.gz with a FIFO',
+    file: ['fifo.tar.gz', () => tarGz([entry('pipe', { type: 'FIFO', data: '' })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/pipe: is a fifo/,
+  },
+  {
+    name: 'a .tar.gz with a duplicate entry',
+    file: ['duplicate.tar.gz', () => tarGz([entry('a.txt'), entry('a.txt', { data: 'evil\n' })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/a\.txt: appears twice/,
+  },
+  {
+    name: 'a .tar.gz with a ../ path',
+    file: ['traversal.tar.gz', () => tarGz([entry('../../etc/cron.d/evil')])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/\.\.\/\.\.\/etc\/cron\.d\/evil: unsafe entry name \(a "\.\." part\)/,
+  },
+  {
+    name: 'a .tar.gz with an absolute path',
+    file: ['absolute.tar.gz', () => tarGz([{ path: '/etc/cron.d/evil', data: 'x' }])],
+    status: 1,
+    expected: /\/etc\/cron\.d\/evil: unsafe entry name \(an absolute path\)/,
+  },
+  {
+    name: 'a .tar.gz whose header claims more bytes than its data',
+    file: ['short-data.tar.gz', () => tarGz([entry('a.txt', { size: 4096 })])],
+    status: 1,
+    expected: /short-data\.tar\.gz: (cannot be read|spacetime-vr-v2\.5\.0\/a\.txt: its header says 4096 bytes)/,
+  },
+  {
+    name: 'a .tar.gz bomb (40 MiB of zeros)',
+    file: ['bomb.tar.gz', () => tarGz([entry('zeros.bin', { data: Buffer.alloc(40 << 20) })])],
+    status: 1,
+    expected: /bomb\.tar\.gz: expands more than 200 times \(limit --max-ratio\)/,
+  },
+  {
+    name: 'a .tar.gz over --max-bytes 100000',
+    args: () => [join(release, `${TOP}.tar.gz`), '--max-bytes', '100000'],
+    status: 1,
+    expected: /more than 100000 uncompressed bytes \(limit --max-bytes\)/,
+  },
+  {
+    name: 'a .zip over --max-entries 10',
+    args: () => [join(release, `${TOP}.zip`), '--max-entries', '10'],
+    status: 1,
+    expected: /entries, more than 10 \(limit --max-entries\)/,
+  },
+  {
+    name: 'a .zip that is random bytes',
+    file: ['random.zip', () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff))],
+    status: 1,
+    expected: /random\.zip: cannot be read/,
+  },
+  {
+    name: 'a .zip truncated (central directory cut off)',
+    file: ['truncated.zip', () => real(`${TOP}.zip`).subarray(0, real(`${TOP}.zip`).length - 100)],
+    status: 1,
+    expected: /truncated\.zip: cannot be read/,
+  },
+  {
+    name: 'a .zip whose entry fails its CRC-32',
+    file: ['bad-crc.zip', () => zip([zipEntry('a.txt', { crc: 0x12345678 })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/a\.txt: CRC-32 mismatch/,
+  },
+  {
+    name: 'a .zip with a ../ path',
+    file: ['traversal.zip', () => zip([zipEntry('../../evil.sh')])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/\.\.\/\.\.\/evil\.sh: unsafe entry name \(a "\.\." part\)/,
+  },
+  {
+    name: 'a .zip with an absolute path',
+    file: ['absolute.zip', () => zip([{ name: '/tmp/evil.sh', data: 'x' }])],
+    status: 1,
+    expected: /\/tmp\/evil\.sh: unsafe entry name \(an absolute path\)/,
+  },
+  {
+    name: 'a .zip with a backslash path',
+    file: ['backslash.zip', () => zip([zipEntry('..\\..\\evil.bat')])],
+    status: 1,
+    expected: /unsafe entry name \(a backslash in its name\)/,
+  },
+  {
+    name: 'a .zip with a symlink',
+    file: ['symlink.zip', () => zip([zipEntry('passwd', { data: '/etc/passwd', mode: 0o120777 })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/passwd: is a symlink/,
+  },
+  {
+    name: 'a .zip with a duplicate entry',
+    file: ['duplicate.zip', () => zip([zipEntry('a.txt'), zipEntry('a.txt', { data: 'evil\n' })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/a\.txt: appears twice/,
+  },
+  {
+    name: 'a .zip whose local header names another file',
+    file: ['local-header.zip', () => zip([zipEntry('a.txt', { localName: `${TOP}/b.txt` })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/a\.txt: the local header disagrees with the central directory \(name/,
+  },
+  {
+    name: 'a .zip bomb (20 MiB of zeros deflated)',
+    file: ['bomb.zip', () => zip([zipEntry('zeros.bin', { data: Buffer.alloc(20 << 20), deflate: true })])],
+    status: 1,
+    expected: /spacetime-vr-v2\.5\.0\/zeros\.bin: expands more than 200 times \(limit --max-ratio\)/,
+  },
 ];
 
 for (const c of verifierCases) {
@@ -293,7 +680,8 @@ for (const c of verifierCases) {
     const run = verifier(c.args ? c.args(file) : [file]);
     assert.is(run.status, c.status, run.output);
     assert.match(run.output, c.expected);
-    for (const line of run.output.split('\n').filter((l) => l.startsWith('FAIL '))) assert.ok(line.length < 2000, 'one short line per failure');
+    for (const line of run.output.split('\n').filter((l) => l.startsWith('FAIL ')))
+      assert.ok(line.length < 2000, 'one short line per failure');
   });
 }
 
@@ -302,7 +690,10 @@ test('--json lists the failures for CI', () => {
   assert.is(run.status, 1);
   const report = JSON.parse(run.stdout);
   assert.is(report.verified, false);
-  assert.ok(report.failures.some((f: string) => /appears twice/.test(f)), run.output);
+  assert.ok(
+    report.failures.some((f: string) => /appears twice/.test(f)),
+    run.output,
+  );
 });
 
 test.after(() => {

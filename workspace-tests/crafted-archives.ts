@@ -18,7 +18,18 @@ export function tarGz(entries: CraftedTarEntry[]): Buffer {
   for (const entry of entries) {
     const data = Buffer.from(entry.data ?? '');
     const header = Buffer.alloc(512);
-    new Header({ path: entry.path, type: entry.type ?? 'File', size: entry.size ?? data.length, mode: entry.mode ?? 0o644, uid: 0, gid: 0, mtime: new Date(0), linkpath: entry.linkpath, uname: '', gname: '' }).encode(header, 0);
+    new Header({
+      path: entry.path,
+      type: entry.type ?? 'File',
+      size: entry.size ?? data.length,
+      mode: entry.mode ?? 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: new Date(0),
+      linkpath: entry.linkpath,
+      uname: '',
+      gname: '',
+    }).encode(header, 0);
     blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));

@@ -21,5 +21,6 @@ export function localBaseImage(): string {
 }
 
 export function requireTool(command: string, install: string): void {
-  if (sh('/', `command -v ${command}`).status !== 0) throw new Error(`${command} is not installed: ${install} (tools/install-toolchain.sh installs it)`);
+  if (sh('/', `command -v ${command}`).status !== 0)
+    throw new Error(`${command} is not installed: ${install} (tools/install-toolchain.sh installs it)`);
 }

@@ -25,7 +25,10 @@ test.before(() => {
 test('bad input fails cleanly and leaves git status clean', () => {
   failsCleanly(nx(ws, ['g', '@spacetime/generators:environment', 'QA_1']), /the environment name "QA_1" is not a DNS-1123 label/);
   failsCleanly(nx(ws, ['g', '@spacetime/generators:environment', 'staging']), /the environment "staging" already exists/);
-  failsCleanly(nx(ws, ['g', '@spacetime/generators:environment', 'qa', '--from=prod']), /--from=prod: unknown environment\n\s+hint: copy one of: production, staging, development/);
+  failsCleanly(
+    nx(ws, ['g', '@spacetime/generators:environment', 'qa', '--from=prod']),
+    /--from=prod: unknown environment\n\s+hint: copy one of: production, staging, development/,
+  );
   failsCleanly(nx(ws, ['g', '@spacetime/generators:section', 'config']), /the section "config" already exists/);
 });
 
@@ -50,14 +53,18 @@ test('environment and section generators, then kubectl kustomize and release:ass
 
   // The development build skips what has no engine; the Docker image is not what this test is
   // about (workspace-tests/binaries.test.ts builds it), so it gets no engine and is skipped fast.
-  const assemble = nx(ws, ['run', 'release:assemble'], { XDG_CONFIG_HOME: tempDir('signing-keys'), DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  const assemble = nx(ws, ['run', 'release:assemble'], {
+    XDG_CONFIG_HOME: tempDir('signing-keys'),
+    DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+  });
   assert.is(assemble.status, 0, assemble.output);
   const pkg = join(ws, PACKAGE);
   assert.ok(existsSync(join(pkg, 'config/qa/.env.template')), 'config/qa/ missing from the package');
   assert.ok(existsSync(join(pkg, 'licenses/README.md')), 'licenses/ missing from the package');
   assert.ok(existsSync(join(pkg, 'licenses/THIRD_PARTY.md')));
   const sums = readFileSync(join(pkg, 'SHA256SUMS'), 'utf8');
-  for (const path of ['./config/qa/.env.template', './kubernetes/overlays/qa/kustomization.yaml', './licenses/README.md']) assert.ok(sums.includes(`  ${path}\n`), path);
+  for (const path of ['./config/qa/.env.template', './kubernetes/overlays/qa/kustomization.yaml', './licenses/README.md'])
+    assert.ok(sums.includes(`  ${path}\n`), path);
   // The packaged overlay has {{version}} substituted and renders with kubectl.
   const rendered = sh(pkg, 'kubectl kustomize kubernetes/overlays/qa');
   assert.is(rendered.status, 0, rendered.output);
@@ -84,7 +91,10 @@ test('release:version bumps, commits "Bump version to X" and tags; refuses a dir
   commitAll(ws, 'feat(mesh): spill players to the nearest shard');
   commitAll(ws, 'fix: close idle connections\n\nBREAKING CHANGE: idle clients are disconnected after 10 s');
   const bump = nx(ws, ['run', 'release:version', '--bump=minor', '--title=Faster Shards'], {
-    GIT_AUTHOR_NAME: 'Release Tests', GIT_AUTHOR_EMAIL: 'tests@spacetime-vr.invalid', GIT_COMMITTER_NAME: 'Release Tests', GIT_COMMITTER_EMAIL: 'tests@spacetime-vr.invalid',
+    GIT_AUTHOR_NAME: 'Release Tests',
+    GIT_AUTHOR_EMAIL: 'tests@spacetime-vr.invalid',
+    GIT_COMMITTER_NAME: 'Release Tests',
+    GIT_COMMITTER_EMAIL: 'tests@spacetime-vr.invalid',
   });
   assert.is(bump.status, 0, bump.output);
   assert.is(readFileSync(join(ws, 'VERSION'), 'utf8'), '2.6.0\n');
@@ -94,7 +104,10 @@ test('release:version bumps, commits "Bump version to X" and tags; refuses a dir
   assert.is(status(), '');
   const notes = readFileSync(join(ws, 'libs/release/templates/RELEASE_NOTES.source.md'), 'utf8');
   assert.match(notes, /^# SpaceTime VR \{\{version\}\}: Faster Shards\n/);
-  assert.match(notes, /## Breaking Changes\n\n- idle clients are disconnected after 10 s \(\w+\)\n\n## New Features\n\n- \*\*mesh:\*\* spill players to the nearest shard \(\w+\)\n\n## Fixes\n\n- close idle connections \(\w+\)\n/);
+  assert.match(
+    notes,
+    /## Breaking Changes\n\n- idle clients are disconnected after 10 s \(\w+\)\n\n## New Features\n\n- \*\*mesh:\*\* spill players to the nearest shard \(\w+\)\n\n## Fixes\n\n- close idle connections \(\w+\)\n/,
+  );
   assert.not.match(notes, /Add the qa environment/);
 
   const again = nx(ws, ['run', 'release:version', '--to=2.6.0', '--title=Again']);

@@ -29,7 +29,14 @@ test.before(() => {
       targets: {
         export: {
           executor: '@spacetime/executors:godot-export',
-          options: { project: '.', preset: 'Linux Server Pack', mode: 'pack', name: 'hello', outputPath: 'dist/godot3-hello', timeout: 120 },
+          options: {
+            project: '.',
+            preset: 'Linux Server Pack',
+            mode: 'pack',
+            name: 'hello',
+            outputPath: 'dist/godot3-hello',
+            timeout: 120,
+          },
         },
       },
     }),
@@ -40,14 +47,20 @@ test.before(() => {
 test('real Godot 3: --export-pack through the executor, and the pack runs headless', () => {
   const run = nx(ws, ['run', 'godot3-hello:export'], env);
   assert.is(run.status, 0, run.output);
-  assert.match(run.output, /Godot 3\.2\.3\.stable\.custom_build \(.*godot3, from PATH \(godot3\)\): exporting preset "Linux Server Pack" \(pack\)/);
+  assert.match(
+    run.output,
+    /Godot 3\.2\.3\.stable\.custom_build \(.*godot3, from PATH \(godot3\)\): exporting preset "Linux Server Pack" \(pack\)/,
+  );
   const out = join(ws, 'dist/godot3-hello');
   const pck = join(out, 'hello.pck');
   assert.ok(statSync(pck).size > 0);
   assert.is(statSync(pck).mode & 0o777, 0o644);
   assert.is(readFileSync(join(out, 'VERSION.txt'), 'utf8'), '2.5.0\n');
   const log = readFileSync(join(out, 'godot-export.log'), 'utf8');
-  assert.match(log, /^\$ xvfb-run -a .*godot3 --no-window --path .*fixtures\/godot3-hello --export-pack "Linux Server Pack" .*\/dist\/godot3-hello\/hello\.pck$/m);
+  assert.match(
+    log,
+    /^\$ xvfb-run -a .*godot3 --no-window --path .*fixtures\/godot3-hello --export-pack "Linux Server Pack" .*\/dist\/godot3-hello\/hello\.pck$/m,
+  );
   assert.match(log, /savepack: end/);
   const set = JSON.parse(readFileSync(join(out, 'artifacts.json'), 'utf8'));
   assert.equal(set.metadata.godot, { mode: 'pack', preset: 'Linux Server Pack', version: '3.2.3.stable.custom_build' });
@@ -57,11 +70,14 @@ test('real Godot 3: --export-pack through the executor, and the pack runs headle
   assert.match(played.output, /^SPACETIME_FIXTURE ok sum=285 engine=3\.2\.3-stable \(custom_build\)$/m);
 });
 
-test('real Godot 3: a binary export without export templates fails the task with Godot\'s reason', () => {
+test("real Godot 3: a binary export without export templates fails the task with Godot's reason", () => {
   const run = nx(ws, ['run', 'godot3-hello:export', '--mode=release', '--skip-nx-cache'], env);
   assert.is.not(run.status, 0);
   assert.match(run.output, /Godot export of preset "Linux Server Pack" failed:/);
-  assert.match(run.output, /log: ERROR: _fs_changed: Cannot export project with preset 'Linux Server Pack' due to configuration errors:\n\s+No export template found at the expected path:/);
+  assert.match(
+    run.output,
+    /log: ERROR: _fs_changed: Cannot export project with preset 'Linux Server Pack' due to configuration errors:\n\s+No export template found at the expected path:/,
+  );
   assert.match(run.output, /Godot wrote no hello/);
 });
 

@@ -16,7 +16,8 @@ let ws = '';
 let sections: string[] = [];
 const filesOf = (section: string) => git(ws, 'ls-files', `libs/sections/${section}`).split('\n');
 const fragmentSha = (section: string, path: string) =>
-  JSON.parse(readFileSync(join(ws, 'dist/sections', section, 'fragment.json'), 'utf8')).files.find((f: { path: string }) => f.path === path)?.sha256;
+  JSON.parse(readFileSync(join(ws, 'dist/sections', section, 'fragment.json'), 'utf8')).files.find((f: { path: string }) => f.path === path)
+    ?.sha256;
 
 test.before(() => {
   ws = copyWorkspace('inputs');
@@ -24,7 +25,7 @@ test.before(() => {
 });
 
 // Exhaustive and cheap: Nx hashes a task from its hash plan's files, so a file in the plan changes the hash.
-test('every file of every section is in its own package task\'s hash plan and in no other; files outside are in none', () => {
+test("every file of every section is in its own package task's hash plan and in no other; files outside are in none", () => {
   const run = sh(ws, 'NX_DAEMON=false node -r @swc-node/register workspace-tests/task-inputs.ts');
   assert.is(run.status, 0, run.output);
   const plans: Record<string, string[]> = JSON.parse(run.output.slice(run.output.indexOf('{')));
@@ -33,11 +34,16 @@ test('every file of every section is in its own package task\'s hash plan and in
     for (const file of filesOf(section)) {
       checked += 1;
       for (const [task, files] of Object.entries(plans)) {
-        assert.is(files.includes(file), task === `${section}:package`, `${file} ${files.includes(file) ? 'is' : 'is not'} an input of ${task}`);
+        assert.is(
+          files.includes(file),
+          task === `${section}:package`,
+          `${file} ${files.includes(file) ? 'is' : 'is not'} an input of ${task}`,
+        );
       }
     }
   }
-  for (const file of OUTSIDE) for (const [task, files] of Object.entries(plans)) assert.not.ok(files.includes(file), `${file} is an input of ${task}`);
+  for (const file of OUTSIDE)
+    for (const [task, files] of Object.entries(plans)) assert.not.ok(files.includes(file), `${file} is an input of ${task}`);
   console.log(`${checked} section files, each an input of exactly its section's package task; ${OUTSIDE.length} outside files in none`);
   assert.ok(checked > 100);
 });
@@ -64,7 +70,10 @@ test('changing one shipped file per section reruns exactly those package tasks a
   const second = nx(ws, ['run-many', '-t', 'package']);
   assert.is(second.status, 0, second.output);
   changed.forEach(({ section, file, path }, i) => {
-    assert.ok(tasksRun(second.output).some((t) => t.startsWith(`${section}:package`)), `${section}:package was a stale cache hit after ${file} changed`);
+    assert.ok(
+      tasksRun(second.output).some((t) => t.startsWith(`${section}:package`)),
+      `${section}:package was a stale cache hit after ${file} changed`,
+    );
     assert.ok(before[i], `${path} is not in ${section}'s fragment`);
     assert.is.not(fragmentSha(section, path), before[i], `${path} did not change in the package`);
   });
@@ -75,7 +84,11 @@ test('changing files outside every input leaves every package task in the cache'
   const run = nx(ws, ['run-many', '-t', 'package']);
   assert.is(run.status, 0, run.output);
   assert.equal(tasksRun(run.output), []);
-  for (const section of sections) assert.ok(tasksFromCache(run.output).some((t) => t.startsWith(`${section}:package`)), `${section}:package did not come from the cache`);
+  for (const section of sections)
+    assert.ok(
+      tasksFromCache(run.output).some((t) => t.startsWith(`${section}:package`)),
+      `${section}:package did not come from the cache`,
+    );
 });
 
 test.after(cleanUp);

@@ -48,15 +48,25 @@ function processesOf(args = ['run', 'config:package', '--skip-nx-cache'], env: N
 }
 
 function probed(): NodeProcess[] {
-  return readFileSync(join(probe, '../processes.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return readFileSync(join(probe, '../processes.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 test('a task process does not load TypeScript, and no plugin worker process is started', () => {
   const processes = processesOf();
   const task = processes.filter((p) => p.project === 'config');
   assert.ok(task.length > 0, `the probe saw no task process: ${JSON.stringify(processes)}`);
-  assert.equal(task.filter((p) => p.typescript), [], 'a task process loaded TypeScript');
-  assert.equal(processes.filter((p) => /plugin-worker/.test(p.script)), []);
+  assert.equal(
+    task.filter((p) => p.typescript),
+    [],
+    'a task process loaded TypeScript',
+  );
+  assert.equal(
+    processes.filter((p) => /plugin-worker/.test(p.script)),
+    [],
+  );
 });
 
 test('control: the probe does see plugin workers when isolation is turned back on', () => {

@@ -67,7 +67,7 @@ function unknownTargets(name: string, text: string): string[] {
 
 const pipelines = PIPELINES.map((name) => ({ name, text: readFileSync(join(SOURCE_ROOT, name), 'utf8') }));
 
-test('both pipelines are valid YAML and run the contract\'s commands', () => {
+test("both pipelines are valid YAML and run the contract's commands", () => {
   for (const { name, text } of pipelines) {
     const commands = targetUses(name, text).map((u) => `${u.project ?? '*'}:${u.target}`);
     for (const expected of ['*:validate', '*:package', 'release:assemble', 'release:verify', 'release:publish']) {
@@ -85,8 +85,13 @@ test('every target a pipeline names exists in the workspace (pending ones except
 
 test('the check fails on a bogus target and on broken YAML', () => {
   const [github] = pipelines;
-  const broken = github.text.replace('nx run release:verify', 'nx run release:verfy').replace('-t validate package --base', '-t validate pakage --base');
-  assert.equal(unknownTargets(github.name, broken).map((u) => u.split(' ')[0]), ['pakage', 'release:verfy']);
+  const broken = github.text
+    .replace('nx run release:verify', 'nx run release:verfy')
+    .replace('-t validate package --base', '-t validate pakage --base');
+  assert.equal(
+    unknownTargets(github.name, broken).map((u) => u.split(' ')[0]),
+    ['pakage', 'release:verfy'],
+  );
   assert.throws(() => targetUses('broken.yml', `${github.text}\n  - [unclosed`), /not valid YAML/);
   assert.throws(() => targetUses('duplicate.yml', 'jobs: {}\njobs: {}\n'), /not valid YAML/);
 });

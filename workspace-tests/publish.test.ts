@@ -23,7 +23,14 @@ let env: NodeJS.ProcessEnv = {};
 const docker = (command: string) => sh('/', command);
 
 function publishEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...env, ...s3.env, AWS_SECRET_ACCESS_KEY: SECRET, ARTIFACT_REPO: `s3://${BUCKET}/${prefix}`, DOCKER_REGISTRY: registry.address, ...extra };
+  return {
+    ...env,
+    ...s3.env,
+    AWS_SECRET_ACCESS_KEY: SECRET,
+    ARTIFACT_REPO: `s3://${BUCKET}/${prefix}`,
+    DOCKER_REGISTRY: registry.address,
+    ...extra,
+  };
 }
 
 test.before(async () => {
@@ -31,7 +38,13 @@ test.before(async () => {
   requireTool('docker-registry', 'apt-get install docker-registry');
   ws = copyWorkspace('publish');
   const bin = writeGodot4StandIn(tempDir('godot4-standin'));
-  env = { XDG_CONFIG_HOME: tempDir('signing-keys'), PATH: `${bin}:${process.env.PATH}`, BASE_IMAGE: localBaseImage(), GODOT_BIN: '', GNUPGHOME: '' };
+  env = {
+    XDG_CONFIG_HOME: tempDir('signing-keys'),
+    PATH: `${bin}:${process.env.PATH}`,
+    BASE_IMAGE: localBaseImage(),
+    GODOT_BIN: '',
+    GNUPGHOME: '',
+  };
   const assemble = nx(ws, ['run', 'release:assemble'], env);
   if (assemble.status !== 0) throw new Error(assemble.output);
   s3 = await startS3Server(tempDir('s3rver'), [BUCKET]);
@@ -53,12 +66,18 @@ test('release:publish pushes the image, uploads the release and the pinned chart
   assert.not.match(reportText, new RegExp(SECRET));
   const report = JSON.parse(reportText);
   assert.is(report.repository, `s3://${BUCKET}/spacetime`);
-  assert.ok(report.objects.every((o: { action: string }) => o.action === 'uploaded'), reportText);
+  assert.ok(
+    report.objects.every((o: { action: string }) => o.action === 'uploaded'),
+    reportText,
+  );
   assert.match(report.image.digest, /^sha256:[0-9a-f]{64}$/);
   assert.equal(report.image.references, [`${registry.address}/spacetime-vr:dev`]);
   const tags = (await (await fetch(`http://${registry.address}/v2/spacetime-vr/tags/list`)).json()) as { tags: string[] };
   assert.equal(tags.tags, ['dev']);
-  const manifest = await fetch(`http://${registry.address}/v2/spacetime-vr/manifests/${report.image.digest}`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+  const manifest = await fetch(`http://${registry.address}/v2/spacetime-vr/manifests/${report.image.digest}`, {
+    method: 'HEAD',
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+  });
   assert.is(manifest.status, 200);
 
   // The recipient: everything from the bucket into a fresh folder, then the spec's checks.
@@ -76,18 +95,29 @@ test('release:publish pushes the image, uploads the release and the pinned chart
   ]);
   const release = join(dir, 'releases/v2.5.0');
   for (const archive of ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip', 'release-signing-key.asc']) {
-    assert.ok(readFileSync(join(release, archive)).equals(readFileSync(join(ws, 'dist/release', archive))), `${archive} differs from the local one`);
+    assert.ok(
+      readFileSync(join(release, archive)).equals(readFileSync(join(ws, 'dist/release', archive))),
+      `${archive} differs from the local one`,
+    );
   }
-  const unpacked = sh(release, 'mkdir x && tar -xzf spacetime-vr-v2.5.0.tar.gz -C x && cd x/spacetime-vr-v2.5.0 && sha256sum -c --quiet ../../SHA256SUMS && cmp ../../MANIFEST.json MANIFEST.json');
+  const unpacked = sh(
+    release,
+    'mkdir x && tar -xzf spacetime-vr-v2.5.0.tar.gz -C x && cd x/spacetime-vr-v2.5.0 && sha256sum -c --quiet ../../SHA256SUMS && cmp ../../MANIFEST.json MANIFEST.json',
+  );
   assert.is(unpacked.status, 0, unpacked.output);
-  const gpg = sh(release, 'gpg --batch --import release-signing-key.asc && gpg --batch --verify SHA256SUMS.asc SHA256SUMS', { GNUPGHOME: mkdirTemp('gnupg') });
+  const gpg = sh(release, 'gpg --batch --import release-signing-key.asc && gpg --batch --verify SHA256SUMS.asc SHA256SUMS', {
+    GNUPGHOME: mkdirTemp('gnupg'),
+  });
   assert.is(gpg.status, 0, gpg.output);
   assert.match(gpg.output, /Good signature/);
 
   const chart = join(dir, 'charts/spacetime-vr-2.5.0.tgz');
   const index = parse(readFileSync(join(dir, 'charts/index.yaml'), 'utf8'));
   const entry = index.entries['spacetime-vr'][0];
-  assert.equal([entry.version, entry.appVersion, entry.digest, entry.urls], ['2.5.0', '2.5.0', sha256(readFileSync(chart)), ['spacetime-vr-2.5.0.tgz']]);
+  assert.equal(
+    [entry.version, entry.appVersion, entry.digest, entry.urls],
+    ['2.5.0', '2.5.0', sha256(readFileSync(chart)), ['spacetime-vr-2.5.0.tgz']],
+  );
   const buildDate = JSON.parse(readFileSync(join(release, 'MANIFEST.json'), 'utf8')).build_date;
   assert.equal([index.generated, entry.created], [buildDate, buildDate]);
   sh(dir, 'tar -xzf charts/spacetime-vr-2.5.0.tgz -C charts');
@@ -99,7 +129,10 @@ test('a rerun uploads nothing and pushes again harmlessly', () => {
   const run = nx(ws, ['run', 'release:publish'], publishEnv('spacetime'));
   assert.is(run.status, 0, run.output);
   const report = JSON.parse(readFileSync(join(ws, 'dist/release/publish-report.json'), 'utf8'));
-  assert.ok(report.objects.every((o: { action: string }) => o.action === 'skipped'), JSON.stringify(report.objects));
+  assert.ok(
+    report.objects.every((o: { action: string }) => o.action === 'skipped'),
+    JSON.stringify(report.objects),
+  );
   assert.match(run.output, /0 uploaded, 8 already there, 0 overwritten/);
 });
 
@@ -108,7 +141,10 @@ test('a registry that refuses the push: one clear error, nothing uploaded', asyn
   try {
     const run = nx(ws, ['run', 'release:publish'], publishEnv('refused', { DOCKER_REGISTRY: readOnly.address }));
     assert.is.not(run.status, 0, run.output);
-    assert.match(run.output, new RegExp(`ERROR DOCKER_REGISTRY: the registry ${readOnly.address} refused the push of ${readOnly.address}/spacetime-vr:dev: .+`));
+    assert.match(
+      run.output,
+      new RegExp(`ERROR DOCKER_REGISTRY: the registry ${readOnly.address} refused the push of ${readOnly.address}/spacetime-vr:dev: .+`),
+    );
     assert.equal(await listKeys(s3.client, BUCKET, 'refused/'), []);
   } finally {
     readOnly.stop();
@@ -119,7 +155,12 @@ test('without ARTIFACT_REPO and DOCKER_REGISTRY: the file:// repository in dist/
   const run = nx(ws, ['run', 'release:publish'], env);
   assert.is(run.status, 0, run.output);
   assert.match(run.output, /SKIPPED the container registry: DOCKER_REGISTRY \(or --registry\) is not set/);
-  for (const file of ['releases/v2.5.0/SHA256SUMS.asc', 'releases/v2.5.0/spacetime-vr-v2.5.0.tar.gz', 'charts/index.yaml', 'charts/spacetime-vr-2.5.0.tgz']) {
+  for (const file of [
+    'releases/v2.5.0/SHA256SUMS.asc',
+    'releases/v2.5.0/spacetime-vr-v2.5.0.tar.gz',
+    'charts/index.yaml',
+    'charts/spacetime-vr-2.5.0.tgz',
+  ]) {
     assert.ok(existsSync(join(ws, 'dist/artifact-repo', file)), file);
   }
   const strict = nx(ws, ['run', 'release:publish:production'], env);
@@ -131,7 +172,10 @@ test('no package: "run release:assemble first"', () => {
   const fresh = copyWorkspace('publish-nothing');
   const run = nx(fresh, ['run', 'release:publish'], env);
   assert.is.not(run.status, 0);
-  assert.match(run.output, /ERROR .*dist\/release\/spacetime-vr-v2\.5\.0: is missing: there is no release package to publish\n\s+hint: run release:assemble first/);
+  assert.match(
+    run.output,
+    /ERROR .*dist\/release\/spacetime-vr-v2\.5\.0: is missing: there is no release package to publish\n\s+hint: run release:assemble first/,
+  );
 });
 
 function mkdirTemp(label: string): string {

@@ -51,7 +51,10 @@ export async function startRegistry(options: { readOnly?: boolean } = {}): Promi
   child.stderr!.on('data', (chunk) => (log += chunk));
   const address = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://${address}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return { address, stop: () => child.kill('SIGTERM') };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));

@@ -25,7 +25,12 @@ function assemble(i: number): Run {
     { env: { TZ: 'UTC' }, prefix: 'umask 022; ' },
     { env: { TZ: 'Pacific/Chatham', LANG: 'C' }, prefix: 'umask 077; ' },
   ][i];
-  const env = { ...setup.env, XDG_CONFIG_HOME: join(origin, '..', 'signing-key'), NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: TOKEN };
+  const env = {
+    ...setup.env,
+    XDG_CONFIG_HOME: join(origin, '..', 'signing-key'),
+    NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url,
+    NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: TOKEN,
+  };
   return nx(clones[i], ['run', 'release:assemble'], env, `ln -sfn ${origin}/node_modules node_modules; ${setup.prefix}`);
 }
 
@@ -34,7 +39,10 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
 
 test.before(async () => {
   storage = tempDir('nx-remote-cache');
-  server = spawn(process.execPath, [join(SOURCE_ROOT, 'tools/nx-cache-server.mjs'), storage], { env: { ...process.env, NX_CACHE_SERVER_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, [join(SOURCE_ROOT, 'tools/nx-cache-server.mjs'), storage], {
+    env: { ...process.env, NX_CACHE_SERVER_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   url = await new Promise<string>((resolve) => {
     let pending = '';
     server.stdout!.on('data', (chunk: Buffer) => {
@@ -68,7 +76,9 @@ test('the first machine builds every section task and uploads it', async () => {
   assert.is(runs[0].status, 0, runs[0].output);
   await settle();
   const uploaded = requests.filter((r) => r.method === 'PUT' && r.status === 200).length;
-  console.log(`machine a: ${tasksRun(runs[0].output).length} tasks run, ${tasksFromCache(runs[0].output).length} restored, ${uploaded} uploaded`);
+  console.log(
+    `machine a: ${tasksRun(runs[0].output).length} tasks run, ${tasksFromCache(runs[0].output).length} restored, ${uploaded} uploaded`,
+  );
   assert.ok(tasksRun(runs[0].output).length > 8, runs[0].output);
   assert.is(uploaded, tasksRun(runs[0].output).length - 1, 'every cacheable task is uploaded (release:assemble is not cached)');
 });
@@ -79,17 +89,20 @@ test('the second machine restores every section task from the remote cache and b
   assert.is(runs[1].status, 0, runs[1].output);
   await settle();
   const built = tasksRun(runs[0].output).filter((t) => !t.startsWith('release:'));
-  console.log(`machine b: ${tasksRun(runs[1].output).length} tasks run, ${tasksFromCache(runs[1].output).length} restored (${requests.filter((r) => r.method === 'GET' && r.status === 200).length} downloads)`);
+  console.log(
+    `machine b: ${tasksRun(runs[1].output).length} tasks run, ${tasksFromCache(runs[1].output).length} restored (${requests.filter((r) => r.method === 'GET' && r.status === 200).length} downloads)`,
+  );
   assert.equal(tasksRun(runs[1].output), ['release:assemble:development']);
   assert.equal(tasksFromCache(runs[1].output), built);
-  for (const task of built) assert.match(runs[1].output, new RegExp(`nx run ${task}\\s.*\\[remote cache\\]`), `${task} did not come from the remote cache`);
+  for (const task of built)
+    assert.match(runs[1].output, new RegExp(`nx run ${task}\\s.*\\[remote cache\\]`), `${task} did not come from the remote cache`);
   const digests = clones.map((clone) => ARCHIVES.map((f) => sha(join(clone, 'dist/release', f))));
   assert.equal(digests[1], digests[0]);
   const verify = nx(clones[1], ['run', 'release:verify'], { XDG_CONFIG_HOME: join(origin, '..', 'signing-key') });
   assert.is(verify.status, 0, verify.output);
 });
 
-test('no restored output and no cache entry holds the first machine\'s path', () => {
+test("no restored output and no cache entry holds the first machine's path", () => {
   const leaks: string[] = [];
   const search = (name: string, data: Buffer) => {
     const text = (data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString('latin1');

@@ -46,8 +46,17 @@ test('release:diff against a copy changed once in each kind reports exactly thos
   const diff = JSON.parse(readFileSync(join(ws, 'dist/release/release-diff.json'), 'utf8'));
   assert.is(diff.from.version, '2.4.0');
   assert.is(diff.to.version, '2.5.0');
-  const reported = diff.sections.flatMap((s: { id: string; changes: Array<{ change: string; scope: string; subject: string; details?: string[] }> }) =>
-    s.changes.map((c) => [s.id, c.change, c.scope, c.subject, ...(s.id === 'files' && c.subject !== 'binaries/spacetime-server' ? [] : c.details ?? [])].join(' | ')),
+  const reported = diff.sections.flatMap(
+    (s: { id: string; changes: Array<{ change: string; scope: string; subject: string; details?: string[] }> }) =>
+      s.changes.map((c) =>
+        [
+          s.id,
+          c.change,
+          c.scope,
+          c.subject,
+          ...(s.id === 'files' && c.subject !== 'binaries/spacetime-server' ? [] : (c.details ?? [])),
+        ].join(' | '),
+      ),
   );
   assert.equal(reported, [
     'files | changed | binaries | binaries/spacetime-server | size 2.0 KiB → 2.9 KiB',
@@ -98,12 +107,23 @@ test('release:report writes a self-contained page that renders in Chromium at ph
     { width: 1280, height: 900, png: join(shots, 'desktop.png') },
   ]);
   console.log(`report.html: ${html.length} bytes; rendered at two widths in ${Date.now() - started} ms`);
-  for (const [render, width] of [[phone, 390], [desktop, 1280]] as const) {
+  for (const [render, width] of [
+    [phone, 390],
+    [desktop, 1280],
+  ] as const) {
     assert.equal(render.errors, [], `${width}px: ${render.errors.join('\n')}`);
     assert.equal(render.requests, []);
     assert.is(render.viewportWidth, width);
     assert.ok(render.scrollWidth <= width, `${width}px: the page is ${render.scrollWidth}px wide`);
-    for (const text of ['spacetime-vr 2.5.0', 'Task graph of this build', 'Changes since 2.4.0', 'docs/notes <old> & more.md', 'sha256sum -c SHA256SUMS', 'gpg --verify SHA256SUMS.asc SHA256SUMS', 'npx nx run release:verify']) {
+    for (const text of [
+      'spacetime-vr 2.5.0',
+      'Task graph of this build',
+      'Changes since 2.4.0',
+      'docs/notes <old> & more.md',
+      'sha256sum -c SHA256SUMS',
+      'gpg --verify SHA256SUMS.asc SHA256SUMS',
+      'npx nx run release:verify',
+    ]) {
       assert.ok(render.bodyText.includes(text), `${width}px: "${text}" not shown`);
     }
   }
@@ -112,7 +132,10 @@ test('release:report writes a self-contained page that renders in Chromium at ph
   assert.match(desktop.bodyText, /release:assemble:development\s+ran/);
   assert.match(desktop.bodyText, /config\s+validate \(development\)\s+pass/);
   assert.match(desktop.bodyText, 'promtool check config config/production/prometheus.yml');
-  for (const [name, width, height] of [['phone.png', 390, 844], ['desktop.png', 1280, 900]] as const) {
+  for (const [name, width, height] of [
+    ['phone.png', 390, 844],
+    ['desktop.png', 1280, 900],
+  ] as const) {
     const png = pngSize(join(shots, name));
     assert.equal([png.width, png.height], [width, height]);
     assert.ok(png.bytes > 20_000, `${name}: ${png.bytes} bytes`);
@@ -121,23 +144,33 @@ test('release:report writes a self-contained page that renders in Chromium at ph
 
 test('the render check catches a page with a script error, an external request or a page too wide for a phone', async () => {
   const dir = tempDir('broken-page');
-  writeFileSync(join(dir, 'broken.html'), '<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width"></head><body><img src="https://example.invalid/logo.png"><div style="width:900px">wide</div><script>notDefined()</script></body></html>');
+  writeFileSync(
+    join(dir, 'broken.html'),
+    '<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width"></head><body><img src="https://example.invalid/logo.png"><div style="width:900px">wide</div><script>notDefined()</script></body></html>',
+  );
   const [render] = await renderPage(`file://${join(dir, 'broken.html')}`, [{ width: 390, height: 844, png: join(dir, 'broken.png') }]);
-  assert.ok(render.errors.some((e) => /notDefined is not defined/.test(e)), render.errors.join('\n'));
+  assert.ok(
+    render.errors.some((e) => /notDefined is not defined/.test(e)),
+    render.errors.join('\n'),
+  );
   assert.equal(render.requests, ['https://example.invalid/logo.png']);
   assert.ok(render.scrollWidth > 390);
 });
 
 test('the documented screenshot command works', () => {
   const png = join(tempDir('report-cli-screenshot'), 'report.png');
-  const run = sh(ws, `chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --screenshot=${png} --window-size=390,844 file://${join(ws, 'dist/release/report.html')}`);
+  const run = sh(
+    ws,
+    `chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --screenshot=${png} --window-size=390,844 file://${join(ws, 'dist/release/report.html')}`,
+  );
   assert.is(run.status, 0, run.output);
   assert.equal([pngSize(png).width, pngSize(png).height], [390, 844]);
 });
 
 /** The changes a reviewer should see, made backwards: to the old package. */
 function changeToOldPackage(dir: string): void {
-  const edit = (path: string, change: (text: string) => string) => writeFileSync(join(dir, path), change(readFileSync(join(dir, path), 'utf8')));
+  const edit = (path: string, change: (text: string) => string) =>
+    writeFileSync(join(dir, path), change(readFileSync(join(dir, path), 'utf8')));
   // Files: one added in the new package, one removed (with characters HTML and Markdown care about).
   rmSync(join(dir, 'security/reports/VULNERABILITY_ASSESSMENT.md'));
   writeFileSync(join(dir, 'docs/notes <old> & more.md'), '# notes\n');
@@ -146,11 +179,17 @@ function changeToOldPackage(dir: string): void {
   // Kubernetes: staging had 3 replicas and no PodDisruptionBudget.
   edit('kubernetes/overlays/staging/deployment-patch.yaml', (t) => t.replace('replicas: 2', 'replicas: 3'));
   edit('kubernetes/overlays/staging/kustomization.yaml', (t) =>
-    t.replace('patches:\n', 'patches:\n  - patch: |-\n      $patch: delete\n      apiVersion: policy/v1\n      kind: PodDisruptionBudget\n      metadata:\n        name: spacetime-vr\n'),
+    t.replace(
+      'patches:\n',
+      'patches:\n  - patch: |-\n      $patch: delete\n      apiVersion: policy/v1\n      kind: PodDisruptionBudget\n      metadata:\n        name: spacetime-vr\n',
+    ),
   );
   // Monitoring: one alert rule is new, one dashboard was dropped.
   edit('monitoring/prometheus/alerts.yml', (t) => t.replace(/ {6}- alert: SpaceTimeAllServersDown\n[\s\S]*?(?= {6}- alert: )/, ''));
-  writeFileSync(join(dir, 'monitoring/grafana/dashboards/legacy-lobby.json'), JSON.stringify({ uid: 'legacy-lobby', title: 'Legacy <Lobby> & Queues', panels: [] }));
+  writeFileSync(
+    join(dir, 'monitoring/grafana/dashboards/legacy-lobby.json'),
+    JSON.stringify({ uid: 'legacy-lobby', title: 'Legacy <Lobby> & Queues', panels: [] }),
+  );
   // Scripts: migration 003 is new.
   rmSync(join(dir, 'scripts/migration/sql/003_create_inventory_and_player_state.sql'));
   simulateImageBuild(dir, { id: 'a', size: 140_000_000, version: '2.4.0', binaryBytes: 2000 });
@@ -174,7 +213,10 @@ function simulateImageBuild(dir: string, image: { id: string; size: number; vers
 }
 
 /** Lists the folder's files in MANIFEST.json again, as assemble would have. */
-function rewriteManifest(dir: string, change: (manifest: { version: string; sections: Array<{ name: string; metadata: Record<string, unknown> }> }) => void): void {
+function rewriteManifest(
+  dir: string,
+  change: (manifest: { version: string; sections: Array<{ name: string; metadata: Record<string, unknown> }> }) => void,
+): void {
   const file = join(dir, 'MANIFEST.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
   const paths: string[] = [];

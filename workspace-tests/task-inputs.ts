@@ -19,7 +19,10 @@ async function main() {
   process.stdout.write(JSON.stringify(inputs));
 }
 
-main().then(() => process.exit(0), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

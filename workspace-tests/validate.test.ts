@@ -61,7 +61,10 @@ test('the development assemble does not wait for validation; the production asse
   assert.is.not(prod.status, 0, prod.output);
   assert.match(prod.output, /ERROR kubernetes\/base\/deployment\.yaml:\d+: \[k8s\/read-only-root-filesystem\]/);
   assert.match(prod.output, /kubernetes\/: \d+ checks .*\(production\); report: dist\/validation\/release-gate\/kubernetes\/report\.json/);
-  assert.match(prod.output, /kubernetes\/ failed validation: \d+ failures? \(see dist\/validation\/release-gate\/kubernetes\/report\.json\)/);
+  assert.match(
+    prod.output,
+    /kubernetes\/ failed validation: \d+ failures? \(see dist\/validation\/release-gate\/kubernetes\/report\.json\)/,
+  );
   assert.match(prod.output, /^config\/: \d+ checks/m, 'a failed section does not stop the others from being judged');
   const gate = JSON.parse(readFileSync(join(ws, 'dist/validation/release-gate/kubernetes/report.json'), 'utf8'));
   assert.is(gate.mode, 'production');

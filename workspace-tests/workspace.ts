@@ -35,7 +35,9 @@ export function copyWorkspace(label = 'workspace'): string {
 }
 
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    .toString()
+    .trim();
 }
 
 export function commitAll(cwd: string, message: string): void {
@@ -53,7 +55,15 @@ export function nx(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, she
   // The local binary: `npx` would add an npm start-up to every call.
   const command = `${shellPrefix}exec node_modules/.bin/nx ${args.map((a) => `'${a}'`).join(' ')}`;
   // The Nx cache lives in the copy (Nx 24 would otherwise keep one per path under ~/.nx).
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NO_COLOR: '1', NX_CACHE_DIRECTORY: join(cwd, '.nx/cache'), ...env };
+  const fullEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NO_COLOR: '1',
+    NX_CACHE_DIRECTORY: join(cwd, '.nx/cache'),
+    ...env,
+  };
   delete fullEnv.FORCE_COLOR;
   const result = spawnSync('bash', ['-c', command], {
     cwd,

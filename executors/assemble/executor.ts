@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
-// Modules, not the package index: the task process loads only what assembly needs.
 import { assembleRelease } from '@spacetime/release-kit/src/assemble/assemble';
 import { recordTaskGraph, TASK_GRAPH_FILE } from '@spacetime/release-kit/src/report/task-graph';
 import { assertToolchain, doctor } from '@spacetime/release-kit/src/validation/tools';
@@ -23,7 +22,9 @@ export default async function assemble(options: AssembleExecutorSchema, context:
     // The report draws the graph of this run (ExecutorContext.taskGraph); see release:report.
     if (context.taskGraph) recordTaskGraph(join(context.root, options.outputDir ?? 'dist/release', TASK_GRAPH_FILE), context.taskGraph);
     const show = (p: string) => relative(context.root, p);
-    console.log(`spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, signed ${result.manifest.signing.fingerprint}):`);
+    console.log(
+      `spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, signed ${result.manifest.signing.fingerprint}):`,
+    );
     for (const path of [result.packageDir, result.tarGz, result.zip, result.publicKey, result.verifier]) console.log(`  ${show(path)}`);
   });
 }

@@ -1,6 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
-import { diffMarkdown, diffReleases, packageFolderName, readVersion, resolvePackageSource, writeAtomically } from '@spacetime/release-kit';
+import { packageFolderName } from '@spacetime/release-kit/src/format/layout';
+import { diffMarkdown } from '@spacetime/release-kit/src/report/markdown';
+import { resolvePackageSource } from '@spacetime/release-kit/src/report/package-source';
+import { diffReleases } from '@spacetime/release-kit/src/report/release-diff';
+import { writeAtomically } from '@spacetime/release-kit/src/support/write-atomically';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { DiffExecutorSchema } from './schema';
 

@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-// Modules, not the package index: the task process loads only what the image build needs.
 import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
 import { buildAndSaveImage, sourceRevision } from '@spacetime/release-kit/src/build/docker-image';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
@@ -21,7 +20,7 @@ export default async function dockerImage(options: DockerImageExecutorSchema, co
       version,
       baseImage: options.baseImage ?? (process.env.BASE_IMAGE || undefined),
       revision: revision?.commit,
-      created: epoch ? entryEpoch(epoch) : revision?.time ?? entryEpoch(),
+      created: epoch ? entryEpoch(epoch) : (revision?.time ?? entryEpoch()),
       mtime: entryEpoch(),
       production: options.production ?? false,
       log: (line) => console.log(line),

@@ -1,4 +1,4 @@
-import { assertToolchain, doctor, formatDoctor } from '@spacetime/release-kit';
+import { assertToolchain, doctor, formatDoctor } from '@spacetime/release-kit/src/validation/tools';
 import { runExecutor } from '../run-executor';
 import type { DoctorExecutorSchema } from './schema';
 
@@ -7,7 +7,9 @@ export default async function doctorExecutor(options: DoctorExecutorSchema) {
     const reports = doctor();
     console.log(formatDoctor(reports));
     const bad = reports.filter((r) => r.status !== 'found');
-    console.log(`\n${reports.length - bad.length} of ${reports.length} tools found at their minimum version${bad.length ? `; missing or too old: ${bad.map((r) => `${r.name} (${r.status})`).join(', ')}` : ''}`);
+    console.log(
+      `\n${reports.length - bad.length} of ${reports.length} tools found at their minimum version${bad.length ? `; missing or too old: ${bad.map((r) => `${r.name} (${r.status})`).join(', ')}` : ''}`,
+    );
     if (options.strict) assertToolchain(reports);
   });
 }

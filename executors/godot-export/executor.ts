@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-// Modules, not the package index: the task process loads only what the export needs.
 import { exportGodotProject } from '@spacetime/release-kit/src/build/godot';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
@@ -23,6 +22,7 @@ export default async function godotExport(options: GodotExportExecutorSchema, co
       log: (line) => console.log(line),
     });
     for (const skip of result.skipped) console.warn(`SKIPPED ${skip.artifact}: ${skip.reason}`);
-    if (!result.skipped.length) console.log(`exported with Godot ${result.godotVersion}: ${result.files.map((f) => `${options.outputPath}/${f.path}`).join(', ')}`);
+    if (!result.skipped.length)
+      console.log(`exported with Godot ${result.godotVersion}: ${result.files.map((f) => `${options.outputPath}/${f.path}`).join(', ')}`);
   });
 }

@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-// Modules, not the package index: each task process loads only what packaging needs.
 import { resolveArtifacts } from '@spacetime/release-kit/src/section/artifact-set';
 import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
 import { packSection } from '@spacetime/release-kit/src/section/packer';
@@ -24,7 +23,10 @@ export default async function packageSection(options: PackageSectionExecutorSche
     });
     // Files other targets built (declared as their outputs and this target's dependsOn), with their skips and metadata.
     const artifacts = resolveArtifacts(context.root, options.artifacts ?? []);
-    const skipped = [...(options.skipped ?? []), ...artifacts.skipped].map((s) => ({ ...s, artifact: `${section}/${s.artifact.split('{{version}}').join(version)}` }));
+    const skipped = [...(options.skipped ?? []), ...artifacts.skipped].map((s) => ({
+      ...s,
+      artifact: `${section}/${s.artifact.split('{{version}}').join(version)}`,
+    }));
     const fragment = await packSection({
       workspaceRoot: context.root,
       section,

@@ -1,6 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { DEFAULT_PART_SIZE, defaultArtifactRepo, entryEpoch, loadReleaseConfig, publishRelease, readVersion } from '@spacetime/release-kit';
+import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
+import { loadReleaseConfig } from '@spacetime/release-kit/src/format/release-config';
+import { defaultArtifactRepo } from '@spacetime/release-kit/src/publish/artifact-repository';
+import { DEFAULT_PART_SIZE, publishRelease } from '@spacetime/release-kit/src/publish/publish';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { PublishExecutorSchema } from './schema';
 

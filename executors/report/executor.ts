@@ -1,6 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
-import { DEFAULT_PROFILE, diffReleases, loadReleaseConfig, packageFolderName, readVersion, resolvePackageSource, writeReleaseReport } from '@spacetime/release-kit';
+import { packageFolderName } from '@spacetime/release-kit/src/format/layout';
+import { loadReleaseConfig } from '@spacetime/release-kit/src/format/release-config';
+import { resolvePackageSource } from '@spacetime/release-kit/src/report/package-source';
+import { diffReleases } from '@spacetime/release-kit/src/report/release-diff';
+import { writeReleaseReport } from '@spacetime/release-kit/src/report/release-report';
+import { DEFAULT_PROFILE } from '@spacetime/release-kit/src/report/task-graph';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { ReportExecutorSchema } from './schema';
 
@@ -12,7 +18,10 @@ export default async function report(options: ReportExecutorSchema, context: Exe
     const outputDir = join(context.root, options.outputDir ?? 'dist/release');
     const current = join(outputDir, packageFolderName(version));
     const diff = options.from
-      ? await diffReleases(resolvePackageSource(options.from, context.root), current, { from: options.from, to: relative(context.root, current) })
+      ? await diffReleases(resolvePackageSource(options.from, context.root), current, {
+          from: options.from,
+          to: relative(context.root, current),
+        })
       : undefined;
     const started = Date.now();
     const result = writeReleaseReport({
@@ -23,6 +32,8 @@ export default async function report(options: ReportExecutorSchema, context: Exe
       profile: join(context.root, options.profile ?? DEFAULT_PROFILE),
       diff,
     });
-    console.log(`${relative(context.root, result.file)}: ${result.bytes} bytes in ${Date.now() - started} ms (${result.model.validation.length} validation reports, ${result.model.tasks?.length ?? 0} tasks${diff ? `, diff against ${options.from}` : ''})`);
+    console.log(
+      `${relative(context.root, result.file)}: ${result.bytes} bytes in ${Date.now() - started} ms (${result.model.validation.length} validation reports, ${result.model.tasks?.length ?? 0} tasks${diff ? `, diff against ${options.from}` : ''})`,
+    );
   });
 }

@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
-// Modules, not the package index: each task process loads only what validation needs.
 import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 import { failedValidation, formatFinding, formatSummary, validateSection } from '@spacetime/release-kit/src/validation/validate-section';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';

@@ -1,6 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { archiveNames, loadReleaseConfig, normaliseFingerprint, packageFolderName, PUBLIC_KEY_FILE, ReleaseError, readVersion, verifyRelease } from '@spacetime/release-kit';
+import { archiveNames, packageFolderName, PUBLIC_KEY_FILE } from '@spacetime/release-kit/src/format/layout';
+import { loadReleaseConfig } from '@spacetime/release-kit/src/format/release-config';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
+import { normaliseFingerprint } from '@spacetime/release-kit/src/verifier/signature';
+import { verifyRelease } from '@spacetime/release-kit/src/verifier/verify-release';
+import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { VerifyExecutorSchema } from './schema';
 
@@ -12,7 +17,8 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
     const outputDir = join(context.root, options.outputDir ?? 'dist/release');
     const names = archiveNames(version);
     const fingerprint = options.fingerprint === undefined ? undefined : normaliseFingerprint(options.fingerprint);
-    if (options.fingerprint !== undefined && !fingerprint) throw new ReleaseError(`option "fingerprint": ${options.fingerprint} is not a 40 or 64 digit hex fingerprint`);
+    if (options.fingerprint !== undefined && !fingerprint)
+      throw new ReleaseError(`option "fingerprint": ${options.fingerprint} is not a 40 or 64 digit hex fingerprint`);
     const report = await verifyRelease({
       packageDir: join(outputDir, packageFolderName(version)),
       sections: config.sections,
@@ -22,7 +28,10 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
       zip: join(outputDir, names.zip),
     });
     for (const failure of report.failures) console.error(`FAIL ${failure}`);
-    if (report.failures.length) throw new ReleaseError(`${packageFolderName(version)}: verification failed (${report.failures.length} problems)`);
-    console.log(`${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip`);
+    if (report.failures.length)
+      throw new ReleaseError(`${packageFolderName(version)}: verification failed (${report.failures.length} problems)`);
+    console.log(
+      `${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip`,
+    );
   });
 }

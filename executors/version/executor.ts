@@ -1,7 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { applyVersionBump, parseVersionText, planVersionBump, readVersionHistory, releaseNotesSource, ReleaseError } from '@spacetime/release-kit';
+import { releaseNotesSource } from '@spacetime/release-kit/src/format/release-config';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
+import { parseVersionText } from '@spacetime/release-kit/src/versioning/version-file';
+import { applyVersionBump, planVersionBump, readVersionHistory } from '@spacetime/release-kit/src/versioning/version-plan';
 import { runExecutor } from '../run-executor';
 import type { VersionExecutorSchema } from './schema';
 
@@ -25,7 +28,9 @@ export default async function version(options: VersionExecutorSchema, context: E
       history: readVersionHistory(context.root),
     });
     console.log(`VERSION ${plan.previousVersion} -> ${plan.version}`);
-    const counts = Object.entries(plan.changes).map(([group, entries]) => `${entries.length} ${group}`).join(', ');
+    const counts = Object.entries(plan.changes)
+      .map(([group, entries]) => `${entries.length} ${group}`)
+      .join(', ');
     console.log(`${notesPath}: ${counts}`);
     if (options.dryRun) {
       console.log(`dry run: would commit "${plan.commitMessage}" and tag ${plan.tag} "${plan.tagMessage}"\n\n${plan.releaseNotes}`);

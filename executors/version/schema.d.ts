@@ -1,4 +1,4 @@
-import type { VersionBump } from '@spacetime/release-kit';
+import type { VersionBump } from '@spacetime/release-kit/src/versioning/bump';
 
 export interface VersionExecutorSchema {
   bump?: VersionBump;

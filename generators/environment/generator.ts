@@ -1,5 +1,5 @@
 import { joinPathFragments, logger, Tree } from '@nx/devkit';
-import { ReleaseError } from '@spacetime/release-kit';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 import { deriveEnvTemplate, deriveOverlay, ENVIRONMENT_PATHS, resolveNewEnvironment } from '../lib/environment-scaffold';
 import { appendToJsonArray, readJsonArray } from '../lib/json-edit';
 import { assertDnsLabel } from '../lib/scaffold-names';
@@ -23,7 +23,12 @@ export default async function environmentGenerator(tree: Tree, options: Environm
     tree.exists(overlayDir) && `${overlayDir}/`,
   ].filter((x): x is string => typeof x === 'string');
   if (existing.length && !options.force) {
-    throw new ReleaseError(`the environment "${name}" already exists (${existing.join(', ')})`, undefined, undefined, 'pick another name, or pass --force to overwrite it');
+    throw new ReleaseError(
+      `the environment "${name}" already exists (${existing.join(', ')})`,
+      undefined,
+      undefined,
+      'pick another name, or pass --force to overwrite it',
+    );
   }
   const env = resolveNewEnvironment({ name, from: options.from ?? 'staging', namespace: options.namespace, replicas: options.replicas });
 
@@ -35,7 +40,12 @@ export default async function environmentGenerator(tree: Tree, options: Environm
   }
   if (!tree.exists(joinPathFragments(fromOverlay, kustomization))) {
     const withOverlay = environments.filter((e) => tree.exists(joinPathFragments(overlaysDir, e, kustomization)));
-    throw new ReleaseError(`--from=${env.from}: the environment has no Kubernetes overlay to copy (${fromOverlay}/${kustomization})`, undefined, undefined, `copy one of: ${withOverlay.join(', ')}`);
+    throw new ReleaseError(
+      `--from=${env.from}: the environment has no Kubernetes overlay to copy (${fromOverlay}/${kustomization})`,
+      undefined,
+      undefined,
+      `copy one of: ${withOverlay.join(', ')}`,
+    );
   }
 
   const template = deriveEnvTemplate(read(tree, fromTemplate), env);

@@ -1,5 +1,8 @@
 import { Document, isMap, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import { ENV_KEY_LINE, envTemplateKeys, PACKAGE_NAME, ReleaseError, VERSION_TOKEN } from '@spacetime/release-kit';
+import { ENV_KEY_LINE, envTemplateKeys } from '@spacetime/release-kit/src/format/env-template';
+import { PACKAGE_NAME } from '@spacetime/release-kit/src/format/layout';
+import { VERSION_TOKEN } from '@spacetime/release-kit/src/format/version-token';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 import { assertDnsLabel, displayName } from './scaffold-names';
 
 /** Where an environment lives, relative to the workspace root. */
@@ -67,7 +70,8 @@ export function deriveEnvTemplate(source: string, env: ResolvedEnvironment): str
     return `${key}=${deriveEnvValue(key, value, env)}`;
   });
   const header = out.findIndex((l) => /^# SpaceTime VR - .* environment template$/.test(l));
-  if (header >= 0) out.splice(header + 1, 0, `# Derived from the ${env.from} template by \`nx g @spacetime/generators:environment\`: review every value.`);
+  if (header >= 0)
+    out.splice(header + 1, 0, `# Derived from the ${env.from} template by \`nx g @spacetime/generators:environment\`: review every value.`);
   const result = out.join('\n');
   const before = envTemplateKeys(source);
   const after = envTemplateKeys(result);
@@ -90,7 +94,10 @@ function deriveEnvValue(key: string, value: string, env: ResolvedEnvironment): s
   if (url && !PLACEHOLDER.test(url[2])) value = `${url[1]}<${key.replace(/_URL$/, '')}_PASSWORD>${url[3]}`;
   if (key === 'DATABASE_URL') {
     // Every environment has a database of its own: never share one with the source environment.
-    value = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/]*\/)([^?#]*)/, `$1${PACKAGE_NAME.replace(/-/g, '_')}_${env.name.replace(/-/g, '_')}`);
+    value = value.replace(
+      /^([a-z][a-z0-9+.-]*:\/\/[^/]*\/)([^?#]*)/,
+      `$1${PACKAGE_NAME.replace(/-/g, '_')}_${env.name.replace(/-/g, '_')}`,
+    );
   }
   return value;
 }
@@ -148,7 +155,12 @@ export function deriveOverlay(files: Record<string, string>, env: ResolvedEnviro
       continue;
     }
     const doc = parseDocument(text);
-    if (doc.errors.length) throw new ReleaseError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, `${shownAs}/${file}`, doc.errors[0].linePos?.[0]?.line);
+    if (doc.errors.length)
+      throw new ReleaseError(
+        `invalid YAML: ${doc.errors[0].message.split('\n')[0]}`,
+        `${shownAs}/${file}`,
+        doc.errors[0].linePos?.[0]?.line,
+      );
     const kind = file === ENVIRONMENT_PATHS.kustomization ? 'Kustomization' : doc.get('kind');
     if (kind === 'Kustomization') editKustomization(doc, env);
     else if (kind === 'Deployment' && env.replicas !== undefined) doc.setIn(['spec', 'replicas'], env.replicas);
@@ -177,7 +189,9 @@ function editKustomization(doc: Document, env: ResolvedEnvironment): void {
     doc.set('labels', labels);
   }
   const labelSeq = labels as YAMLSeq;
-  const withEnvironment = labelSeq.items.find((item) => isMap(item) && isMap(item.get('pairs')) && (item.get('pairs') as YAMLMap).has('environment'));
+  const withEnvironment = labelSeq.items.find(
+    (item) => isMap(item) && isMap(item.get('pairs')) && (item.get('pairs') as YAMLMap).has('environment'),
+  );
   if (withEnvironment) ((withEnvironment as YAMLMap).get('pairs') as YAMLMap).set('environment', env.name);
   else labelSeq.items.push(doc.createNode({ pairs: { environment: env.name }, includeSelectors: false, includeTemplates: true }));
   // The image tag is the release version, filled in by the package step.

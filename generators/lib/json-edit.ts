@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { parseJsonText, ReleaseError } from '@spacetime/release-kit';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
+import { parseJsonText } from '@spacetime/release-kit/src/support/yaml-file';
 
 /**
  * Appends `value` to the top-level string array `key` of a JSON document, changing nothing
@@ -11,7 +12,8 @@ export function appendToJsonArray(text: string, key: string, value: string, file
   const doc = parseJsonText(text, file) as Record<string, unknown>;
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ReleaseError('is not a JSON object', file);
   const current = doc[key] ?? [];
-  if (!Array.isArray(current) || current.some((v) => typeof v !== 'string')) throw new ReleaseError(`"${key}" is not an array of strings`, file);
+  if (!Array.isArray(current) || current.some((v) => typeof v !== 'string'))
+    throw new ReleaseError(`"${key}" is not an array of strings`, file);
   if (current.includes(value)) return text;
   const expected = { ...doc, [key]: [...current, value] };
 
@@ -44,6 +46,7 @@ export function readJsonArray(text: string, key: string, file: string): string[]
   const doc = parseJsonText(text, file) as Record<string, unknown>;
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ReleaseError('is not a JSON object', file);
   const value = doc[key] ?? [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ReleaseError(`"${key}" is not an array of strings`, file);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+    throw new ReleaseError(`"${key}" is not an array of strings`, file);
   return value;
 }

@@ -1,4 +1,4 @@
-import { ReleaseError } from '@spacetime/release-kit';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -1,5 +1,5 @@
 import { getProjects, joinPathFragments, logger, Tree } from '@nx/devkit';
-import { ReleaseError } from '@spacetime/release-kit';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 import { appendToJsonArray, readJsonArray } from '../lib/json-edit';
 import { assertDnsLabel } from '../lib/scaffold-names';
 import { SECTION_PATHS, sectionProjectJson, sectionReadme } from '../lib/section-scaffold';
@@ -12,7 +12,8 @@ export default async function sectionGenerator(tree: Tree, options: SectionGener
   const root = joinPathFragments(sectionsDir, name);
   const configText = read(tree, releaseConfig);
   const projectText = read(tree, releaseProject);
-  if (readJsonArray(configText, 'sections', releaseConfig).includes(name)) throw new ReleaseError(`the section "${name}" already exists in ${releaseConfig} sections`);
+  if (readJsonArray(configText, 'sections', releaseConfig).includes(name))
+    throw new ReleaseError(`the section "${name}" already exists in ${releaseConfig} sections`);
   if (tree.exists(root)) throw new ReleaseError(`${root}/ already exists`, undefined, undefined, 'pick another name');
   const clash = getProjects(tree).get(name);
   if (clash) throw new ReleaseError(`a project named "${name}" already exists (${clash.root}); Nx project names are unique`);

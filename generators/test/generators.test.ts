@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import environmentGenerator from '../environment/generator';
 import sectionGenerator from '../section/generator';
 import versionGenerator from '../version/generator';
-import type { VersionHistory } from '@spacetime/release-kit';
+import type { VersionHistory } from '@spacetime/release-kit/src/versioning/version-plan';
 
 const WORKSPACE = join(__dirname, '../..');
 const FIXTURES = [
@@ -46,7 +46,11 @@ function snapshot(tree: Tree, dir = ''): Record<string, string> {
 }
 
 const config = (tree: Tree) => JSON.parse(tree.read('libs/release/release.config.json', 'utf-8')!);
-const keys = (text: string) => text.split('\n').filter((l) => /^[A-Z]/.test(l)).map((l) => l.split('=')[0]);
+const keys = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => /^[A-Z]/.test(l))
+    .map((l) => l.split('=')[0]);
 
 test('environment: template, overlay and release config entry in one step', async () => {
   const tree = workspaceTree();
@@ -57,13 +61,22 @@ test('environment: template, overlay and release config entry in one step', asyn
   assert.match(template, /\nENVIRONMENT=qa\n/);
   assert.match(template, /\nKUBERNETES_NAMESPACE=spacetime-vr-qa\n/);
   assert.match(template, /\nJWT_SECRET=<GENERATE_32_CHAR_SECRET>\n/);
-  assert.equal(tree.children('libs/sections/kubernetes/src/overlays/qa').sort(), tree.children('libs/sections/kubernetes/src/overlays/staging').sort());
+  assert.equal(
+    tree.children('libs/sections/kubernetes/src/overlays/qa').sort(),
+    tree.children('libs/sections/kubernetes/src/overlays/staging').sort(),
+  );
   const kustomization = parse(tree.read('libs/sections/kubernetes/src/overlays/qa/kustomization.yaml', 'utf-8')!);
   assert.is(kustomization.namespace, 'spacetime-vr-qa');
   assert.equal(kustomization.images, [{ name: 'spacetime-vr', newTag: '{{version}}' }]);
   assert.is(parse(tree.read('libs/sections/kubernetes/src/overlays/qa/deployment-patch.yaml', 'utf-8')!).spec.replicas, 2);
   // Exactly one line of the hand-written release config changes.
-  assert.is(tree.read('libs/release/release.config.json', 'utf-8'), configBefore.replace('"environments": ["production", "staging", "development"]', '"environments": ["production", "staging", "development", "qa"]'));
+  assert.is(
+    tree.read('libs/release/release.config.json', 'utf-8'),
+    configBefore.replace(
+      '"environments": ["production", "staging", "development"]',
+      '"environments": ["production", "staging", "development", "qa"]',
+    ),
+  );
 });
 
 test('environment: --from, --replicas and --namespace', async () => {
@@ -73,7 +86,10 @@ test('environment: --from, --replicas and --namespace', async () => {
   assert.is(k.namespace, 'perf-lab');
   assert.equal(k.labels[0].pairs, { environment: 'perf' });
   assert.is(parse(tree.read('libs/sections/kubernetes/src/overlays/perf/deployment-patch.yaml', 'utf-8')!).spec.replicas, 12);
-  assert.equal(parse(tree.read('libs/sections/kubernetes/src/overlays/perf/hpa-patch.yaml', 'utf-8')!).spec, { minReplicas: 12, maxReplicas: 24 });
+  assert.equal(parse(tree.read('libs/sections/kubernetes/src/overlays/perf/hpa-patch.yaml', 'utf-8')!).spec, {
+    minReplicas: 12,
+    maxReplicas: 24,
+  });
   const template = tree.read('libs/sections/config/src/perf/.env.template', 'utf-8')!;
   assert.match(template, /\nKUBERNETES_NAMESPACE=perf-lab\n/);
   assert.match(template, /\nMAX_PLAYERS_PER_SHARD=64\n/, 'production values are copied');
@@ -82,10 +98,22 @@ test('environment: --from, --replicas and --namespace', async () => {
 
 const badEnvironments: Array<[string, Parameters<typeof environmentGenerator>[1], RegExp]> = [
   ['a name that is not a DNS-1123 label', { name: 'QA_1' }, /the environment name "QA_1" is not a DNS-1123 label/],
-  ['an environment that already exists', { name: 'staging' }, /the environment "staging" already exists \("staging" in libs\/release\/release.config.json environments, libs\/sections\/config\/src\/staging\/, libs\/sections\/kubernetes\/src\/overlays\/staging\/\)/],
+  [
+    'an environment that already exists',
+    { name: 'staging' },
+    /the environment "staging" already exists \("staging" in libs\/release\/release.config.json environments, libs\/sections\/config\/src\/staging\/, libs\/sections\/kubernetes\/src\/overlays\/staging\/\)/,
+  ],
   ['an environment listed in the config only', { name: 'development' }, /the environment "development" already exists/],
-  ['an unknown --from', { name: 'qa', from: 'prod' }, /--from=prod: unknown environment\n {2}hint: copy one of: production, staging, development/],
-  ['a --from without an overlay', { name: 'qa', from: 'development' }, /--from=development: the environment has no Kubernetes overlay to copy .*\n {2}hint: copy one of: production, staging/],
+  [
+    'an unknown --from',
+    { name: 'qa', from: 'prod' },
+    /--from=prod: unknown environment\n {2}hint: copy one of: production, staging, development/,
+  ],
+  [
+    'a --from without an overlay',
+    { name: 'qa', from: 'development' },
+    /--from=development: the environment has no Kubernetes overlay to copy .*\n {2}hint: copy one of: production, staging/,
+  ],
   ['a bad --namespace', { name: 'qa', namespace: 'QA' }, /--namespace "QA" is not a DNS-1123 label/],
   ['a bad --replicas', { name: 'qa', replicas: 0 }, /--replicas=0/],
 ];
@@ -164,8 +192,14 @@ test('version: VERSION and the release notes source, from the commits', async ()
   await versionGenerator(tree, { bump: 'major', title: 'Foveation' }, history());
   assert.is(tree.read('VERSION', 'utf-8'), '3.0.0\n');
   const notes = tree.read('libs/release/templates/RELEASE_NOTES.source.md', 'utf-8')!;
-  assert.ok(notes.startsWith('# SpaceTime VR {{version}}: Foveation\n\n**Release:** {{version}}\n**Type:** major release (breaking changes)\n'), notes.slice(0, 200));
-  assert.match(notes, /## Breaking Changes\n\n- clients must send a session id \(a3\)\n\n## New Features\n\n- \*\*vr:\*\* foveated rendering hints \(a1\)\n\n## Fixes\n\n- reconnect storm \(a3\)\n\n## Performance\n\n- \*\*tick:\*\* halve allocations \(a2\)\n/);
+  assert.ok(
+    notes.startsWith('# SpaceTime VR {{version}}: Foveation\n\n**Release:** {{version}}\n**Type:** major release (breaking changes)\n'),
+    notes.slice(0, 200),
+  );
+  assert.match(
+    notes,
+    /## Breaking Changes\n\n- clients must send a session id \(a3\)\n\n## New Features\n\n- \*\*vr:\*\* foveated rendering hints \(a1\)\n\n## Fixes\n\n- reconnect storm \(a3\)\n\n## Performance\n\n- \*\*tick:\*\* halve allocations \(a2\)\n/,
+  );
   assert.match(notes, /## Verifying This Release\n\n```bash\ngpg --import release-signing-key.asc/);
   await versionGenerator(tree, { bump: 'prerelease', preid: 'rc', title: 'RC' }, history());
   assert.is(tree.read('VERSION', 'utf-8'), '3.0.1-rc.0\n');
@@ -174,7 +208,12 @@ test('version: VERSION and the release notes source, from the commits', async ()
 for (const [what, options, over, expected] of [
   ['a dirty tree', { bump: 'minor', title: 'x' }, { dirty: [' M VERSION'] }, /the git working tree is not clean/],
   ['an existing tag', { bump: 'minor', title: 'x' }, { tagExists: (t: string) => t === 'v2.6.0' }, /the tag v2\.6\.0 already exists/],
-  ['a version that is not greater', { to: '2.4.0', title: 'x' }, {}, /the new version 2\.4\.0 is not greater than the current version 2\.5\.0/],
+  [
+    'a version that is not greater',
+    { to: '2.4.0', title: 'x' },
+    {},
+    /the new version 2\.4\.0 is not greater than the current version 2\.5\.0/,
+  ],
   ['a missing title', { bump: 'minor', title: '' }, {}, /--title is missing/],
 ] as const) {
   test(`version: ${what} is refused and the tree is untouched`, async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { envTemplateKeys } from '@spacetime/release-kit';
+import { envTemplateKeys } from '@spacetime/release-kit/src/format/env-template';
 import { deriveEnvTemplate, deriveHost, deriveOverlay, resolveNewEnvironment } from '../lib/environment-scaffold';
 import { appendToJsonArray } from '../lib/json-edit';
 import { assertDnsLabel } from '../lib/scaffold-names';
@@ -18,7 +18,8 @@ const overlayFiles = (env: string) => {
   const dir = join(KUBERNETES, 'overlays', env);
   return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
 };
-const envValues = (text: string) => Object.fromEntries(text.split('\n').flatMap((l) => (/^[A-Z]/.test(l) ? [l.split(/=(.*)/s).slice(0, 2)] : [])));
+const envValues = (text: string) =>
+  Object.fromEntries(text.split('\n').flatMap((l) => (/^[A-Z]/.test(l) ? [l.split(/=(.*)/s).slice(0, 2)] : [])));
 
 for (const good of ['qa', 'load-test', 'a', 'x1', '1x', 'a'.repeat(63)]) {
   test(`"${good}" is a DNS-1123 label`, () => assert.is(assertDnsLabel(good, 'name'), good));
@@ -30,10 +31,18 @@ for (const bad of ['QA', 'qa_1', '-qa', 'qa-', 'q.a', '', 'qä', 'a'.repeat(64),
 }
 
 test('new environment options: default namespace, refused replicas, namespace and self-derivation', () => {
-  assert.equal(resolveNewEnvironment({ name: 'qa', from: 'staging' }), { name: 'qa', from: 'staging', namespace: 'spacetime-vr-qa', replicas: undefined });
+  assert.equal(resolveNewEnvironment({ name: 'qa', from: 'staging' }), {
+    name: 'qa',
+    from: 'staging',
+    namespace: 'spacetime-vr-qa',
+    replicas: undefined,
+  });
   assert.throws(() => resolveNewEnvironment({ name: 'qa', from: 'staging', replicas: 0 }), /--replicas=0 is not a whole number/);
   assert.throws(() => resolveNewEnvironment({ name: 'qa', from: 'staging', replicas: 1.5 }), /--replicas=1.5/);
-  assert.throws(() => resolveNewEnvironment({ name: 'qa', from: 'staging', namespace: 'Bad_NS' }), /--namespace "Bad_NS" is not a DNS-1123 label/);
+  assert.throws(
+    () => resolveNewEnvironment({ name: 'qa', from: 'staging', namespace: 'Bad_NS' }),
+    /--namespace "Bad_NS" is not a DNS-1123 label/,
+  );
   assert.throws(() => resolveNewEnvironment({ name: 'staging', from: 'staging' }), /cannot be derived from itself/);
   assert.throws(() => resolveNewEnvironment({ name: 'a'.repeat(51), from: 'staging' }), /--namespace .* longer than 63/);
 });
@@ -55,14 +64,16 @@ for (const from of ['staging', 'production', 'development']) {
     assert.is(values.KUBERNETES_NAMESPACE, 'qa-ns');
     assert.match(values.DATABASE_URL, /^postgresql:\/\/spacetime:<DATABASE_PASSWORD>@[^/]+\/spacetime_vr_qa\?/);
     for (const key of ['JWT_SECRET', 'API_KEY', 'GRAFANA_ADMIN_PASSWORD']) assert.match(values[key], /^<[A-Z0-9_]+>$/, key);
-    for (const key of ['TICK_RATE', 'LOG_LEVEL', 'DATABASE_POOL_SIZE', 'REDIS_POOL_SIZE', 'IMAGE_TAG']) assert.is(values[key], source[key], key);
+    for (const key of ['TICK_RATE', 'LOG_LEVEL', 'DATABASE_POOL_SIZE', 'REDIS_POOL_SIZE', 'IMAGE_TAG'])
+      assert.is(values[key], source[key], key);
     assert.ok(derived.startsWith('# SpaceTime VR - QA environment template\n'), derived.slice(0, 80));
     assert.not.match(derived, /STAGING|Staging|PRODUCTION/);
   });
 }
 
 test('env template: real secrets in the source never reach the new template', () => {
-  const source = '# x\nJWT_SECRET=hunter2hunter2\nAPI_KEY=abc\nDATABASE_URL=postgresql://u:s3cret@db:5432/app?x=1\nREDIS_URL=redis://:pw@r:6379/0\nTLS_KEY_PATH=/etc/key\n';
+  const source =
+    '# x\nJWT_SECRET=hunter2hunter2\nAPI_KEY=abc\nDATABASE_URL=postgresql://u:s3cret@db:5432/app?x=1\nREDIS_URL=redis://:pw@r:6379/0\nTLS_KEY_PATH=/etc/key\n';
   const derived = deriveEnvTemplate(source, resolveNewEnvironment({ name: 'qa', from: 'staging' }));
   assert.is(
     derived,
@@ -85,12 +96,10 @@ test('overlay derived from staging: namespace, label, hosts, TLS secret, replica
   assert.is(parse(out['deployment-patch.yaml']).spec.replicas, 5);
   assert.equal(parse(out['deployment-patch.yaml']).spec.template, parse(source['deployment-patch.yaml']).spec.template);
   assert.equal(parse(out['hpa-patch.yaml']).spec, { minReplicas: 5, maxReplicas: 5 });
-  assert.equal(parse(out['ingress-patch.yaml']).map((op: { value: string }) => op.value), [
-    'qa.spacetime-vr.example.com',
-    'spacetime-vr-qa-tls',
-    'qa.spacetime-vr.example.com',
-    'letsencrypt-staging',
-  ]);
+  assert.equal(
+    parse(out['ingress-patch.yaml']).map((op: { value: string }) => op.value),
+    ['qa.spacetime-vr.example.com', 'spacetime-vr-qa-tls', 'qa.spacetime-vr.example.com', 'letsencrypt-staging'],
+  );
   assert.is(parse(out['configmap-patch.yaml']).data.ENVIRONMENT, 'qa');
   assert.is(out['pvc-patch.yaml'], source['pvc-patch.yaml']);
   for (const text of Object.values(out)) assert.not.match(text, /(?<!letsencrypt-)staging|Staging/);
@@ -100,13 +109,20 @@ test('overlay without --replicas keeps the source replicas; a missing kustomizat
   const out = deriveOverlay(overlayFiles('production'), resolveNewEnvironment({ name: 'perf', from: 'production' }), 'overlays/production');
   assert.is(parse(out['deployment-patch.yaml']).spec.replicas, 6);
   assert.equal(parse(out['hpa-patch.yaml']).spec, { minReplicas: 6, maxReplicas: 24 });
-  assert.throws(() => deriveOverlay({}, resolveNewEnvironment({ name: 'qa', from: 'development' }), 'overlays/development'), /overlays\/development: the development environment has no kustomization.yaml to copy/);
+  assert.throws(
+    () => deriveOverlay({}, resolveNewEnvironment({ name: 'qa', from: 'development' }), 'overlays/development'),
+    /overlays\/development: the development environment has no kustomization.yaml to copy/,
+  );
 });
 
 test('kubectl kustomize renders the derived overlay (after substituting {{version}})', () => {
   const root = join(tempDir('kustomize'), 'kubernetes');
   cpSync(KUBERNETES, root, { recursive: true });
-  const out = deriveOverlay(overlayFiles('staging'), resolveNewEnvironment({ name: 'qa', from: 'staging', replicas: 3 }), 'overlays/staging');
+  const out = deriveOverlay(
+    overlayFiles('staging'),
+    resolveNewEnvironment({ name: 'qa', from: 'staging', replicas: 3 }),
+    'overlays/staging',
+  );
   mkdirSync(join(root, 'overlays/qa'));
   for (const [file, text] of Object.entries(out)) writeFileSync(join(root, 'overlays/qa', file), text);
   for (const dir of ['base', 'overlays/qa']) {
@@ -127,8 +143,14 @@ test('appendToJsonArray keeps the hand-written formatting and is idempotent', ()
   assert.is(once, '{\n  "sections": ["a", "b"],\n  "environments": ["production", "staging", "qa"],\n  "x": { "y": [1] }\n}\n');
   assert.is(appendToJsonArray(once, 'environments', 'qa', 'c.json'), once);
   const multi = '{\n  "implicitDependencies": [\n    "a",\n    "b"\n  ],\n  "n": 1\n}\n';
-  assert.is(appendToJsonArray(multi, 'implicitDependencies', 'c', 'p.json'), '{\n  "implicitDependencies": [\n    "a",\n    "b",\n    "c"\n  ],\n  "n": 1\n}\n');
-  assert.is(appendToJsonArray('{"n": 1}', 'implicitDependencies', 'c', 'p.json'), '{\n  "n": 1,\n  "implicitDependencies": [\n    "c"\n  ]\n}\n');
+  assert.is(
+    appendToJsonArray(multi, 'implicitDependencies', 'c', 'p.json'),
+    '{\n  "implicitDependencies": [\n    "a",\n    "b",\n    "c"\n  ],\n  "n": 1\n}\n',
+  );
+  assert.is(
+    appendToJsonArray('{"n": 1}', 'implicitDependencies', 'c', 'p.json'),
+    '{\n  "n": 1,\n  "implicitDependencies": [\n    "c"\n  ]\n}\n',
+  );
   assert.throws(() => appendToJsonArray('{"sections": [\n', 'sections', 'c', 'c.json'), /c\.json:\d+: invalid JSON/);
   assert.throws(() => appendToJsonArray('{"sections": "a"}', 'sections', 'c', 'c.json'), /"sections" is not an array of strings/);
 });

@@ -1,5 +1,8 @@
 import { logger, Tree } from '@nx/devkit';
-import { parseVersionText, planVersionBump, readVersionHistory, ReleaseError, releaseNotesSource, VersionHistory } from '@spacetime/release-kit';
+import { releaseNotesSource } from '@spacetime/release-kit/src/format/release-config';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
+import { parseVersionText } from '@spacetime/release-kit/src/versioning/version-file';
+import { planVersionBump, readVersionHistory, VersionHistory } from '@spacetime/release-kit/src/versioning/version-plan';
 import type { VersionGeneratorSchema } from './schema';
 
 /**

@@ -32,7 +32,12 @@ function timed(cwd: string, command: string, env: NodeJS.ProcessEnv = {}, prepar
   const cleared = spawnSync('bash', ['-c', prepare], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
   if (cleared.status !== 0) throw new Error(`${prepare} failed (${cleared.status}):\n${cleared.stderr}`);
   const started = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', 'bash', '-c', `set -euo pipefail; ${command}`], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', 'bash', '-c', `set -euo pipefail; ${command}`], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`${command} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return { seconds, maxRssKiB: Number(/maxrss=(\d+)/.exec(r.stderr)?.[1] ?? 0) };
@@ -45,9 +50,19 @@ console.log(`synthetic package: ${size.imageMiB} MiB image, ${size.serverMiB} Mi
 const buildOutputs = tempDir('bench-build-outputs');
 writeSyntheticRelease(ws, buildOutputs, size);
 const base = tempDir('bench-baseline');
-const nxEnv = { NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_DAEMON: 'true', NX_CACHE_DIRECTORY: join(ws, '.nx/cache'), XDG_CONFIG_HOME: join(base, 'keys') };
+const nxEnv = {
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  NX_DAEMON: 'true',
+  NX_CACHE_DIRECTORY: join(ws, '.nx/cache'),
+  XDG_CONFIG_HOME: join(base, 'keys'),
+};
 const clearBaseline = 'rm -rf pkg *.tar.gz *.zip && sync';
-const copySources = `mkdir pkg && ${Object.entries(SECTIONS).map(([s, src]) => `cp -r ${join(ws, src)} pkg/${s}`).join(' && ')} && mkdir pkg/binaries/bench && cp ${join(buildOutputs, IMAGE_FILE)} ${join(buildOutputs, SERVER_FILE)} pkg/binaries/bench/`;
+const copySources = `mkdir pkg && ${Object.entries(SECTIONS)
+  .map(([s, src]) => `cp -r ${join(ws, src)} pkg/${s}`)
+  .join(
+    ' && ',
+  )} && mkdir pkg/binaries/bench && cp ${join(buildOutputs, IMAGE_FILE)} ${join(buildOutputs, SERVER_FILE)} pkg/binaries/bench/`;
 
 const specSteps = `${copySources} && (cd pkg && find . -type f ! -name "SHA256SUMS*" -exec sha256sum {} \\; > SHA256SUMS) && tar -czf pkg.tar.gz pkg/ && zip -qr pkg.zip pkg/`;
 const carefulPipeline = `${copySources} && (cd pkg && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum > SHA256SUMS) && tar --sort=name -cf - pkg | pigz > pkg.tar.gz && zip -qr pkg.zip pkg`;
@@ -89,7 +104,8 @@ const baselineSizes = ['pkg.tar.gz', 'pkg.zip'].map((f) => statSync(join(base, f
 results.b = timed(base, carefulPipeline, {}, clearBaseline);
 const cold2 = timedBuild(clearOurs);
 const rebuildIdentical = archives.map(sha).every((h, i) => h === firstBuild[i]);
-const smallChange = (n: number) => appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), `# benchmark: small change ${n}\n`);
+const smallChange = (n: number) =>
+  appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), `# benchmark: small change ${n}\n`);
 smallChange(1);
 results.d = timedBuild('sync');
 // The next change finds the outputs that the last one replaced kept as spares, and writes over them.

@@ -100,6 +100,9 @@ function docPage(i: number): string {
   const topics = ['shard routing', 'session handoff', 'frame pacing', 'database failover', 'alert triage', 'rollout'];
   const topic = topics[i % topics.length];
   const lines = [`# ${topic} note ${i}`, '', `**Release:** {{version}}`, ''];
-  for (let p = 0; p < 12; p++) lines.push(`Step ${p + 1}: check ${topic} metric spacetime_${topic.replace(/ /g, '_')}_${(i * 31 + p) % 997} on shard ${(i + p) % 64} before continuing.`);
+  for (let p = 0; p < 12; p++)
+    lines.push(
+      `Step ${p + 1}: check ${topic} metric spacetime_${topic.replace(/ /g, '_')}_${(i * 31 + p) % 997} on shard ${(i + p) % 64} before continuing.`,
+    );
   return lines.join('\n') + '\n';
 }

@@ -12,10 +12,21 @@ test('the tar.gz and zip are standard: GNU tar, gzip -t, unzip -t and Python zip
   assert.match(listing, /^drwxr-xr-x 0\/0 +0 1980-01-01 00:00 spacetime-vr-v1\.2\.3\/$/m);
   assert.match(listing, /^-rwxr-xr-x 0\/0 +\d+ 1980-01-01 00:00 spacetime-vr-v1\.2\.3\/alpha\/deep\/run\.sh$/m);
   assert.match(listing, /^-rw-r--r-- 0\/0 +3145728 1980-01-01 00:00 spacetime-vr-v1\.2\.3\/beta\/server\.bin$/m);
-  const names = listing.trim().split('\n').map((l) => l.split(/\s+/).pop()!);
-  assert.equal(names, [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))), 'entries sorted bytewise');
+  const names = listing
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/).pop()!);
+  assert.equal(
+    names,
+    [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    'entries sorted bytewise',
+  );
   assert.is(toolStatus('unzip', ['-t', result.zip]).status, 0);
-  const py = tool('python3', ['-c', 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))', result.zip]);
+  const py = tool('python3', [
+    '-c',
+    'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))',
+    result.zip,
+  ]);
   assert.is(Number(py.trim()), names.length);
 });
 

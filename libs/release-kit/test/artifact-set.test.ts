@@ -7,7 +7,15 @@ import { chmodSync, existsSync, readFileSync, renameSync, statSync, utimesSync, 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARTIFACT_SET_FILE, BUILD_OUTPUT_STAMPS, outputStamp, RACY_MS, readArtifactSet, resolveArtifacts, writeArtifactSet } from '../src/section/artifact-set';
+import {
+  ARTIFACT_SET_FILE,
+  BUILD_OUTPUT_STAMPS,
+  outputStamp,
+  RACY_MS,
+  readArtifactSet,
+  resolveArtifacts,
+  writeArtifactSet,
+} from '../src/section/artifact-set';
 import { ReleaseError } from '../src/support/errors';
 import { writePackageFolder } from '../src/assemble/package-folder';
 import { packSection } from '../src/section/packer';
@@ -18,13 +26,25 @@ const IMAGE = incompressible(3 << 20, 7);
 async function builtOutput(): Promise<string> {
   const root = tempDir('artifact-set');
   writeTree(root, { 'dist/image/spacetime-vr.tar.gz': IMAGE, 'dist/image/build.log': 'ok\n' });
-  await writeArtifactSet(join(root, 'dist/image'), { files: [{ path: 'spacetime-vr.tar.gz', mode: 0o644 }], skipped: [], metadata: { image: { id: 'sha256:abc' } } });
+  await writeArtifactSet(join(root, 'dist/image'), {
+    files: [{ path: 'spacetime-vr.tar.gz', mode: 0o644 }],
+    skipped: [],
+    metadata: { image: { id: 'sha256:abc' } },
+  });
   return root;
 }
 
 async function packImage(root: string) {
   const artifacts = resolveArtifacts(root, [{ from: 'dist/image', to: '.' }]);
-  return packSection({ workspaceRoot: root, section: 'binaries', version: '2.5.0', sources: artifacts.sources, skipped: artifacts.skipped, outputDir: join(root, 'dist/sections/binaries'), mtime: 315532800 });
+  return packSection({
+    workspaceRoot: root,
+    section: 'binaries',
+    version: '2.5.0',
+    sources: artifacts.sources,
+    skipped: artifacts.skipped,
+    outputDir: join(root, 'dist/sections/binaries'),
+    mtime: 315532800,
+  });
 }
 
 function rejection(error: unknown): ReleaseError {
@@ -32,7 +52,7 @@ function rejection(error: unknown): ReleaseError {
   return error as ReleaseError;
 }
 
-test('writeArtifactSet records each listed file\'s size and SHA-256, as sha256sum computes it', async () => {
+test("writeArtifactSet records each listed file's size and SHA-256, as sha256sum computes it", async () => {
   const root = await builtOutput();
   const set = readArtifactSet(join(root, 'dist/image'), 'dist/image');
   const [expected] = tool('sha256sum', [join(root, 'dist/image/spacetime-vr.tar.gz')]).split(' ');
@@ -52,7 +72,10 @@ test('an output changed in place after its target ran (same size) fails packagin
   tampered[1 << 20] ^= 1;
   writeFileSync(join(root, 'dist/image/spacetime-vr.tar.gz'), tampered);
   const error = rejection(await packImage(root).catch((e) => e));
-  assert.match(error.message, /^dist\/image\/spacetime-vr\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json/);
+  assert.match(
+    error.message,
+    /^dist\/image\/spacetime-vr\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json/,
+  );
   assert.match(error.message, /run the target that writes dist\/image with --skip-nx-cache/);
   assert.not.ok(existsSync(join(root, 'dist/sections/binaries')));
 });
@@ -66,7 +89,10 @@ test('an output that grew after its target ran is refused before anything is rea
   } catch (e) {
     error = e;
   }
-  assert.match(rejection(error).message, new RegExp(`^dist/image/spacetime-vr\\.tar\\.gz: is ${IMAGE.length + 1} bytes, not the ${IMAGE.length} listed`));
+  assert.match(
+    rejection(error).message,
+    new RegExp(`^dist/image/spacetime-vr\\.tar\\.gz: is ${IMAGE.length + 1} bytes, not the ${IMAGE.length} listed`),
+  );
 });
 
 test('an artifacts.json of the previous format is refused with what to do', async () => {
@@ -85,11 +111,26 @@ test('an artifacts.json of the previous format is refused with what to do', asyn
 async function folderOf(root: string, extra: Record<string, string> = {}) {
   writeTree(root, extra);
   const artifacts = resolveArtifacts(root, [{ from: 'dist/image', to: '.' }]);
-  const sources = [...artifacts.sources, ...Object.keys(extra).map((path) => ({ path: path.split('/').pop()!, origin: path, file: join(root, path), sourceMode: 0o644 }))];
+  const sources = [
+    ...artifacts.sources,
+    ...Object.keys(extra).map((path) => ({ path: path.split('/').pop()!, origin: path, file: join(root, path), sourceMode: 0o644 })),
+  ];
   const outputDir = join(root, 'dist/sections/binaries');
-  const fragment = await packSection({ workspaceRoot: root, section: 'binaries', version: '2.5.0', sources, skipped: [], outputDir, mtime: 315532800 });
+  const fragment = await packSection({
+    workspaceRoot: root,
+    section: 'binaries',
+    version: '2.5.0',
+    sources,
+    skipped: [],
+    outputDir,
+    mtime: 315532800,
+  });
   const folder = join(root, 'dist/release/pkg');
-  return { folder, write: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }).copied };
+  return {
+    folder,
+    write: () =>
+      writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }).copied,
+  };
 }
 
 test('packaging records what lstat says of each build output it hashed; the package folder links it and copies a source file', async () => {
@@ -105,7 +146,7 @@ test('packaging records what lstat says of each build output it hashed; the pack
   assert.is.not(statSync(join(folder, 'binaries/README.md')).ino, statSync(join(root, 'libs/binaries/README.md')).ino);
 });
 
-test('a build output whose mode is not the package\'s is copied, and its own mode left alone', async () => {
+test("a build output whose mode is not the package's is copied, and its own mode left alone", async () => {
   const root = await builtOutput();
   const { folder, write } = await folderOf(root);
   chmodSync(join(root, 'dist/image/spacetime-vr.tar.gz'), 0o600);
@@ -129,7 +170,10 @@ test('a build output written through after its section was packaged is not linke
   } catch (e) {
     error = e;
   }
-  assert.match(rejection(error).message, /^dist\/image\/spacetime-vr\.tar\.gz: changed after its section was packaged \(its SHA-256 no longer matches\)/);
+  assert.match(
+    rejection(error).message,
+    /^dist\/image\/spacetime-vr\.tar\.gz: changed after its section was packaged \(its SHA-256 no longer matches\)/,
+  );
 });
 
 /** Past RACY_MS since the last change: packaging records the stamps. */
@@ -152,7 +196,9 @@ test('a build output written through after packaging with its size and mtime put
   tampered[2 << 20] ^= 1;
   writeFileSync(file, tampered);
   utimesSync(file, 1e9, 1e9);
-  const recorded = JSON.parse(readFileSync(join(root, 'dist/sections/binaries', BUILD_OUTPUT_STAMPS), 'utf8'))['binaries/spacetime-vr.tar.gz'];
+  const recorded = JSON.parse(readFileSync(join(root, 'dist/sections/binaries', BUILD_OUTPUT_STAMPS), 'utf8'))[
+    'binaries/spacetime-vr.tar.gz'
+  ];
   const now = outputStamp(file)!;
   assert.equal([now.ino, now.size, now.mtimeMs], [recorded.ino, recorded.size, recorded.mtimeMs]);
   assert.is.not(now.ctimeMs, recorded.ctimeMs);

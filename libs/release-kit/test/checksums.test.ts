@@ -12,7 +12,10 @@ test('formats sha256sum lines sorted bytewise with ./ paths', () => {
     { path: 'config/production/.env.template', sha256: a },
   ]);
   assert.is(text, `${b}  ./MANIFEST.json\n${a}  ./config/production/.env.template\n${a}  ./docs/x.md\n`);
-  assert.equal(parseSha256Sums(text, 'SHA256SUMS').map((e) => e.path), ['MANIFEST.json', 'config/production/.env.template', 'docs/x.md']);
+  assert.equal(
+    parseSha256Sums(text, 'SHA256SUMS').map((e) => e.path),
+    ['MANIFEST.json', 'config/production/.env.template', 'docs/x.md'],
+  );
 });
 
 test('rejects malformed, unsorted and duplicated lines with the line number', () => {

@@ -17,8 +17,12 @@ test('the build transcript names the failing Dockerfile step and its output', ()
     { stream: 'Step 2/3 : COPY spacetime-server /opt/\n' },
     { stream: 'some output of the step\n' },
     { errorDetail: { message: 'COPY failed: file not found in build context' }, error: 'COPY failed: file not found in build context' },
-  ]) t.add(event);
-  assert.is(t.failure(), 'Dockerfile step 2/3 `COPY spacetime-server /opt/` failed: COPY failed: file not found in build context\n    some output of the step');
+  ])
+    t.add(event);
+  assert.is(
+    t.failure(),
+    'Dockerfile step 2/3 `COPY spacetime-server /opt/` failed: COPY failed: file not found in build context\n    some output of the step',
+  );
   const early = new BuildTranscript();
   early.add({ error: 'dockerfile parse error line 3: unknown instruction: FORM' });
   assert.match(early.failure(), /^the build failed before its first Dockerfile step: dockerfile parse error line 3/);
@@ -53,9 +57,27 @@ async function buildOptions(dockerfile: string, over: Partial<ImageBuildOptions>
   execFileSync('mkdir', ['-p', context]);
   writeFileSync(join(context, 'spacetime-server'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   writeFileSync(join(context, 'VERSION.txt'), '2.5.0\n');
-  await writeArtifactSet(context, { files: [{ path: 'VERSION.txt', mode: 0o644 }, { path: 'spacetime-server', mode: 0o755 }], skipped: [], metadata: {} });
+  await writeArtifactSet(context, {
+    files: [
+      { path: 'VERSION.txt', mode: 0o644 },
+      { path: 'spacetime-server', mode: 0o755 },
+    ],
+    skipped: [],
+    metadata: {},
+  });
   writeFileSync(join(root, 'Dockerfile'), dockerfile);
-  return { workspaceRoot: root, dockerfile: join(root, 'Dockerfile'), contextDir: context, outputDir: join(root, 'image'), version: '2.5.0', created: 315532800, mtime: 315532800, production: false, env: { ...process.env }, ...over };
+  return {
+    workspaceRoot: root,
+    dockerfile: join(root, 'Dockerfile'),
+    contextDir: context,
+    outputDir: join(root, 'image'),
+    version: '2.5.0',
+    created: 315532800,
+    mtime: 315532800,
+    production: false,
+    env: { ...process.env },
+    ...over,
+  };
 }
 
 test('real engine: a failing Dockerfile step is named with its error', async () => {
@@ -73,12 +95,16 @@ test('an unreachable engine: one clear line; a recorded skip in development, an 
   const env = { ...process.env, DOCKER_HOST: 'unix:///tmp/no-docker-here.sock' };
   const dev = await buildOptions('FROM scratch\n', { env });
   const result = await buildAndSaveImage(dev);
-  assert.match(result.skipped!, /^no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock \(DOCKER_HOST\): .*ENOENT.*; start dockerd or point DOCKER_HOST at one/);
+  assert.match(
+    result.skipped!,
+    /^no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock \(DOCKER_HOST\): .*ENOENT.*; start dockerd or point DOCKER_HOST at one/,
+  );
   const set = JSON.parse(readFileSync(join(dev.outputDir, 'artifacts.json'), 'utf8'));
   assert.equal(set.skipped, [{ artifact: 'spacetime-vr-2.5.0.tar.gz', reason: result.skipped }]);
   await buildAndSaveImage(await buildOptions('FROM scratch\n', { env, production: true })).then(
     () => assert.unreachable('production must fail'),
-    (e: Error) => assert.match(e.message, /cannot build the Docker image: no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock/),
+    (e: Error) =>
+      assert.match(e.message, /cannot build the Docker image: no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock/),
   );
 });
 

@@ -42,7 +42,12 @@ export async function packFixtureSections(root: string): Promise<void> {
       workspaceRoot: root,
       section,
       version: '1.2.3',
-      sources: resolveSectionSources({ workspaceRoot: root, projectRoot: `libs/sections/${section}`, version: '1.2.3', sources: [{ from: 'src', to: '.', render: section === 'alpha' }] }),
+      sources: resolveSectionSources({
+        workspaceRoot: root,
+        projectRoot: `libs/sections/${section}`,
+        version: '1.2.3',
+        sources: [{ from: 'src', to: '.', render: section === 'alpha' }],
+      }),
       skipped: [],
       outputDir: join(root, 'dist/sections', section),
       mtime: entryEpoch(),
@@ -50,7 +55,11 @@ export async function packFixtureSections(root: string): Promise<void> {
   }
 }
 
-export async function buildFixtureRelease(root: string, env: NodeJS.ProcessEnv = {}, log?: (line: string) => void): Promise<AssembleResult> {
+export async function buildFixtureRelease(
+  root: string,
+  env: NodeJS.ProcessEnv = {},
+  log?: (line: string) => void,
+): Promise<AssembleResult> {
   await packFixtureSections(root);
   return assembleRelease({
     workspaceRoot: root,

@@ -38,7 +38,10 @@ test('reads the commit, its time, the branch, the previous tag and the commits s
   assert.is(info.branch, 'release/2.5');
   assert.is(info.dirty, false);
   assert.is(info.previousTag, 'v2.4.0');
-  assert.equal(info.commitsSincePreviousTag.map((line) => line.split(' ').slice(1).join(' ')), ['third', 'second']);
+  assert.equal(
+    info.commitsSincePreviousTag.map((line) => line.split(' ').slice(1).join(' ')),
+    ['third', 'second'],
+  );
   assert.ok(head.startsWith(info.commitsSincePreviousTag[0].split(' ')[0]), info.commitsSincePreviousTag[0]);
 });
 

@@ -2,7 +2,15 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, cpSync } 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exportCommand, exportGodotProject, GodotExportOptions, logErrors, parseExportPresets, parseGodotVersion, requiredGodot } from '../src/build/godot';
+import {
+  exportCommand,
+  exportGodotProject,
+  GodotExportOptions,
+  logErrors,
+  parseExportPresets,
+  parseGodotVersion,
+  requiredGodot,
+} from '../src/build/godot';
 import { writeGodot4StandIn } from './godot-stand-in';
 import { cleanTempDirs, tempDir } from './helpers';
 
@@ -10,7 +18,13 @@ const BINARIES = join(__dirname, '../../sections/binaries/godot');
 
 test('reads the presets of the server project', () => {
   const presets = parseExportPresets(readFileSync(join(BINARIES, 'export_presets.cfg'), 'utf8'));
-  assert.equal(presets.map((p) => [p.name, p.platform, p.embedPck]), [['Linux Server', 'Linux', true], ['Windows Desktop', 'Windows Desktop', true]]);
+  assert.equal(
+    presets.map((p) => [p.name, p.platform, p.embedPck]),
+    [
+      ['Linux Server', 'Linux', true],
+      ['Windows Desktop', 'Windows Desktop', true],
+    ],
+  );
   assert.equal(requiredGodot(readFileSync(join(BINARIES, 'project.godot'), 'utf8')), { major: 4, minor: 5 });
   assert.equal(requiredGodot('config_version=4\n'), { major: 3 });
 });
@@ -22,10 +36,19 @@ test('reads Godot 3 and 4 versions', () => {
 });
 
 test('builds the Godot 4 and Godot 3 command lines', () => {
-  assert.equal(exportCommand('/g4', 4, '/p', 'Linux Server', 'release', '/o/s', false), { command: '/g4', args: ['--headless', '--path', '/p', '--export-release', 'Linux Server', '/o/s'] });
+  assert.equal(exportCommand('/g4', 4, '/p', 'Linux Server', 'release', '/o/s', false), {
+    command: '/g4',
+    args: ['--headless', '--path', '/p', '--export-release', 'Linux Server', '/o/s'],
+  });
   assert.equal(exportCommand('/g4', 4, '/p', 'X', 'pack', '/o/s.pck', true).args[3], '--export-pack');
-  assert.equal(exportCommand('/g3', 3, '/p', 'X', 'release', '/o/s', true), { command: '/g3', args: ['--no-window', '--path', '/p', '--export', 'X', '/o/s'] });
-  assert.equal(exportCommand('/g3', 3, '/p', 'X', 'debug', '/o/s', false), { command: 'xvfb-run', args: ['-a', '/g3', '--no-window', '--path', '/p', '--export-debug', 'X', '/o/s'] });
+  assert.equal(exportCommand('/g3', 3, '/p', 'X', 'release', '/o/s', true), {
+    command: '/g3',
+    args: ['--no-window', '--path', '/p', '--export', 'X', '/o/s'],
+  });
+  assert.equal(exportCommand('/g3', 3, '/p', 'X', 'debug', '/o/s', false), {
+    command: 'xvfb-run',
+    args: ['-a', '/g3', '--no-window', '--path', '/p', '--export-debug', 'X', '/o/s'],
+  });
 });
 
 // Lines from a real Godot 3.2.3 export on a machine without sound card or locale.
@@ -45,14 +68,15 @@ savepack: end
 
 test('judges the log: harmless noise passes, export and script errors fail', () => {
   assert.equal(logErrors(HARMLESS_LOG), []);
-  const failed = logErrors(`${HARMLESS_LOG}ERROR: _fs_changed: Project export failed for preset 'Linux Pack', the export template appears to be missing.
+  const failed =
+    logErrors(`${HARMLESS_LOG}ERROR: _fs_changed: Project export failed for preset 'Linux Pack', the export template appears to be missing.
    At: editor/editor_node.cpp:753.
 SCRIPT ERROR: Parse Error: Expected ")"
    at: GDScript::reload (res://main.gd:3)
 `);
   assert.is(failed.length, 2);
   assert.match(failed[0], /export template appears to be missing/);
-  assert.match(failed[1], /^SCRIPT ERROR: Parse Error.*\n    at: GDScript::reload \(res:\/\/main\.gd:3\)/);
+  assert.match(failed[1], /^SCRIPT ERROR: Parse Error.*\n {4}at: GDScript::reload \(res:\/\/main\.gd:3\)/);
 });
 
 function options(over: Partial<GodotExportOptions> & { env: NodeJS.ProcessEnv }): GodotExportOptions {
@@ -82,7 +106,10 @@ test('Godot 4 (STAND-IN): imports a never-imported project first, exports, fixes
   const o = options({ env: standInEnv({ STANDIN_GODOT_CALLS: calls }) });
   const result = await exportGodotProject(o);
   assert.is(result.godotVersion, '4.5.1.stable.official.0standin');
-  const lines = readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(calls, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.slice(1), [
     ['--headless', '--path', o.projectDir, '--import'],
     ['--headless', '--path', o.projectDir, '--export-release', 'Linux Server', join(o.outputDir, 'spacetime-server')],
@@ -92,13 +119,24 @@ test('Godot 4 (STAND-IN): imports a never-imported project first, exports, fixes
   assert.is(readFileSync(join(o.outputDir, 'VERSION.txt'), 'utf8'), '2.5.0\n');
   assert.ok(existsSync(join(o.outputDir, 'godot-export.log')));
   const set = JSON.parse(readFileSync(join(o.outputDir, 'artifacts.json'), 'utf8'));
-  assert.equal(set.files.map((f: { path: string }) => f.path), ['VERSION.txt', 'spacetime-server']);
+  assert.equal(
+    set.files.map((f: { path: string }) => f.path),
+    ['VERSION.txt', 'spacetime-server'],
+  );
   assert.equal(set.metadata.godot, { mode: 'release', preset: 'Linux Server', version: '4.5.1.stable.official.0standin' });
 });
 
 const failures: Array<[string, NodeJS.ProcessEnv, RegExp]> = [
-  ['exit 0 with an ERROR line', { STANDIN_GODOT_FAULT: 'error' }, /Godot export of preset "Linux Server" failed:\n  - log: ERROR: Project export for preset "Linux Server" failed\./],
-  ['exit 0 without an output file', { STANDIN_GODOT_FAULT: 'no-output' }, /failed:\n  - Godot wrote no spacetime-server\n  hint: full log: .*godot-export\.log/],
+  [
+    'exit 0 with an ERROR line',
+    { STANDIN_GODOT_FAULT: 'error' },
+    /Godot export of preset "Linux Server" failed:\n {2}- log: ERROR: Project export for preset "Linux Server" failed\./,
+  ],
+  [
+    'exit 0 without an output file',
+    { STANDIN_GODOT_FAULT: 'no-output' },
+    /failed:\n {2}- Godot wrote no spacetime-server\n {2}hint: full log: .*godot-export\.log/,
+  ],
 ];
 for (const [name, extra, expected] of failures) {
   test(`Godot 4 (STAND-IN) fault "${name}" fails the export`, async () => {
@@ -132,7 +170,8 @@ test('an unknown preset fails before Godot runs, listing the presets that exist'
   const o = options({ env: standInEnv(), preset: 'Linux/X11' });
   await exportGodotProject(o).then(
     () => assert.unreachable('should fail'),
-    (e: Error) => assert.match(e.message, /export_presets\.cfg: has no export preset "Linux\/X11"; it has: "Linux Server", "Windows Desktop"/),
+    (e: Error) =>
+      assert.match(e.message, /export_presets\.cfg: has no export preset "Linux\/X11"; it has: "Linux Server", "Windows Desktop"/),
   );
 });
 
@@ -142,7 +181,10 @@ test('no Godot 4: a recorded skip in development, an error in production', async
   const env = { ...process.env, PATH: `${fake3}:/nonexistent`, GODOT_BIN: '' };
   const dev = options({ env });
   const result = await exportGodotProject(dev);
-  assert.equal(result.skipped.map((s) => s.artifact), ['spacetime-server']);
+  assert.equal(
+    result.skipped.map((s) => s.artifact),
+    ['spacetime-server'],
+  );
   assert.match(result.skipped[0].reason, /the project needs Godot 4: .*godot3 from PATH \(godot3\) is Godot 3\.2\.3\.stable\.custom_build/);
   const set = JSON.parse(readFileSync(join(dev.outputDir, 'artifacts.json'), 'utf8'));
   assert.equal(set.skipped, result.skipped);

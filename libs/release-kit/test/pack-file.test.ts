@@ -41,9 +41,21 @@ const cases: Array<[string, number, Step[]]> = [
   ['a new file, appends larger than the write buffer', 0, [{ append: 3 * MiB + 17 }, { append: 100 }, { append: 5 * MiB }]],
   ['over a longer file, cut short on close', 9 * MiB + 5, [{ append: 4097 }, { append: 70 }]],
   ['over a shorter file', 1000, [{ append: 2 * MiB + 3 }]],
-  ['keeping runs at odd offsets of a spare', 3 * MiB + 333, [{ append: 100 }, { keep: 5000 }, { append: 7 }, { keep: 32768 }, { append: 40000 }, { keep: 1 }, { append: 1 }]],
-  ['keeping runs at block boundaries, then a long append past the spare', 2 * MiB, [{ append: 32768 }, { keep: 65536 }, { append: 32768 }, { keep: 4096 }, { append: 4 * MiB }]],
-  ['a cut back into what was written, then appends', 0, [{ append: 3 * MiB }, { cut: 5000 }, { append: 123 }, { cut: 4096 }, { append: 9 }]],
+  [
+    'keeping runs at odd offsets of a spare',
+    3 * MiB + 333,
+    [{ append: 100 }, { keep: 5000 }, { append: 7 }, { keep: 32768 }, { append: 40000 }, { keep: 1 }, { append: 1 }],
+  ],
+  [
+    'keeping runs at block boundaries, then a long append past the spare',
+    2 * MiB,
+    [{ append: 32768 }, { keep: 65536 }, { append: 32768 }, { keep: 4096 }, { append: 4 * MiB }],
+  ],
+  [
+    'a cut back into what was written, then appends',
+    0,
+    [{ append: 3 * MiB }, { cut: 5000 }, { append: 123 }, { cut: 4096 }, { append: 9 }],
+  ],
   ['a kept run to the end of the spare', 100000, [{ append: 4000 }, { keep: 96000 }]],
 ];
 
@@ -78,7 +90,10 @@ for (const direct of [true, false]) {
 test('a mirror is refused for a file being written over: it would miss the bytes kept in place', () => {
   const dir = tempDir('pack');
   writeFileSync(join(dir, 'archive.bin'), 'old');
-  assert.throws(() => new PackFile(join(dir, 'archive.bin'), { overwrite: true, mirror: join(dir, 'spare.bin') }), /a mirror is for a new file/);
+  assert.throws(
+    () => new PackFile(join(dir, 'archive.bin'), { overwrite: true, mirror: join(dir, 'spare.bin') }),
+    /a mirror is for a new file/,
+  );
 });
 
 test('the archive is opened O_DIRECT where the file system takes it, and buffered where it does not', () => {

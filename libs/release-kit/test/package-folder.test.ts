@@ -34,9 +34,23 @@ async function packedSection(docs = DOCS) {
     renderVersion: path.includes('/pages/') ? '2.5.0' : undefined,
   }));
   const outputDir = join(root, 'dist/sections/docs');
-  const fragment = await packSection({ workspaceRoot: root, section: 'docs', version: '2.5.0', sources, skipped: [], outputDir, mtime: 315532800 });
+  const fragment = await packSection({
+    workspaceRoot: root,
+    section: 'docs',
+    version: '2.5.0',
+    sources,
+    skipped: [],
+    outputDir,
+    mtime: 315532800,
+  });
   const folder = join(root, 'dist/release/pkg');
-  return { root, outputDir, folder, fragment, place: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }) };
+  return {
+    root,
+    outputDir,
+    folder,
+    fragment,
+    place: () => writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [] }),
+  };
 }
 
 async function failure(placed: Promise<void>): Promise<ReleaseError> {
@@ -46,13 +60,21 @@ async function failure(placed: Promise<void>): Promise<ReleaseError> {
     assert.instance(error, ReleaseError);
     return error as ReleaseError;
   }
-  throw new assert.Assertion({ message: 'the folder was placed, though a copy should have failed', operator: 'rejects', expects: 'a failure', actual: 'none' });
+  throw new assert.Assertion({
+    message: 'the folder was placed, though a copy should have failed',
+    operator: 'rejects',
+    expects: 'a failure',
+    actual: 'none',
+  });
 }
 
 test('copies made on the worker thread hold the packaged bytes and modes; stored content is in place before it returns', async () => {
   const { folder, place } = await packedSection();
   const placed = place();
-  assert.ok(readFileSync(join(folder, 'docs/blob.bin')).equals(STORED), 'stored content, which the archives read from the folder, is copied at once');
+  assert.ok(
+    readFileSync(join(folder, 'docs/blob.bin')).equals(STORED),
+    'stored content, which the archives read from the folder, is copied at once',
+  );
   await placed.copied;
   assert.is(readdirSync(join(folder, 'docs/pages')).length, DOCS);
   assert.is(readFileSync(join(folder, 'docs/pages/page-7.md'), 'utf8'), page(7, '2.5.0'));
@@ -68,7 +90,10 @@ test('a made-files pack changed after packaging fails the folder, naming the pac
   bytes[bytes.length - 5] ^= 1;
   writeFileSync(pack, bytes);
   const error = await failure(place().copied);
-  assert.match(error.message, /made-files\.bin: changed after its section was packaged \(docs\/pages\/page-\d+\.md no longer matches its SHA-256\)/);
+  assert.match(
+    error.message,
+    /made-files\.bin: changed after its section was packaged \(docs\/pages\/page-\d+\.md no longer matches its SHA-256\)/,
+  );
 });
 
 test('a source edited or removed after packaging fails the folder, naming it', async () => {
@@ -78,7 +103,11 @@ test('a source edited or removed after packaging fails the folder, naming it', a
 
   const script = await packedSection();
   writeFileSync(join(script.root, 'libs/docs/run.sh'), SCRIPT.replace('checking', 'skipping'));
-  assert.match((await failure(script.place().copied)).message, /^libs\/docs\/run\.sh: changed after its section was packaged/, 'deflated content: from the worker');
+  assert.match(
+    (await failure(script.place().copied)).message,
+    /^libs\/docs\/run\.sh: changed after its section was packaged/,
+    'deflated content: from the worker',
+  );
 
   const removed = await packedSection();
   rmSync(join(removed.root, 'libs/docs/run.sh'));
@@ -97,11 +126,20 @@ test('a few copies are made on the calling thread: in place when it returns, and
   assert.throws(() => edited.place(), /^libs\/docs\/run\.sh: changed after its section was packaged/);
 });
 
-test('the linked copy (a first build\'s spare folder) is made once the folder is whole, of the same inodes', async () => {
+test("the linked copy (a first build's spare folder) is made once the folder is whole, of the same inodes", async () => {
   const { root, folder, fragment, outputDir } = await packedSection();
   const copy = join(root, 'dist/release/spare');
-  await writePackageFolder(folder, { workspaceRoot: root, sections: [{ fragment, outputDir, digest: 'd' }], rootFiles: [{ path: 'NOTES.md', data: Buffer.from('notes\n'), mode: 0o644 }], linkedCopy: copy }).copied;
-  const files = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name).slice(dir.length)).sort();
+  await writePackageFolder(folder, {
+    workspaceRoot: root,
+    sections: [{ fragment, outputDir, digest: 'd' }],
+    rootFiles: [{ path: 'NOTES.md', data: Buffer.from('notes\n'), mode: 0o644 }],
+    linkedCopy: copy,
+  }).copied;
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath ?? e.path, e.name).slice(dir.length))
+      .sort();
   assert.is(files(copy).length, DOCS + 3);
   assert.equal(files(copy), files(folder));
   for (const path of files(folder)) assert.is(statSync(join(copy, path)).ino, statSync(join(folder, path)).ino, path);
@@ -117,7 +155,8 @@ test('a folder scanned on a worker thread loses what the package does not have, 
   rmSync(join(folder, 'docs/pages/page-0.md'));
   mkdirSync(join(folder, 'docs/pages/page-0.md'));
   const scanned = await startFolderScan(folder, sections, [notes.path]).scanned;
-  for (const gone of ['docs/stray.txt', 'docs/link', 'docs/pages/page-0.md']) assert.not.ok(existsSync(join(folder, gone)) || lstatSync(join(folder, gone), { throwIfNoEntry: false }), `${gone} removed`);
+  for (const gone of ['docs/stray.txt', 'docs/link', 'docs/pages/page-0.md'])
+    assert.not.ok(existsSync(join(folder, gone)) || lstatSync(join(folder, gone), { throwIfNoEntry: false }), `${gone} removed`);
   const paths = [...fragment.files.map((f) => f.path), notes.path];
   paths.forEach((path, i) => {
     const stamp = Array.from(scanned.stamps.subarray(4 * i, 4 * i + 4));
@@ -127,7 +166,10 @@ test('a folder scanned on a worker thread loses what the package does not have, 
   });
   await writePackageFolder(folder, { workspaceRoot: root, sections, rootFiles: [notes], scanned }).copied;
   assert.is(readFileSync(join(folder, 'docs/pages/page-0.md'), 'utf8'), page(0, '2.5.0'));
-  assert.throws(() => writePackageFolder(folder, { workspaceRoot: root, sections, rootFiles: [], scanned }), /was scanned for other files than the package has/);
+  assert.throws(
+    () => writePackageFolder(folder, { workspaceRoot: root, sections, rootFiles: [], scanned }),
+    /was scanned for other files than the package has/,
+  );
 });
 
 test('abort stops the copier, so that the caller can remove the folder', async () => {

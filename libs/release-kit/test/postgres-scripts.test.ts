@@ -16,7 +16,9 @@ const SCRIPTS = join(WORKSPACE, 'libs/sections/scripts/src');
 const MIGRATE = join(SCRIPTS, 'migration/migrate_database.sh');
 const BACKUP = join(SCRIPTS, 'maintenance/backup.sh');
 const RESTORE = join(SCRIPTS, 'maintenance/restore.sh');
-const MIGRATIONS = readdirSync(join(SCRIPTS, 'migration/sql')).filter((f) => f.endsWith('.sql')).sort();
+const MIGRATIONS = readdirSync(join(SCRIPTS, 'migration/sql'))
+  .filter((f) => f.endsWith('.sql'))
+  .sort();
 
 const ROLE = 'spacetime';
 const PASSWORD = 'round-trip-Secret_1';
@@ -26,7 +28,8 @@ function postgresBin(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const base = '/usr/lib/postgresql';
   const majors = existsSync(base) ? readdirSync(base).filter((d) => /^\d+$/.test(d) && existsSync(join(base, d, 'bin/initdb'))) : [];
-  if (majors.length === 0) throw new Error(`no PostgreSQL server found in ${base}/<major>/bin (install the postgresql package or set PG_BIN)`);
+  if (majors.length === 0)
+    throw new Error(`no PostgreSQL server found in ${base}/<major>/bin (install the postgresql package or set PG_BIN)`);
   return join(base, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
 
@@ -54,7 +57,27 @@ const asPostgres = (command: string, args: string[]): string =>
 
 /** psql as the cluster superuser (trust on the private socket). */
 const superSql = (database: string, sql: string): string =>
-  must(run(join(cluster.bin, 'psql'), ['--no-psqlrc', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-tA', '-h', cluster.dir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, '-c', sql]), `psql ${sql}`).trim();
+  must(
+    run(join(cluster.bin, 'psql'), [
+      '--no-psqlrc',
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-tA',
+      '-h',
+      cluster.dir,
+      '-p',
+      String(cluster.port),
+      '-U',
+      'postgres',
+      '-d',
+      database,
+      '-c',
+      sql,
+    ]),
+    `psql ${sql}`,
+  ).trim();
 
 /** The URL the scripts get: password auth (scram) over the temp dir's unix socket. */
 const url = (database: string): string => `postgresql://${ROLE}:${PASSWORD}@/${database}?host=${cluster.dir}&port=${cluster.port}`;
@@ -94,8 +117,10 @@ test.before(async () => {
   asPostgres('initdb', ['-D', cluster.data, '-U', 'postgres', '--auth-local=trust', '--auth-host=reject', '-E', 'UTF8', '--locale=C']);
   // Superuser only by trust; every other role must authenticate with a password.
   writeFileSync(join(cluster.data, 'pg_hba.conf'), 'local all postgres trust\nlocal all all scram-sha-256\n');
-  appendFileSync(join(cluster.data, 'postgresql.conf'),
-    `\nlisten_addresses = ''\nport = ${cluster.port}\nunix_socket_directories = '${cluster.dir}'\nfsync = off\npassword_encryption = 'scram-sha-256'\n`);
+  appendFileSync(
+    join(cluster.data, 'postgresql.conf'),
+    `\nlisten_addresses = ''\nport = ${cluster.port}\nunix_socket_directories = '${cluster.dir}'\nfsync = off\npassword_encryption = 'scram-sha-256'\n`,
+  );
   asPostgres('pg_ctl', ['-D', cluster.data, '-l', join(cluster.dir, 'server.log'), '-w', '-t', '60', 'start']);
   cluster.started = true;
 
@@ -116,11 +141,16 @@ test('migrate_database.sh applies every shipped migration, and a second run appl
   assert.match(first.stdout, `Done: ${MIGRATIONS.length} migration(s) applied, ${MIGRATIONS.length} in total.`);
   assert.not.match(first.stdout + first.stderr, PASSWORD, 'the password is never logged');
 
-  const rows = superSql('spacetime_vr', 'SELECT version, name, checksum, applied_by FROM public.schema_migrations ORDER BY version').split('\n');
-  assert.equal(rows, MIGRATIONS.map((f) => {
-    const [, version, name] = /^(\d{3})_(.+)\.sql$/.exec(f) ?? [];
-    return `${version}|${name}|${sha256(join(SCRIPTS, 'migration/sql', f))}|${ROLE}`;
-  }));
+  const rows = superSql('spacetime_vr', 'SELECT version, name, checksum, applied_by FROM public.schema_migrations ORDER BY version').split(
+    '\n',
+  );
+  assert.equal(
+    rows,
+    MIGRATIONS.map((f) => {
+      const [, version, name] = /^(\d{3})_(.+)\.sql$/.exec(f) ?? [];
+      return `${version}|${name}|${sha256(join(SCRIPTS, 'migration/sql', f))}|${ROLE}`;
+    }),
+  );
   assert.ok(Number(superSql('spacetime_vr', "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) > MIGRATIONS.length);
 
   const second = run('bash', [MIGRATE, '--database-url', url('spacetime_vr')]);
@@ -136,14 +166,34 @@ test('migrate_database.sh applies every shipped migration, and a second run appl
 
 /** pg_dump --data-only without pg_dump's per-run random \restrict / \unrestrict keys. */
 function dataOf(database: string): string {
-  const out = must(run(join(cluster.bin, 'pg_dump'), ['--data-only', '--no-owner', '-h', cluster.dir, '-p', String(cluster.port), '-U', 'postgres', '-d', database]), `pg_dump ${database}`);
-  return out.split('\n').filter((l) => !/^\\(un)?restrict /.test(l)).join('\n');
+  const out = must(
+    run(join(cluster.bin, 'pg_dump'), [
+      '--data-only',
+      '--no-owner',
+      '-h',
+      cluster.dir,
+      '-p',
+      String(cluster.port),
+      '-U',
+      'postgres',
+      '-d',
+      database,
+    ]),
+    `pg_dump ${database}`,
+  );
+  return out
+    .split('\n')
+    .filter((l) => !/^\\(un)?restrict /.test(l))
+    .join('\n');
 }
 
 test('backup.sh then restore.sh into an empty database gives identical data', () => {
-  superSql('spacetime_vr', `INSERT INTO players (username, email, password_hash, display_name, vr_headset, total_play_seconds)
+  superSql(
+    'spacetime_vr',
+    `INSERT INTO players (username, email, password_hash, display_name, vr_headset, total_play_seconds)
     VALUES ('ada', 'ada@example.org', crypt('pw-ada', gen_salt('bf', 4)), 'Ada', 'quest3', 3600),
-           ('grace.h', 'grace@example.org', crypt('pw-grace', gen_salt('bf', 4)), 'Grace Hopper', NULL, 0)`);
+           ('grace.h', 'grace@example.org', crypt('pw-grace', gen_salt('bf', 4)), 'Grace Hopper', NULL, 0)`,
+  );
   assert.is(superSql('spacetime_vr', 'SELECT count(*) FROM players'), '2');
 
   const dump = join(cluster.dir, 'backups', 'before-upgrade.dump');

@@ -84,30 +84,56 @@ test('the Helm chart tgz is deterministic, Helm-shaped and pinned to the pushed 
 });
 
 test('the Helm index merge keeps other versions, is deterministic, and refuses a changed chart unless forced', () => {
-  const existing = 'apiVersion: v1\nentries:\n  spacetime-vr:\n    - name: spacetime-vr\n      version: 2.4.0\n      digest: old\n      urls: [spacetime-vr-2.4.0.tgz]\n  other-chart:\n    - name: other-chart\n      version: 0.1.0\n      digest: x\ngenerated: "2020-01-01T00:00:00Z"\n';
-  const entry = { metadata: { name: 'spacetime-vr', version: '2.5.0', appVersion: '2.5.0', apiVersion: 'v2' }, digest: 'b'.repeat(64), url: 'spacetime-vr-2.5.0.tgz', created: '2026-01-02T03:04:05Z' };
+  const existing =
+    'apiVersion: v1\nentries:\n  spacetime-vr:\n    - name: spacetime-vr\n      version: 2.4.0\n      digest: old\n      urls: [spacetime-vr-2.4.0.tgz]\n  other-chart:\n    - name: other-chart\n      version: 0.1.0\n      digest: x\ngenerated: "2020-01-01T00:00:00Z"\n';
+  const entry = {
+    metadata: { name: 'spacetime-vr', version: '2.5.0', appVersion: '2.5.0', apiVersion: 'v2' },
+    digest: 'b'.repeat(64),
+    url: 'spacetime-vr-2.5.0.tgz',
+    created: '2026-01-02T03:04:05Z',
+  };
   const merged = mergeHelmIndex(existing, entry, '2026-01-02T03:04:05Z', false, 'index.yaml');
   assert.is(merged.text, mergeHelmIndex(existing, entry, '2026-01-02T03:04:05Z', false, 'index.yaml').text);
   const index = parse(merged.text);
-  assert.equal(index.entries['spacetime-vr'].map((e: { version: string }) => e.version), ['2.5.0', '2.4.0']);
+  assert.equal(
+    index.entries['spacetime-vr'].map((e: { version: string }) => e.version),
+    ['2.5.0', '2.4.0'],
+  );
   assert.is(index.entries['other-chart'][0].version, '0.1.0');
   assert.is(index.generated, '2026-01-02T03:04:05Z');
   assert.equal(index.entries['spacetime-vr'][0].urls, ['spacetime-vr-2.5.0.tgz']);
   assert.is(index.entries['spacetime-vr'][0].digest, 'b'.repeat(64));
-  assert.is(mergeHelmIndex(merged.text, entry, '2026-01-02T03:04:05Z', false, 'index.yaml').text, merged.text, 'republishing the same chart changes nothing');
+  assert.is(
+    mergeHelmIndex(merged.text, entry, '2026-01-02T03:04:05Z', false, 'index.yaml').text,
+    merged.text,
+    'republishing the same chart changes nothing',
+  );
   const changed = { ...entry, digest: 'c'.repeat(64) };
-  assert.throws(() => mergeHelmIndex(merged.text, changed, '2026-01-02T03:04:05Z', false, 'index.yaml'), /index\.yaml: already lists spacetime-vr 2\.5\.0 with digest b+, not c+/);
+  assert.throws(
+    () => mergeHelmIndex(merged.text, changed, '2026-01-02T03:04:05Z', false, 'index.yaml'),
+    /index\.yaml: already lists spacetime-vr 2\.5\.0 with digest b+, not c+/,
+  );
   assert.is(mergeHelmIndex(merged.text, changed, '2026-01-02T03:04:05Z', true, 'index.yaml').replaced, true);
 });
 
 test('transient failures are retried with backoff; others are not', async () => {
   let calls = 0;
   const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-  const value = await withRetry('op', async () => (++calls < 3 ? Promise.reject(reset) : 'ok'), () => undefined, { attempts: 4, firstDelayMs: 1 });
+  const value = await withRetry(
+    'op',
+    async () => (++calls < 3 ? Promise.reject(reset) : 'ok'),
+    () => undefined,
+    { attempts: 4, firstDelayMs: 1 },
+  );
   assert.equal([value, calls], ['ok', 3]);
   calls = 0;
   const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
-  await withRetry('op', async () => (calls++, Promise.reject(denied)), () => undefined, { attempts: 4, firstDelayMs: 1 }).catch(() => undefined);
+  await withRetry(
+    'op',
+    async () => (calls++, Promise.reject(denied)),
+    () => undefined,
+    { attempts: 4, firstDelayMs: 1 },
+  ).catch(() => undefined);
   assert.is(calls, 1);
 });
 
@@ -117,9 +143,19 @@ test('a large file goes up in parts, each with its SHA-256, and carries the full
   writeFileSync(file, bytes);
   const logs: string[] = [];
   const repository = new S3Repository(s3Client(s3.env), BUCKET, 'multipart', (l) => logs.push(l));
-  const result = await repository.put({ key: 'large.bin', file, size: bytes.length, sha256: sha256(bytes), partSize: 5 << 20, log: (l) => logs.push(l) });
+  const result = await repository.put({
+    key: 'large.bin',
+    file,
+    size: bytes.length,
+    sha256: sha256(bytes),
+    partSize: 5 << 20,
+    log: (l) => logs.push(l),
+  });
   assert.is(result.parts, 3);
-  assert.ok(logs.some((l) => /large\.bin: part 3\/3, 12\.0\/12\.0 MiB/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /large\.bin: part 3\/3, 12\.0\/12\.0 MiB/.test(l)),
+    logs.join('\n'),
+  );
   assert.equal(await repository.head('large.bin'), { size: bytes.length, sha256: sha256(bytes) });
   assert.is(await repository.hashContent('large.bin'), sha256(bytes));
 });
@@ -149,7 +185,10 @@ test('a first publish uploads everything in order; a rerun skips everything', as
   assert.not.match(report, /S3RVER|SECRET|password/i);
 
   const again = await publishRelease(options());
-  assert.ok(again.objects.every((o) => o.action === 'skipped' && o.verified === 'metadata'), JSON.stringify(again.objects));
+  assert.ok(
+    again.objects.every((o) => o.action === 'skipped' && o.verified === 'metadata'),
+    JSON.stringify(again.objects),
+  );
 });
 
 test('an object that exists with other content stops the publish before anything changes; --force overwrites and records it', async () => {
@@ -158,16 +197,25 @@ test('an object that exists with other content stops the publish before anything
   const zipKey = 'conflict/releases/v1.2.3/spacetime-vr-v1.2.3.zip';
   await putObject(s3.client, BUCKET, zipKey, 'not the release');
   await putObject(s3.client, BUCKET, 'conflict/releases/v1.2.3/SHA256SUMS', 'stale sums');
-  const before = await Promise.all((await listKeys(s3.client, BUCKET, 'conflict/')).map(async (k) => [k, sha256((await getObject(s3.client, BUCKET, k)).body)]));
-  await rejects(publishRelease(options({ artifactRepo: repo })), /s3:\/\/artifacts\/conflict\/releases\/v1\.2\.3\/spacetime-vr-v1\.2\.3\.zip already exists with different content: a released version never changes \(also releases\/v1\.2\.3\/SHA256SUMS\)/);
-  const after = await Promise.all((await listKeys(s3.client, BUCKET, 'conflict/')).map(async (k) => [k, sha256((await getObject(s3.client, BUCKET, k)).body)]));
+  const before = await Promise.all(
+    (await listKeys(s3.client, BUCKET, 'conflict/')).map(async (k) => [k, sha256((await getObject(s3.client, BUCKET, k)).body)]),
+  );
+  await rejects(
+    publishRelease(options({ artifactRepo: repo })),
+    /s3:\/\/artifacts\/conflict\/releases\/v1\.2\.3\/spacetime-vr-v1\.2\.3\.zip already exists with different content: a released version never changes \(also releases\/v1\.2\.3\/SHA256SUMS\)/,
+  );
+  const after = await Promise.all(
+    (await listKeys(s3.client, BUCKET, 'conflict/')).map(async (k) => [k, sha256((await getObject(s3.client, BUCKET, k)).body)]),
+  );
   assert.equal(after, before, 'the failed publish changed the repository');
 
   const forced = await publishRelease(options({ artifactRepo: repo, force: true }));
   assert.equal(forced.forced, ['releases/v1.2.3/spacetime-vr-v1.2.3.zip', 'releases/v1.2.3/SHA256SUMS']);
   assert.is(actions(forced)['releases/v1.2.3/spacetime-vr-v1.2.3.zip'], 'overwritten');
   assert.is(actions(forced)['releases/v1.2.3/MANIFEST.json'], 'skipped');
-  assert.ok((await getObject(s3.client, BUCKET, zipKey)).body.equals(readFileSync(join(releaseRoot, 'dist/release/spacetime-vr-v1.2.3.zip'))));
+  assert.ok(
+    (await getObject(s3.client, BUCKET, zipKey)).body.equals(readFileSync(join(releaseRoot, 'dist/release/spacetime-vr-v1.2.3.zip'))),
+  );
 });
 
 test('the file:// repository has the same layout and the same immutability', async () => {
@@ -177,11 +225,18 @@ test('the file:// repository has the same layout and the same immutability', asy
   assert.is(first.repository, `file://${root}`);
   assert.ok(existsSync(join(root, 'releases/v1.2.3/SHA256SUMS.asc')));
   assert.ok(existsSync(join(root, 'charts/index.yaml')));
-  assert.ok(readFileSync(join(root, 'releases/v1.2.3/spacetime-vr-v1.2.3.tar.gz')).equals(readFileSync(join(releaseRoot, 'dist/release/spacetime-vr-v1.2.3.tar.gz'))));
+  assert.ok(
+    readFileSync(join(root, 'releases/v1.2.3/spacetime-vr-v1.2.3.tar.gz')).equals(
+      readFileSync(join(releaseRoot, 'dist/release/spacetime-vr-v1.2.3.tar.gz')),
+    ),
+  );
   const again = await publishRelease(options({ artifactRepo: `file://${root}` }));
   assert.ok(again.objects.every((o) => o.action === 'skipped' && o.verified === 'content'));
   writeFileSync(join(root, 'releases/v1.2.3/MANIFEST.json'), '{}\n');
-  await rejects(publishRelease(options({ artifactRepo: `file://${root}` })), /releases\/v1\.2\.3\/MANIFEST\.json already exists with different content/);
+  await rejects(
+    publishRelease(options({ artifactRepo: `file://${root}` })),
+    /releases\/v1\.2\.3\/MANIFEST\.json already exists with different content/,
+  );
 });
 
 test('bad input: missing bucket, wrong credentials, a bad repository URL, a missing package, a package that fails verification', async () => {
@@ -190,7 +245,10 @@ test('bad input: missing bucket, wrong credentials, a bad repository URL, a miss
     // s3rver checks the access key ID but not V4 signatures, so a wrong secret key goes unnoticed there.
     [{ env: { ...s3.env, AWS_ACCESS_KEY_ID: 'WRONG' } }, /^ARTIFACT_REPO: bucket artifacts: access denied.*the credentials are wrong/],
     [{ artifactRepo: 'ftp://example/x' }, /^ARTIFACT_REPO: "ftp:\/\/example\/x" is not an artifact repository/],
-    [{ outputDir: join(tempDir('empty'), 'dist/release') }, /spacetime-vr-v1\.2\.3: is missing: there is no release package to publish\n  hint: run release:assemble first/],
+    [
+      { outputDir: join(tempDir('empty'), 'dist/release') },
+      /spacetime-vr-v1\.2\.3: is missing: there is no release package to publish\n {2}hint: run release:assemble first/,
+    ],
   ];
   for (const [overrides, expected] of cases) {
     await rejects(publishRelease(options({ artifactRepo: `s3://${BUCKET}/bad`, ...overrides })), expected);
@@ -198,7 +256,10 @@ test('bad input: missing bucket, wrong credentials, a bad repository URL, a miss
   const tampered = fixtureWorkspace();
   await buildFixtureRelease(tampered);
   writeTree(join(tampered, 'dist/release/spacetime-vr-v1.2.3'), { 'alpha/readme.md': 'changed\n' });
-  await rejects(publishRelease(options({ artifactRepo: `s3://${BUCKET}/bad`, outputDir: join(tampered, 'dist/release') })), /the package fails verification, so it is not published: SHA256SUMS: \.\/alpha\/readme\.md does not match/);
+  await rejects(
+    publishRelease(options({ artifactRepo: `s3://${BUCKET}/bad`, outputDir: join(tampered, 'dist/release') })),
+    /the package fails verification, so it is not published: SHA256SUMS: \.\/alpha\/readme\.md does not match/,
+  );
   assert.equal(await listKeys(s3.client, BUCKET, 'bad/'), [], 'a failed preflight wrote to the bucket');
 });
 
@@ -207,7 +268,16 @@ test('a publish killed (SIGKILL) in the middle of an upload completes on rerun w
   writeTree(root, { 'libs/sections/beta/src/large.bin': randomBytes(40 << 20) });
   await buildFixtureRelease(root);
   const outputDir = join(root, 'dist/release');
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'publish-child.ts'), JSON.stringify({ ...options({ outputDir, artifactRepo: `s3://${BUCKET}/killed` }), log: undefined, warn: undefined })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '-r',
+      '@swc-node/register',
+      join(__dirname, 'publish-child.ts'),
+      JSON.stringify({ ...options({ outputDir, artifactRepo: `s3://${BUCKET}/killed` }), log: undefined, warn: undefined }),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   const killed = await new Promise<string>((resolve) => {
     child.stdout.on('data', (chunk) => {

@@ -16,14 +16,29 @@ test('the release config schema is a valid JSON Schema (loadReleaseConfig compil
 test('loadReleaseConfig names the file and every problem', () => {
   const file = join(tempDir('release-config'), 'release.config.json');
   writeFileSync(file, JSON.stringify({ sections: 'docs', environments: [], templates: { releaseNotes: 'n.md' } }));
-  assert.throws(() => loadReleaseConfig(file, 'libs/release/release.config.json'), (e: Error) => /libs\/release\/release\.config\.json/.test(e.message) && /\/sections must be array/.test(e.message) && /\/environments must NOT have fewer than 1 items/.test(e.message) && /checklist/.test(e.message));
-  writeFileSync(file, JSON.stringify({ sections: ['docs'], environments: ['staging'], templates: { releaseNotes: 'n.md', checklist: 'c.md' } }));
+  assert.throws(
+    () => loadReleaseConfig(file, 'libs/release/release.config.json'),
+    (e: Error) =>
+      /libs\/release\/release\.config\.json/.test(e.message) &&
+      /\/sections must be array/.test(e.message) &&
+      /\/environments must NOT have fewer than 1 items/.test(e.message) &&
+      /checklist/.test(e.message),
+  );
+  writeFileSync(
+    file,
+    JSON.stringify({ sections: ['docs'], environments: ['staging'], templates: { releaseNotes: 'n.md', checklist: 'c.md' } }),
+  );
   assert.equal(loadReleaseConfig(file).sections, ['docs']);
 });
 
 test('a cached validator is compiled once into node_modules/.cache, then loaded from there, and judges as Ajv does', () => {
   // A schema no other run has compiled: its own cache file.
-  const schema = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 2 }, tags: { type: 'array', uniqueItems: true } }, $comment: randomUUID() };
+  const schema = {
+    type: 'object',
+    required: ['name'],
+    properties: { name: { type: 'string', minLength: 2 }, tags: { type: 'array', uniqueItems: true } },
+    $comment: randomUUID(),
+  };
   const cache = join(dirname(dirname(require.resolve('ajv/package.json'))), '.cache', 'spacetime-validators');
   const before = existsSync(cache) ? new Set(readdirSync(cache)) : new Set<string>();
   const compiled = cachedValidator(schema, { allErrors: true });

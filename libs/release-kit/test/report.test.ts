@@ -36,7 +36,12 @@ function writePackage(parent: string, version: string, files: Record<string, str
     sections: [{ name: 'config', files: 1, bytes: 1, metadata: {} }],
     files: Object.entries(files)
       .sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-      .map(([path, text]) => ({ path, size: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), mode: '0644' })),
+      .map(([path, text]) => ({
+        path,
+        size: Buffer.byteLength(text),
+        sha256: createHash('sha256').update(text).digest('hex'),
+        mode: '0644',
+      })),
     tools: {},
     skipped: [],
   };
@@ -54,7 +59,11 @@ const KUSTOMIZE = {
 
 test('a package reads the same from its folder, its .tar.gz and its .zip, and only the wanted contents are loaded', async () => {
   const parent = tempDir('report-reader');
-  writePackage(parent, '1.0.0', { 'config/staging/.env.template': 'A=1\n', 'docs/big.md': 'x'.repeat(5000), 'docs/a <b> & c.md': 'odd name\n' });
+  writePackage(parent, '1.0.0', {
+    'config/staging/.env.template': 'A=1\n',
+    'docs/big.md': 'x'.repeat(5000),
+    'docs/a <b> & c.md': 'odd name\n',
+  });
   tool('tar', ['-czf', 'pkg.tar.gz', 'spacetime-vr-v1.0.0'], parent);
   tool('zip', ['-qr', 'pkg.zip', 'spacetime-vr-v1.0.0'], parent);
   const wanted = (p: string) => p.startsWith('config/');
@@ -101,16 +110,44 @@ test('--from resolves a path, or a version in a file:// ARTIFACT_REPO; s3:// and
 });
 
 test('the semantic diff matches named list entries by name and shows paths, not text', () => {
-  const before = { spec: { replicas: 3, containers: [{ name: 'app', image: 'a:1' }, { name: 'side', image: 's:1' }], args: ['x', 'y'] } };
-  const after = { spec: { replicas: 5, containers: [{ name: 'init', image: 'i:1' }, { name: 'app', image: 'a:2' }, { name: 'side', image: 's:1' }], args: ['x'], paused: true } };
-  assert.equal(objectDiff(before, after).map((c) => formatPathChange(c)), [
-    'spec.args[1]: removed',
-    'spec.containers[name=app].image: "a:1" → "a:2"',
-    'spec.containers[name=init]: added {"name":"init","image":"i:1"}',
-    'spec.paused: added true',
-    'spec.replicas: 3 → 5',
-  ]);
-  assert.equal(objectDiff(before, after).filter((c) => c.path === 'spec.replicas').map((c) => formatPathChange(c, true)), ['spec.replicas: changed (value hidden)']);
+  const before = {
+    spec: {
+      replicas: 3,
+      containers: [
+        { name: 'app', image: 'a:1' },
+        { name: 'side', image: 's:1' },
+      ],
+      args: ['x', 'y'],
+    },
+  };
+  const after = {
+    spec: {
+      replicas: 5,
+      containers: [
+        { name: 'init', image: 'i:1' },
+        { name: 'app', image: 'a:2' },
+        { name: 'side', image: 's:1' },
+      ],
+      args: ['x'],
+      paused: true,
+    },
+  };
+  assert.equal(
+    objectDiff(before, after).map((c) => formatPathChange(c)),
+    [
+      'spec.args[1]: removed',
+      'spec.containers[name=app].image: "a:1" → "a:2"',
+      'spec.containers[name=init]: added {"name":"init","image":"i:1"}',
+      'spec.paused: added true',
+      'spec.replicas: 3 → 5',
+    ],
+  );
+  assert.equal(
+    objectDiff(before, after)
+      .filter((c) => c.path === 'spec.replicas')
+      .map((c) => formatPathChange(c, true)),
+    ['spec.replicas: changed (value hidden)'],
+  );
 });
 
 test('the diff names Secret and env template changes without their values', async () => {
@@ -125,10 +162,23 @@ test('the diff names Secret and env template changes without their values', asyn
   const diff = diffPackages(await readForDiff(old), await readForDiff(current));
   const kubernetes = diff.sections.find((s) => s.id === 'kubernetes')!.changes;
   assert.equal(kubernetes, [
-    { change: 'changed', scope: 'staging', subject: 'apps/v1 Deployment app-staging/app', details: ['spec.template.spec.containers[name=app].image: "app:1" → "app:2"'] },
-    { change: 'changed', scope: 'staging', subject: 'v1 Secret app-staging/app', details: ['data.API_KEY: changed (value hidden)', 'data.EXTRA: added (value hidden)'] },
+    {
+      change: 'changed',
+      scope: 'staging',
+      subject: 'apps/v1 Deployment app-staging/app',
+      details: ['spec.template.spec.containers[name=app].image: "app:1" → "app:2"'],
+    },
+    {
+      change: 'changed',
+      scope: 'staging',
+      subject: 'v1 Secret app-staging/app',
+      details: ['data.API_KEY: changed (value hidden)', 'data.EXTRA: added (value hidden)'],
+    },
   ]);
-  assert.equal(diff.sections.find((s) => s.id === 'env-templates')!.changes.map((c) => `${c.change} ${c.subject}`), ['added NEW', 'removed OLD']);
+  assert.equal(
+    diff.sections.find((s) => s.id === 'env-templates')!.changes.map((c) => `${c.change} ${c.subject}`),
+    ['added NEW', 'removed OLD'],
+  );
   const everything = JSON.stringify(diff) + diffMarkdown(diff);
   for (const value of [SECRET, 'bmV3LXNlY3JldA==', 'ZXh0cmE=', 'changed-value']) assert.not.match(everything, value);
 });
@@ -138,15 +188,35 @@ test('HTML and Markdown escape names that hold markup', () => {
   assert.is(escapeMarkdown('a <b> & `c` *d* [e](f) |g|'), 'a \\<b\\> \\& \\`c\\` \\*d\\* \\[e\\](f) \\|g\\|');
   const nasty = 'docs/<script>alert(1)</script> & co.md';
   const manifest = {
-    name: 'spacetime-vr', version: '1.0.0', build_date: 'd', git_commit: '<c>', git_branch: 'b', git_dirty: false, build_user: 'u', configuration: 'development',
+    name: 'spacetime-vr',
+    version: '1.0.0',
+    build_date: 'd',
+    git_commit: '<c>',
+    git_branch: 'b',
+    git_dirty: false,
+    build_user: 'u',
+    configuration: 'development',
     signing: { mode: 'development', fingerprint: 'F', development: true },
     sections: [{ name: 'docs', files: 1, bytes: 10, metadata: {} }],
     files: [{ path: nasty, size: 10, sha256: 'x', mode: '0644' }],
-    tools: {}, skipped: [{ artifact: '<binary>', reason: 'a & b' }],
+    tools: {},
+    skipped: [{ artifact: '<binary>', reason: 'a & b' }],
   } as unknown as Manifest;
   const html = renderReportHtml({
-    manifest, packageName: 'spacetime-vr-v1.0.0', archives: [], publicKey: 'release-signing-key.asc',
-    validation: [{ section: 'docs', gate: 'validate', mode: 'development', status: 'fail', checks: ['links'], findings: [{ status: 'fail', evidence: `${nasty}:3: [docs/link] <broken>` }] }],
+    manifest,
+    packageName: 'spacetime-vr-v1.0.0',
+    archives: [],
+    publicKey: 'release-signing-key.asc',
+    validation: [
+      {
+        section: 'docs',
+        gate: 'validate',
+        mode: 'development',
+        status: 'fail',
+        checks: ['links'],
+        findings: [{ status: 'fail', evidence: `${nasty}:3: [docs/link] <broken>` }],
+      },
+    ],
     tasks: [{ id: 'docs:package', dependsOn: [], outcome: 'cache', durationMs: 12 }],
   });
   assert.not.match(html, '<script');
@@ -159,15 +229,23 @@ test('HTML and Markdown escape names that hold markup', () => {
 test('task outcomes and durations come from the Nx profile; tasks it does not list say so', () => {
   const dir = tempDir('report-tasks');
   recordTaskGraph(join(dir, 'graph.json'), {
-    tasks: { 'a:package': { id: 'a:package' }, 'b:package': { id: 'b:package' }, 'release:assemble': { id: 'release:assemble' }, 'c:package': { id: 'c:package' } },
+    tasks: {
+      'a:package': { id: 'a:package' },
+      'b:package': { id: 'b:package' },
+      'release:assemble': { id: 'release:assemble' },
+      'c:package': { id: 'c:package' },
+    },
     dependencies: { 'a:package': [], 'b:package': [], 'c:package': [], 'release:assemble': [{ id: 'b:package' }, 'a:package'] },
   });
-  writeFileSync(join(dir, 'profile.json'), JSON.stringify([
-    { name: 'thread_name', ph: 'M', args: { name: 'Group #1' } },
-    { name: 'a:package', ph: 'X', dur: 1_500_000, args: { status: 'local-cache' } },
-    { name: 'b:package', ph: 'X', dur: 2_000, args: { status: 'failure' } },
-    { name: 'release:assemble', ph: 'X', dur: 4_000_000, args: { status: 'success' } },
-  ]));
+  writeFileSync(
+    join(dir, 'profile.json'),
+    JSON.stringify([
+      { name: 'thread_name', ph: 'M', args: { name: 'Group #1' } },
+      { name: 'a:package', ph: 'X', dur: 1_500_000, args: { status: 'local-cache' } },
+      { name: 'b:package', ph: 'X', dur: 2_000, args: { status: 'failure' } },
+      { name: 'release:assemble', ph: 'X', dur: 4_000_000, args: { status: 'success' } },
+    ]),
+  );
   assert.equal(readTaskRuns(join(dir, 'graph.json'), join(dir, 'profile.json')), [
     { id: 'a:package', dependsOn: [], outcome: 'cache', durationMs: 1500 },
     { id: 'b:package', dependsOn: [], outcome: 'failed', durationMs: 2 },

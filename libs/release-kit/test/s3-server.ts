@@ -26,7 +26,10 @@ new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBu
 
 /** A real S3-protocol server (s3rver) on a free loopback port, storing under `directory`. */
 export async function startS3Server(directory: string, buckets: string[]): Promise<S3Server> {
-  const child = spawn(process.execPath, ['-e', SERVER_SCRIPT, directory, JSON.stringify(buckets)], { cwd: join(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', SERVER_SCRIPT, directory, JSON.stringify(buckets)], {
+    cwd: join(__dirname, '../../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
@@ -60,7 +63,11 @@ export async function listKeys(client: S3Client, bucket: string, prefix = ''): P
   return (out.Contents ?? []).map((o) => o.Key!).sort();
 }
 
-export async function getObject(client: S3Client, bucket: string, key: string): Promise<{ body: Buffer; metadata: Record<string, string> }> {
+export async function getObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ body: Buffer; metadata: Record<string, string> }> {
   const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return { body: Buffer.from(await out.Body!.transformToByteArray()), metadata: out.Metadata ?? {} };
 }

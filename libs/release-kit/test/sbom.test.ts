@@ -12,8 +12,21 @@ type Bom = {
   specVersion: string;
   serialNumber: string;
   version: number;
-  metadata: { timestamp: string; component: { name: string; version: string; 'bom-ref': string }; properties: { name: string; value: string }[] };
-  components: { type: string; name: string; group?: string; version?: string; purl?: string; scope?: string; 'bom-ref': string; hashes?: { alg: string; content: string }[] }[];
+  metadata: {
+    timestamp: string;
+    component: { name: string; version: string; 'bom-ref': string };
+    properties: { name: string; value: string }[];
+  };
+  components: {
+    type: string;
+    name: string;
+    group?: string;
+    version?: string;
+    purl?: string;
+    scope?: string;
+    'bom-ref': string;
+    hashes?: { alg: string; content: string }[];
+  }[];
   dependencies: { ref: string; dependsOn: string[] }[];
 };
 
@@ -44,7 +57,19 @@ function input(): SbomInput {
     ],
     fragments: [
       { section: 'docs', metadata: {} },
-      { section: 'server', metadata: { image: { id: `sha256:${sha('img')}`, size: 1, tags: ['spacetime-vr-server:2.5.0', 'spacetime-vr-server:latest'], labels: {}, tarball: 'image.tar.gz' }, godot: { version: '3.6.stable' } } },
+      {
+        section: 'server',
+        metadata: {
+          image: {
+            id: `sha256:${sha('img')}`,
+            size: 1,
+            tags: ['spacetime-vr-server:2.5.0', 'spacetime-vr-server:latest'],
+            labels: {},
+            tarball: 'image.tar.gz',
+          },
+          godot: { version: '3.6.stable' },
+        },
+      },
     ],
     skipped: [{ artifact: 'docker image', reason: 'no Docker engine' }],
     npm: [
@@ -87,18 +112,24 @@ test('lists every package file with its SHA-256, the image and the npm packages'
   assert.equal(bom.metadata.properties, [{ name: 'spacetime:skipped', value: 'docker image: no Docker engine' }]);
 
   const files = bom.components.filter((c) => c.type === 'file');
-  assert.equal(files.map((f) => [f.name, f.hashes]), [
-    ['DEPLOYMENT_CHECKLIST.md', [{ alg: 'SHA-256', content: sha('checklist') }]],
-    ['docker/image.tar.gz', [{ alg: 'SHA-256', content: sha('image') }]],
-    ['server/spacetime-server', [{ alg: 'SHA-256', content: sha('server') }]],
-  ]);
+  assert.equal(
+    files.map((f) => [f.name, f.hashes]),
+    [
+      ['DEPLOYMENT_CHECKLIST.md', [{ alg: 'SHA-256', content: sha('checklist') }]],
+      ['docker/image.tar.gz', [{ alg: 'SHA-256', content: sha('image') }]],
+      ['server/spacetime-server', [{ alg: 'SHA-256', content: sha('server') }]],
+    ],
+  );
   const [image] = bom.components.filter((c) => c.type === 'container');
   assert.is(image.name, 'spacetime-vr-server');
   assert.is(image.version, `sha256:${sha('img')}`);
   assert.equal(image.hashes, [{ alg: 'SHA-256', content: sha('img') }]);
 
   const npm = bom.components.filter((c) => c.type === 'library');
-  assert.equal(npm.map((c) => c.purl), ['pkg:npm/%40nx/devkit@24.0.0', 'pkg:npm/no-integrity@1.0.0', 'pkg:npm/yaml@2.9.1']);
+  assert.equal(
+    npm.map((c) => c.purl),
+    ['pkg:npm/%40nx/devkit@24.0.0', 'pkg:npm/no-integrity@1.0.0', 'pkg:npm/yaml@2.9.1'],
+  );
   const devkit = npm[0];
   assert.is(devkit.group, '@nx');
   assert.is(devkit.name, 'devkit');
@@ -157,9 +188,15 @@ test('release:assemble ships SBOM.cdx.json: every other package file, the lock p
   const files = new Map(bom.components.filter((c) => c.type === 'file').map((c) => [c.name, c.hashes![0].content]));
   assert.equal(
     [...files.entries()],
-    result.manifest.files.filter((f) => f.path !== SBOM_FILE).map((f) => [f.path, f.sha256]).sort(([a], [b]) => (a < b ? -1 : 1)),
+    result.manifest.files
+      .filter((f) => f.path !== SBOM_FILE)
+      .map((f) => [f.path, f.sha256])
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
-  assert.equal(bom.components.filter((c) => c.type === 'library').map((c) => c.purl), ['pkg:npm/%40nx/devkit@24.0.0', 'pkg:npm/yaml@2.9.1']);
+  assert.equal(
+    bom.components.filter((c) => c.type === 'library').map((c) => c.purl),
+    ['pkg:npm/%40nx/devkit@24.0.0', 'pkg:npm/yaml@2.9.1'],
+  );
 
   // A second build from scratch gives the same bytes.
   rmSync(join(ws, 'dist'), { recursive: true, force: true });

@@ -26,7 +26,11 @@ function facts(change: Partial<ChecklistFacts> = {}): ChecklistFacts {
     version: VERSION,
     reports: { ...reports },
     signing: { mode: 'openpgp', fingerprint: 'A'.repeat(40) },
-    files: new Set(['security/reports/SECURITY_AUDIT_REPORT.md', 'security/reports/VULNERABILITY_ASSESSMENT.md', 'security/reports/PENETRATION_TEST_RESULTS.md']),
+    files: new Set([
+      'security/reports/SECURITY_AUDIT_REPORT.md',
+      'security/reports/VULNERABILITY_ASSESSMENT.md',
+      'security/reports/PENETRATION_TEST_RESULTS.md',
+    ]),
     checksummed: 120,
     image: { id: `sha256:${'b'.repeat(64)}`, tags: [`spacetime-vr:${VERSION}`] },
     skipped: [],
@@ -35,9 +39,10 @@ function facts(change: Partial<ChecklistFacts> = {}): ChecklistFacts {
   };
 }
 
-const statuses = (f: ChecklistFacts): Record<string, ItemStatus> => Object.fromEntries(answerSecurityChecklist(f).map((a) => [a.item, a.status]));
+const statuses = (f: ChecklistFacts): Record<string, ItemStatus> =>
+  Object.fromEntries(answerSecurityChecklist(f).map((a) => [a.item, a.status]));
 
-test('every item of the spec\'s Security Checklist is answered pass, fail or manual from the checks', () => {
+test("every item of the spec's Security Checklist is answered pass, fail or manual from the checks", () => {
   assert.equal(statuses(facts()), {
     'All secrets rotated (not using defaults)': 'manual',
     'No hardcoded credentials in code': 'pass',
@@ -60,7 +65,9 @@ test('every item of the spec\'s Security Checklist is answered pass, fail or man
 test('a development key, a missing report or a missing validation is never a pass', () => {
   const dev = statuses(facts({ signing: { mode: 'development', fingerprint: 'D'.repeat(40) } }));
   assert.is(dev['Package signed with GPG'], 'fail');
-  const noKubernetes = answerSecurityChecklist(facts({ reports: { ...reports, kubernetes: undefined } })).find((a) => a.item === 'Kubernetes manifests validated')!;
+  const noKubernetes = answerSecurityChecklist(facts({ reports: { ...reports, kubernetes: undefined } })).find(
+    (a) => a.item === 'Kubernetes manifests validated',
+  )!;
   assert.is(noKubernetes.status, 'manual');
   assert.match(noKubernetes.evidence.join('\n'), 'no validation report for this build of kubernetes/');
   assert.is(statuses(facts({ files: new Set() }))['Penetration test passed'], 'fail');
@@ -80,11 +87,29 @@ test('a failing check fails its item with the finding as evidence, and never a s
 
 test('certificate expiry is judged again on the day of assembly, from the dates a cached report kept', async () => {
   const { root, src } = copySection('security');
-  tool('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '60', '-subj', '/CN=edge.spacetime-vr.invalid', '-keyout', '/dev/null', '-out', join(src, 'src/certificates/edge.crt')]);
+  tool('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '60',
+    '-subj',
+    '/CN=edge.spacetime-vr.invalid',
+    '-keyout',
+    '/dev/null',
+    '-out',
+    join(src, 'src/certificates/edge.crt'),
+  ]);
   const security = await packAndValidate('security', root);
   const today = answerSecurityChecklist(facts({ reports: { ...reports, security } })).find((a) => a.item.startsWith('TLS'))!;
   assert.is(today.status, 'pass', today.evidence.join('\n'));
-  const in45days = answerSecurityChecklist(facts({ reports: { ...reports, security }, now: new Date(Date.now() + 45 * 86_400_000) })).find((a) => a.item.startsWith('TLS'))!;
+  const in45days = answerSecurityChecklist(facts({ reports: { ...reports, security }, now: new Date(Date.now() + 45 * 86_400_000) })).find(
+    (a) => a.item.startsWith('TLS'),
+  )!;
   assert.is(in45days.status, 'fail');
   assert.match(in45days.evidence.join('\n'), 'security/certificates/edge.crt:1');
 });
@@ -97,7 +122,20 @@ test('a validation report counts only for the exact content it validated', async
   assert.ok(findValidationReport([reportFile], readFragment(output, 'security', VERSION)));
   assert.not.ok(findValidationReport([reportFile], readFragment(output, 'security', VERSION), 'production'));
   writeFileSync(join(src, 'src/policies/NEW_POLICY.md'), '# New policy\n');
-  await packSection({ workspaceRoot: root, section: 'security', version: VERSION, sources: resolveSectionSources({ workspaceRoot: root, projectRoot: 'libs/sections/security', version: VERSION, sources: [{ from: 'src', to: '.', render: true }] }), skipped: [], outputDir: output, mtime: 315532800 });
+  await packSection({
+    workspaceRoot: root,
+    section: 'security',
+    version: VERSION,
+    sources: resolveSectionSources({
+      workspaceRoot: root,
+      projectRoot: 'libs/sections/security',
+      version: VERSION,
+      sources: [{ from: 'src', to: '.', render: true }],
+    }),
+    skipped: [],
+    outputDir: output,
+    mtime: 315532800,
+  });
   assert.not.ok(findValidationReport([reportFile], readFragment(output, 'security', VERSION)));
 });
 

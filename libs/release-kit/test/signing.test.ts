@@ -37,7 +37,13 @@ test('a signature is reproducible and GnuPG verifies it', async () => {
 });
 
 async function protectedKey(dir: string, options: { passphrase: string; keyExpirationTime?: number; date?: Date }): Promise<string> {
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Release', email: 'release@example.invalid' }], format: 'armored', ...options });
+  const { privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'Release', email: 'release@example.invalid' }],
+    format: 'armored',
+    ...options,
+  });
   const file = join(dir, 'release-key.asc');
   writeFileSync(file, privateKey, { mode: 0o600 });
   return file;

@@ -11,7 +11,10 @@ test('lists files sorted, following links that stay in the workspace', () => {
   writeTree(ws, { 'src/b.txt': 'b', 'src/a/z.sh': 'z', 'shared/c.txt': 'c' });
   symlinkSync('../shared/c.txt', join(ws, 'src/c.txt'));
   const files = listSourceFiles(join(ws, 'src'), ws);
-  assert.equal(files.map((f) => f.relativePath), ['a/z.sh', 'b.txt', 'c.txt']);
+  assert.equal(
+    files.map((f) => f.relativePath),
+    ['a/z.sh', 'b.txt', 'c.txt'],
+  );
 });
 
 test('refuses a symlink that leaves the workspace, naming the link', () => {
@@ -38,7 +41,10 @@ test('refuses names that cannot be archived safely', () => {
   const ws = tempDir();
   mkdirSync(join(ws, 'src'));
   writeFileSync(join(ws, 'src', 'line\nbreak'), 'x');
-  assert.throws(() => listSourceFiles(join(ws, 'src'), ws), /src\/line\nbreak: cannot be archived safely: its name contains the character "\\n"/);
+  assert.throws(
+    () => listSourceFiles(join(ws, 'src'), ws),
+    /src\/line\nbreak: cannot be archived safely: its name contains the character "\\n"/,
+  );
   const ws2 = tempDir();
   mkdirSync(join(ws2, 'src'));
   writeFileSync(Buffer.from(join(ws2, 'src', 'bad-\xff').replace('\xff', '').concat('\u00ff'), 'latin1'), 'x');

@@ -3,7 +3,21 @@
 // the update never writes through a shared file, and that the result is the same as a cold build.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -40,7 +54,11 @@ test('a first assembly makes its spares (the folder as hard links, the archives 
   const firstArchives = [sha(first.tarGz), sha(first.zip)];
   assert.equal(tree(spareFor(first.packageDir)), firstTree);
   for (const file of Object.keys(firstTree).filter((path) => !firstTree[path].startsWith('dir'))) {
-    assert.is(lstatSync(join(spareFor(first.packageDir), file)).ino, lstatSync(join(first.packageDir, file)).ino, `the spare links ${file}`);
+    assert.is(
+      lstatSync(join(spareFor(first.packageDir), file)).ino,
+      lstatSync(join(first.packageDir, file)).ino,
+      `the spare links ${file}`,
+    );
   }
   assert.equal([sha(spareFor(first.tarGz)), sha(spareFor(first.zip))], firstArchives);
   assert.is.not(statSync(spareFor(first.tarGz)).ino, statSync(first.tarGz).ino, 'a copy, not a link: the next build writes over it');
@@ -66,7 +84,8 @@ test('the spare, changed and tampered with, is updated in place into exactly wha
   writeFileSync(join(ws, 'libs/sections/alpha/src/deep/new.txt'), 'new\n');
   mkdirSync(join(ws, 'libs/sections/alpha/src/guide'));
   writeFileSync(join(ws, 'libs/sections/alpha/src/guide/start.md'), 'start\n');
-  for (const file of ['alpha/deep/run.sh', 'beta/image.tar.gz']) assert.is(lstatSync(join(spare, file)).ino, lstatSync(join(published, file)).ino, `the spare shares ${file}`);
+  for (const file of ['alpha/deep/run.sh', 'beta/image.tar.gz'])
+    assert.is(lstatSync(join(spare, file)).ino, lstatSync(join(published, file)).ino, `the spare shares ${file}`);
   // The spare tampered with: a stray file, a folder where a file belongs, a file where a folder belongs.
   writeFileSync(join(spare, 'alpha/stray.txt'), 'stray\n');
   rmSync(join(spare, 'beta/server.bin'));
@@ -76,11 +95,21 @@ test('the spare, changed and tampered with, is updated in place into exactly wha
   const third = await buildFixtureRelease(ws);
   assert.is(statSync(third.packageDir).ino, spareInode, 'the spare was the staging folder');
   assert.equal(tree(spareFor(published)), publishedTree, 'the folder that was published is intact, now as the spare');
-  assert.equal(archives.map((file) => statSync(file).ino), spareArchiveInodes, 'the spare archives were written over');
-  assert.equal(archives.map((file) => sha(spareFor(file))), publishedArchives, 'the archives that were published are intact, now as spares');
+  assert.equal(
+    archives.map((file) => statSync(file).ino),
+    spareArchiveInodes,
+    'the spare archives were written over',
+  );
+  assert.equal(
+    archives.map((file) => sha(spareFor(file))),
+    publishedArchives,
+    'the archives that were published are intact, now as spares',
+  );
   const updated = tree(third.packageDir);
   const updatedArchives = archives.map(sha);
-  assert.ok(updated['alpha/deep/new.txt'] && updated['alpha/guide/start.md'] && !updated['beta/notes/a.txt'] && !updated['alpha/stray.txt']);
+  assert.ok(
+    updated['alpha/deep/new.txt'] && updated['alpha/guide/start.md'] && !updated['beta/notes/a.txt'] && !updated['alpha/stray.txt'],
+  );
 
   rmSync(join(ws, 'dist/release'), { recursive: true });
   const cold = await buildFixtureRelease(ws);
@@ -95,13 +124,21 @@ test('the first change after a cold build leaves its unchanged sections in place
   const result = await buildFixtureRelease(ws, {}, (line) => lines.push(line));
   for (const archive of [result.tarGz, result.zip]) {
     const name = archive.split('/').pop();
-    assert.ok(lines.some((line) => line.startsWith(`${name}: `) && / left in place /.test(line)), `${name}: nothing left in place:\n${lines.join('\n')}`);
+    assert.ok(
+      lines.some((line) => line.startsWith(`${name}: `) && / left in place /.test(line)),
+      `${name}: nothing left in place:\n${lines.join('\n')}`,
+    );
   }
   const incremental = [sha(result.tarGz), sha(result.zip)];
   rmSync(join(ws, 'dist/release'), { recursive: true });
   const cold = await buildFixtureRelease(ws);
   assert.equal(incremental, [sha(cold.tarGz), sha(cold.zip)]);
-  for (const [command, archive] of [['gzip -t', cold.tarGz], ['tar -tzf', cold.tarGz], ['unzip -tq', cold.zip]]) tool('bash', ['-c', `${command} ${archive} > /dev/null`]);
+  for (const [command, archive] of [
+    ['gzip -t', cold.tarGz],
+    ['tar -tzf', cold.tarGz],
+    ['unzip -tq', cold.zip],
+  ])
+    tool('bash', ['-c', `${command} ${archive} > /dev/null`]);
 });
 
 test('a spare zip whose recorded layout does not place its central directory records (an older state) is written in full, to what a cold build makes', async () => {
@@ -109,14 +146,23 @@ test('a spare zip whose recorded layout does not place its central directory rec
   const stateFile = join(ws, 'dist/release/.assemble-state.json');
   const state = JSON.parse(readFileSync(stateFile, 'utf8'));
   const zipName = Object.keys(state.spares).find((name) => name.endsWith('.zip'))!;
-  assert.ok(state.spares[zipName].layout.sections.every((s: { central?: unknown }) => Array.isArray(s.central)), 'a zip layout places each section\'s records');
+  assert.ok(
+    state.spares[zipName].layout.sections.every((s: { central?: unknown }) => Array.isArray(s.central)),
+    "a zip layout places each section's records",
+  );
   for (const section of state.spares[zipName].layout.sections) delete section.central;
   writeFileSync(stateFile, JSON.stringify(state));
   appendFileSync(join(ws, 'libs/sections/beta/src/image.tar.gz'), 'older state');
   const lines: string[] = [];
   const result = await buildFixtureRelease(ws, {}, (line) => lines.push(line));
-  assert.ok(lines.some((line) => /\.tar\.gz: .* left in place /.test(line)), `the tar.gz still keeps its unchanged sections:\n${lines.join('\n')}`);
-  assert.not.ok(lines.some((line) => /\.zip: .* left in place /.test(line)), `the zip keeps nothing:\n${lines.join('\n')}`);
+  assert.ok(
+    lines.some((line) => /\.tar\.gz: .* left in place /.test(line)),
+    `the tar.gz still keeps its unchanged sections:\n${lines.join('\n')}`,
+  );
+  assert.not.ok(
+    lines.some((line) => /\.zip: .* left in place /.test(line)),
+    `the zip keeps nothing:\n${lines.join('\n')}`,
+  );
   const incremental = [sha(result.tarGz), sha(result.zip)];
   rmSync(join(ws, 'dist/release'), { recursive: true });
   const cold = await buildFixtureRelease(ws);
@@ -137,7 +183,7 @@ async function namesAppearingIn<T>(dir: string, build: () => Promise<T>): Promis
 }
 
 // The Nx daemon handles every file event in the workspace but node_modules, on the build's own cores.
-test('the package folder and the one it replaces are staged and set aside in node_modules/.cache, out of the Nx daemon\'s watch; only whole folders are renamed into the output folder', async () => {
+test("the package folder and the one it replaces are staged and set aside in node_modules/.cache, out of the Nx daemon's watch; only whole folders are renamed into the output folder", async () => {
   const release = join(ws, 'dist/release');
   const staging = stagingDirFor(ws, release);
   assert.ok(staging.startsWith(join(ws, 'node_modules/.cache/')), staging);
@@ -145,9 +191,16 @@ test('the package folder and the one it replaces are staged and set aside in nod
   const { names, result } = await namesAppearingIn(release, () => buildFixtureRelease(ws));
   assert.is(result.upToDate, false);
   const partials = [...names].filter((name) => name.startsWith('.partial-'));
-  assert.ok(partials.some((name) => name.endsWith('.tar.gz')), `the archives are still staged beside their final names: ${partials}`);
+  assert.ok(
+    partials.some((name) => name.endsWith('.tar.gz')),
+    `the archives are still staged beside their final names: ${partials}`,
+  );
   const folder = result.packageDir.split('/').pop()!;
-  assert.equal(partials.filter((name) => name.endsWith(folder)), [], 'no folder staged, linked or set aside in the output folder');
+  assert.equal(
+    partials.filter((name) => name.endsWith(folder)),
+    [],
+    'no folder staged, linked or set aside in the output folder',
+  );
   assert.equal(readdirSync(staging), [], 'nothing left in the staging folder');
   assert.ok(existsSync(spareFor(result.packageDir)), 'the spare folder is kept beside the published one');
 

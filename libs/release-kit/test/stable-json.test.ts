@@ -9,7 +9,23 @@ const sign = (n: number) => Math.sign(n);
 const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 test('compareBytes orders as the UTF-8 bytes do, across ASCII, the BMP above the surrogates and astral characters', () => {
-  const alphabet = ['a', 'B', 'z', '~', '\u00e9', '\u4e2d', '\ud7ff', '\ue000', '\uffee', '\u{1f680}', '\u{10000}', '\u{e0001}', '.', '/', '-'];
+  const alphabet = [
+    'a',
+    'B',
+    'z',
+    '~',
+    '\u00e9',
+    '\u4e2d',
+    '\ud7ff',
+    '\ue000',
+    '\uffee',
+    '\u{1f680}',
+    '\u{10000}',
+    '\u{e0001}',
+    '.',
+    '/',
+    '-',
+  ];
   let seed = 7;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const word = () => Array.from({ length: 1 + Math.floor(random() * 4) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
@@ -24,10 +40,25 @@ test('compareBytes orders as the UTF-8 bytes do, across ASCII, the BMP above the
 });
 
 test('stableJson sorts keys bytewise at every level, drops undefined and ends with a newline', () => {
-  assert.is(stableJson({ 9: 'nine', 10: 'ten' }), '{\n  "10": "ten",\n  "9": "nine"\n}\n', 'integer-like keys too, which JavaScript objects keep in numeric order');
-  assert.is(stableJson({ b: [{ 9: 'nine', 10: 'ten', x: 1 }], a: 0 }), '{\n  "a": 0,\n  "b": [\n    {\n      "10": "ten",\n      "9": "nine",\n      "x": 1\n    }\n  ]\n}\n', 'nested in an array');
-  assert.is(stableJson({ a: { d: 1, c: 2 }, b: [{ x: 1 }, { y: 1, x: 2 }], c: [undefined] }), '{\n  "a": {\n    "c": 2,\n    "d": 1\n  },\n  "b": [\n    {\n      "x": 1\n    },\n    {\n      "x": 2,\n      "y": 1\n    }\n  ],\n  "c": [\n    null\n  ]\n}\n', 'objects and arrays already in order, holding some that are not');
-  assert.is(stableJson({ b: 1, a: { d: [{ z: 1, y: undefined, x: 2 }], c: 'é' } }), '{\n  "a": {\n    "c": "é",\n    "d": [\n      {\n        "x": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
+  assert.is(
+    stableJson({ 9: 'nine', 10: 'ten' }),
+    '{\n  "10": "ten",\n  "9": "nine"\n}\n',
+    'integer-like keys too, which JavaScript objects keep in numeric order',
+  );
+  assert.is(
+    stableJson({ b: [{ 9: 'nine', 10: 'ten', x: 1 }], a: 0 }),
+    '{\n  "a": 0,\n  "b": [\n    {\n      "10": "ten",\n      "9": "nine",\n      "x": 1\n    }\n  ]\n}\n',
+    'nested in an array',
+  );
+  assert.is(
+    stableJson({ a: { d: 1, c: 2 }, b: [{ x: 1 }, { y: 1, x: 2 }], c: [undefined] }),
+    '{\n  "a": {\n    "c": 2,\n    "d": 1\n  },\n  "b": [\n    {\n      "x": 1\n    },\n    {\n      "x": 2,\n      "y": 1\n    }\n  ],\n  "c": [\n    null\n  ]\n}\n',
+    'objects and arrays already in order, holding some that are not',
+  );
+  assert.is(
+    stableJson({ b: 1, a: { d: [{ z: 1, y: undefined, x: 2 }], c: 'é' } }),
+    '{\n  "a": {\n    "c": "é",\n    "d": [\n      {\n        "x": 2,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n',
+  );
 });
 
 /** The reference: sort keys into a copy, then let JSON.stringify indent it (right only without integer-like keys). */
@@ -63,7 +94,12 @@ test('stableJson writes what JSON.stringify(value, null, 2) writes for the key-s
 });
 
 test('writeStableJson writes the same bytes as stableJson, also past its write piece', () => {
-  const files = Array.from({ length: 5000 }, (_, i) => ({ path: `docs/page-${i}.md`, sha256: 'ab'.repeat(32), made: [i * 10, 10], note: i % 7 ? undefined : 'seventh \u00e9' }));
+  const files = Array.from({ length: 5000 }, (_, i) => ({
+    path: `docs/page-${i}.md`,
+    sha256: 'ab'.repeat(32),
+    made: [i * 10, 10],
+    note: i % 7 ? undefined : 'seventh \u00e9',
+  }));
   const value = { format: 2, files, empty: [], nothing: {} };
   const file = join(tempDir('stable-json-'), 'fragment.json');
   writeStableJson(file, value);

@@ -11,7 +11,8 @@ import { cleanTempDirs } from './helpers';
 
 let ws: string;
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const lock = (version: string) => JSON.stringify({ lockfileVersion: 3, packages: { '': { name: 'fixture' }, 'node_modules/yaml': { version, integrity: 'sha512-AAAA' } } });
+const lock = (version: string) =>
+  JSON.stringify({ lockfileVersion: 3, packages: { '': { name: 'fixture' }, 'node_modules/yaml': { version, integrity: 'sha512-AAAA' } } });
 
 test.before(() => {
   ws = fixtureWorkspace();

@@ -25,19 +25,39 @@ export function edit(file: string, from: string | RegExp, to: string): void {
 }
 
 /** Packages the copy exactly as the package target does, then validates the staged output. */
-export async function packAndValidate(section: string, root: string, mode: 'development' | 'production' = 'development', now?: Date): Promise<ValidationReport> {
+export async function packAndValidate(
+  section: string,
+  root: string,
+  mode: 'development' | 'production' = 'development',
+  now?: Date,
+): Promise<ValidationReport> {
   const projectRoot = `libs/sections/${section}`;
   const options = JSON.parse(readFileSync(join(root, projectRoot, 'project.json'), 'utf8')).targets.package.options ?? {};
-  const sources = resolveSectionSources({ workspaceRoot: root, projectRoot, version: VERSION, sources: options.sources ?? [{ from: 'src', to: '.' }], generate: options.generate });
+  const sources = resolveSectionSources({
+    workspaceRoot: root,
+    projectRoot,
+    version: VERSION,
+    sources: options.sources ?? [{ from: 'src', to: '.' }],
+    generate: options.generate,
+  });
   const output = join(root, 'dist/sections', section);
   await packSection({ workspaceRoot: root, section, version: VERSION, sources, skipped: [], outputDir: output, mtime: 315532800 });
-  return validateSection({ workspaceRoot: root, sectionOutput: output, section, version: VERSION, mode, reportDir: join(root, 'dist/validation', section), now });
+  return validateSection({
+    workspaceRoot: root,
+    sectionOutput: output,
+    section,
+    version: VERSION,
+    mode,
+    reportDir: join(root, 'dist/validation', section),
+    now,
+  });
 }
 
 export const errors = (r: ValidationReport): Finding[] => r.findings.filter((f) => f.severity === 'error');
 
 /** Describes findings for assertion messages. */
-export const show = (fs: Finding[]): string => fs.map((f) => `${f.severity} ${f.file}:${f.line ?? '-'} [${f.rule}] ${f.message}`).join('\n');
+export const show = (fs: Finding[]): string =>
+  fs.map((f) => `${f.severity} ${f.file}:${f.line ?? '-'} [${f.rule}] ${f.message}`).join('\n');
 
 /** The line (1-based) of the first line of a file that contains `needle`. */
 export function lineOf(file: string, needle: string | RegExp, after = 0): number {

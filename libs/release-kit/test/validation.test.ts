@@ -14,7 +14,14 @@ test.after(cleanTempDirs);
 
 /** Asserts one error finding with this rule, file and (when given) line. */
 function expectFinding(found: Finding[], rule: string, file: string, line?: number, message?: RegExp): void {
-  const hit = found.find((f) => f.severity === 'error' && f.rule === rule && f.file === file && (line === undefined || f.line === line) && (!message || message.test(f.message)));
+  const hit = found.find(
+    (f) =>
+      f.severity === 'error' &&
+      f.rule === rule &&
+      f.file === file &&
+      (line === undefined || f.line === line) &&
+      (!message || message.test(f.message)),
+  );
   assert.ok(hit, `expected ${rule} at ${file}:${line ?? '?'}; got:\n${show(found)}`);
 }
 
@@ -60,7 +67,10 @@ test('kubernetes: every container policy is checked, and one run reports every f
   expectFinding(found, 'k8s/probes', file, lineOf(deployment, '- name: spacetime-vr'), /readinessProbe/);
   expectFinding(found, 'k8s/image-tag', file, lineOf(deployment, 'image: busybox:latest'), /:latest/);
   // The production overlay is checked too.
-  assert.ok(found.some((f) => f.rule === 'k8s/read-only-root-filesystem' && /\(production\)/.test(f.message)), show(found));
+  assert.ok(
+    found.some((f) => f.rule === 'k8s/read-only-root-filesystem' && /\(production\)/.test(f.message)),
+    show(found),
+  );
   assert.not.ok(report.passed);
   const written = JSON.parse(readFileSync(join(root, 'dist/validation/kubernetes/report.json'), 'utf8'));
   assert.is(written.counts.error, found.length);
@@ -68,8 +78,8 @@ test('kubernetes: every container policy is checked, and one run reports every f
 
 test('kubernetes: an HPA and a NetworkPolicy must be present', async () => {
   const { root, src } = copySection('kubernetes');
-  edit(join(src, 'src/base/kustomization.yaml'), /\n  - hpa\.yaml/, '');
-  edit(join(src, 'src/base/kustomization.yaml'), /\n  - networkpolicy\.yaml/, '');
+  edit(join(src, 'src/base/kustomization.yaml'), /\n {2}- hpa\.yaml/, '');
+  edit(join(src, 'src/base/kustomization.yaml'), /\n {2}- networkpolicy\.yaml/, '');
   const report = await packAndValidate('kubernetes', root);
   const line = lineOf(join(src, 'src/base/deployment.yaml'), /^kind: Deployment/);
   expectFinding(errors(report), 'k8s/hpa', 'kubernetes/base/deployment.yaml', line);
@@ -81,16 +91,25 @@ test('kubernetes: a waiver needs a reason and is listed; schemas are checked wit
   const deployment = join(src, 'src/base/deployment.yaml');
   editYaml(deployment, (doc) => {
     doc.setIn([...CONTAINER, 'securityContext', 'readOnlyRootFilesystem'], false);
-    doc.setIn(['metadata', 'annotations'], { 'spacetime-vr.io/waive-read-only-root-filesystem': 'Godot writes its shader cache next to the binary', 'spacetime-vr.io/waive-no-privilege-escalation': '' });
+    doc.setIn(['metadata', 'annotations'], {
+      'spacetime-vr.io/waive-read-only-root-filesystem': 'Godot writes its shader cache next to the binary',
+      'spacetime-vr.io/waive-no-privilege-escalation': '',
+    });
     doc.setIn([...CONTAINER, 'securityContext', 'allowPrivilegeEscalation'], true);
     doc.setIn([...CONTAINER, 'ports', 0, 'containerPort'], 'eighty');
   });
   const report = await packAndValidate('kubernetes', root);
   const found = errors(report);
   const file = 'kubernetes/base/deployment.yaml';
-  assert.not.ok(found.some((f) => f.rule === 'k8s/read-only-root-filesystem'), show(found));
+  assert.not.ok(
+    found.some((f) => f.rule === 'k8s/read-only-root-filesystem'),
+    show(found),
+  );
   const waivers = report.findings.filter((f) => f.severity === 'waiver');
-  assert.ok(waivers.some((w) => w.rule === 'k8s/read-only-root-filesystem' && /shader cache/.test(w.message) && w.file === file), show(report.findings));
+  assert.ok(
+    waivers.some((w) => w.rule === 'k8s/read-only-root-filesystem' && /shader cache/.test(w.message) && w.file === file),
+    show(report.findings),
+  );
   expectFinding(found, 'k8s/waiver-reason', file, lineOf(deployment, 'waive-no-privilege-escalation'));
   expectFinding(found, 'k8s/no-privilege-escalation', file, lineOf(deployment, 'allowPrivilegeEscalation'));
   expectFinding(found, 'k8s/schema', file, lineOf(deployment, 'containerPort: eighty'), /must be integer/);
@@ -109,7 +128,13 @@ test('kubernetes: the Helm chart is rendered by helm and held to the same polici
   const chart = join(src, 'src/helm/spacetime-vr');
   edit(join(chart, 'values.yaml'), 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false');
   const policies = errors(await packAndValidate('kubernetes', root));
-  expectFinding(policies, 'k8s/read-only-root-filesystem', 'kubernetes/helm/spacetime-vr/templates/deployment.yaml', undefined, /helm chart spacetime-vr/);
+  expectFinding(
+    policies,
+    'k8s/read-only-root-filesystem',
+    'kubernetes/helm/spacetime-vr/templates/deployment.yaml',
+    undefined,
+    /helm chart spacetime-vr/,
+  );
 
   const template = join(chart, 'templates/deployment.yaml');
   const line = lineOf(template, 'image: {{ include');
@@ -136,12 +161,29 @@ test('monitoring: promtool, amtool and the dashboard rules report every failure 
   const report = await packAndValidate('monitoring', root);
   const found = errors(report);
   expectFinding(found, 'promtool/rules', 'monitoring/prometheus/alerts.yml', lineOf(alerts, 'expr: up{job="spacetime-vr" == 0'));
-  expectFinding(found, 'promtool/config', 'monitoring/prometheus/prometheus.yml', lineOf(prometheus, 'scrape_interval: fifteen'), /fifteen/);
+  expectFinding(
+    found,
+    'promtool/config',
+    'monitoring/prometheus/prometheus.yml',
+    lineOf(prometheus, 'scrape_interval: fifteen'),
+    /fifteen/,
+  );
   const alertmanager = join(src, 'src/alertmanager/config.yml');
-  expectFinding(found, 'amtool/config', 'monitoring/alertmanager/config.yml', lineOf(alertmanager, 'nobody-home'), /undefined receiver "nobody-home"/);
+  expectFinding(
+    found,
+    'amtool/config',
+    'monitoring/alertmanager/config.yml',
+    lineOf(alertmanager, 'nobody-home'),
+    /undefined receiver "nobody-home"/,
+  );
   expectFinding(found, 'grafana/uid', 'monitoring/grafana/dashboards/server-meshing.json', lineOf(meshing, '"uid": "spacetime-http-api"'));
   const panelLine = lineOf(api, /^\s{4,6}\{/, lineOf(api, '"panels"'));
-  assert.ok(found.some((f) => f.rule === 'grafana/datasource' && f.file === 'monitoring/grafana/dashboards/http-api-overview.json' && f.line! > panelLine), show(found));
+  assert.ok(
+    found.some(
+      (f) => f.rule === 'grafana/datasource' && f.file === 'monitoring/grafana/dashboards/http-api-overview.json' && f.line! > panelLine,
+    ),
+    show(found),
+  );
   expectFinding(found, 'grafana/expr', 'monitoring/grafana/dashboards/http-api-overview.json');
   // Debian's promtool has no Kubernetes SD: the report says how the file was checked.
   const note = report.findings.find((f) => f.rule === 'promtool/kubernetes-sd');
@@ -151,12 +193,16 @@ test('monitoring: promtool, amtool and the dashboard rules report every failure 
 });
 
 test('monitoring: the kubernetes_sd_configs stand-in keeps every line where it was', () => {
-  const text = 'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          names: [x]\n      - role: endpoints\n    relabel_configs: []\n';
+  const text =
+    'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          names: [x]\n      - role: endpoints\n    relabel_configs: []\n';
   const { text: out, replaced } = standInForKubernetesSd(text);
   assert.equal(replaced, [3]);
   assert.is(out.split('\n').length, text.split('\n').length);
   const parsed = parseDocument(out).toJS();
-  assert.equal(parsed.scrape_configs[0].static_configs, [{ targets: ['kubernetes-sd.invalid:80'] }, { targets: ['kubernetes-sd.invalid:80'] }]);
+  assert.equal(parsed.scrape_configs[0].static_configs, [
+    { targets: ['kubernetes-sd.invalid:80'] },
+    { targets: ['kubernetes-sd.invalid:80'] },
+  ]);
   assert.equal(parsed.scrape_configs[0].relabel_configs, []);
 });
 
@@ -170,8 +216,14 @@ test('monitoring: a missing tool is a recorded skip in development and an error 
   try {
     const dev = await packAndValidate('monitoring', root, 'development');
     const skips = dev.findings.filter((f) => f.severity === 'skip');
-    assert.ok(skips.some((s) => /promtool is not installed/.test(s.message)), show(dev.findings));
-    assert.ok(skips.some((s) => /amtool is not installed/.test(s.message)), show(dev.findings));
+    assert.ok(
+      skips.some((s) => /promtool is not installed/.test(s.message)),
+      show(dev.findings),
+    );
+    assert.ok(
+      skips.some((s) => /amtool is not installed/.test(s.message)),
+      show(dev.findings),
+    );
     assert.ok(dev.passed);
     const prod = await packAndValidate('monitoring', root, 'production');
     expectFinding(prod.findings, 'tool/missing', 'monitoring', undefined, /promtool/);
@@ -201,13 +253,22 @@ test('config: drift, placeholders, real-looking secrets, nginx -t and promtool',
   const found = errors(report);
   expectFinding(found, 'config/env-drift', 'config/staging/.env.template', undefined, /^staging lacks LOG_FORMAT \(defined in/);
   expectFinding(found, 'config/secret-placeholder', 'config/production/.env.template', lineOf(production, 'JWT_SECRET='));
-  expectFinding(found, 'config/secret-placeholder', 'config/development/.env.template', lineOf(development, 'DATABASE_URL='), /inside its URL/);
+  expectFinding(
+    found,
+    'config/secret-placeholder',
+    'config/development/.env.template',
+    lineOf(development, 'DATABASE_URL='),
+    /inside its URL/,
+  );
   expectFinding(found, 'secrets/credentials-in-url', 'config/development/.env.template', lineOf(development, 'DATABASE_URL='));
   expectFinding(found, 'nginx/config', 'config/production/nginx.conf', lineOf(nginx, 'frobnicate'), /unknown directive/);
   expectFinding(found, 'secrets/cloud-key', 'config/production/nginx.conf', lineOf(nginx, aws));
   expectFinding(found, 'secrets/private-key', 'config/production/tls.key', 1);
   expectFinding(found, 'promtool/config', 'config/production/prometheus.yml', lineOf(prometheus, 'evaluation_interval: soon'), /soon/);
-  assert.not.ok(found.some((f) => f.message.includes('TLS_KEY_PATH')), 'a _PATH key holds a path, not a secret');
+  assert.not.ok(
+    found.some((f) => f.message.includes('TLS_KEY_PATH')),
+    'a _PATH key holds a path, not a secret',
+  );
   const json = readFileSync(join(root, 'dist/validation/config/report.json'), 'utf8');
   for (const secret of ['hunter2hunter2', 's3cr3t-pw', aws]) assert.not.ok(json.includes(secret), `the report shows the value ${secret}`);
 });
@@ -246,14 +307,36 @@ test('docs: required documents, links, anchors and the version', async () => {
   expectFinding(found, 'docs/anchor', 'docs/README.md', lineOf(readme, '#no-such-heading'));
   expectFinding(found, 'docs/link', 'docs/README.md', lineOf(readme, 'INCIDENT_RESPONSES.md'));
   expectFinding(found, 'docs/link', 'docs/README.md', lineOf(readme, '](security/SECURITY_GUIDE.md)'));
-  expectFinding(found, 'docs/version', 'docs/operations/OPERATIONS_RUNBOOK.md', lineOf(runbook, '**Release:** 2.4.9'), new RegExp(`2\\.4\\.9, but VERSION is ${VERSION.replace(/\./g, '\\.')}`));
+  expectFinding(
+    found,
+    'docs/version',
+    'docs/operations/OPERATIONS_RUNBOOK.md',
+    lineOf(runbook, '**Release:** 2.4.9'),
+    new RegExp(`2\\.4\\.9, but VERSION is ${VERSION.replace(/\./g, '\\.')}`),
+  );
 });
 
 test('security: certificates parse, and one expiring within 30 days fails', async () => {
   const { root, src } = copySection('security');
   const certs = join(src, 'src/certificates');
   const make = (name: string, days: number) =>
-    tool('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', String(days), '-subj', `/CN=${name}.spacetime-vr.invalid`, '-keyout', '/dev/null', '-out', join(certs, `${name}.crt`)]);
+    tool('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${name}.spacetime-vr.invalid`,
+      '-keyout',
+      '/dev/null',
+      '-out',
+      join(certs, `${name}.crt`),
+    ]);
   make('long-lived', 400);
   make('expiring', 10);
   writeFileSync(join(certs, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
@@ -261,7 +344,10 @@ test('security: certificates parse, and one expiring within 30 days fails', asyn
   const found = errors(report);
   expectFinding(found, 'certificates/expiry', 'security/certificates/expiring.crt', 1, /expires within 30 days/);
   expectFinding(found, 'certificates/parse', 'security/certificates/broken.pem', 1);
-  assert.not.ok(found.some((f) => f.file.endsWith('long-lived.crt')), show(found));
+  assert.not.ok(
+    found.some((f) => f.file.endsWith('long-lived.crt')),
+    show(found),
+  );
   const later = await packAndValidate('security', root, 'development', new Date(Date.now() + 380 * 86_400_000));
   expectFinding(errors(later), 'certificates/expiry', 'security/certificates/long-lived.crt');
 });
@@ -274,7 +360,13 @@ test('security: an open critical or high finding in a security report fails, wit
   edit(audit, '| Critical | 0 | 0 | 0 | 0 |', '| Critical | 0 | 0 | none | 0 |');
   const report = await packAndValidate('security', root);
   const found = errors(report);
-  expectFinding(found, 'security/open-findings', 'security/reports/PENETRATION_TEST_RESULTS.md', lineOf(pentest, '| High | 1 |'), /1 High finding is open/);
+  expectFinding(
+    found,
+    'security/open-findings',
+    'security/reports/PENETRATION_TEST_RESULTS.md',
+    lineOf(pentest, '| High | 1 |'),
+    /1 High finding is open/,
+  );
   expectFinding(found, 'security/report-table', 'security/reports/SECURITY_AUDIT_REPORT.md', lineOf(audit, '| Critical | 0 | 0 | none'));
   const note = report.findings.find((f) => f.severity === 'note' && f.file === 'security/reports/VULNERABILITY_ASSESSMENT.md');
   assert.match(note?.message ?? '', 'Critical open: 0');
@@ -285,10 +377,25 @@ test('the remaining rules: duplicate keys, tokens, random values, broken YAML an
   const staging = join(config.src, 'src/staging/.env.template');
   edit(staging, /\nLOG_LEVEL=info/, '\nLOG_LEVEL=info\nLOG_LEVEL=debug');
   const github = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
-  writeFileSync(join(config.src, 'src/staging/notes.txt'), `deploy token: ${github}\nmatchmaker api_key: q8Zr2Lx9Vb4Nw7Kp3Tf6Hy1Jc5Md0Gs\n`);
+  writeFileSync(
+    join(config.src, 'src/staging/notes.txt'),
+    `deploy token: ${github}\nmatchmaker api_key: q8Zr2Lx9Vb4Nw7Kp3Tf6Hy1Jc5Md0Gs\n`,
+  );
   const configFound = errors(await packAndValidate('config', config.root));
-  expectFinding(configFound, 'config/duplicate-key', 'config/staging/.env.template', lineOf(staging, 'LOG_LEVEL=debug'), /LOG_LEVEL is defined twice/);
-  expectFinding(configFound, 'secrets/high-entropy', 'config/staging/notes.txt', 2, /api_key holds a random-looking value \(value not shown\)/);
+  expectFinding(
+    configFound,
+    'config/duplicate-key',
+    'config/staging/.env.template',
+    lineOf(staging, 'LOG_LEVEL=debug'),
+    /LOG_LEVEL is defined twice/,
+  );
+  expectFinding(
+    configFound,
+    'secrets/high-entropy',
+    'config/staging/notes.txt',
+    2,
+    /api_key holds a random-looking value \(value not shown\)/,
+  );
   expectFinding(configFound, 'secrets/token', 'config/staging/notes.txt', 1, /GitHub token/);
   for (const value of [github, 'q8Zr2Lx9Vb4Nw7Kp3Tf6Hy1Jc5Md0Gs']) assert.not.match(JSON.stringify(configFound), value);
 
@@ -303,7 +410,13 @@ test('the remaining rules: duplicate keys, tokens, random values, broken YAML an
   const monitoring = copySection('monitoring');
   const dashboard = join(monitoring.src, 'src/grafana/dashboards/vr-performance.json');
   edit(dashboard, /\}\s*$/, '},\n');
-  expectFinding(errors(await packAndValidate('monitoring', monitoring.root)), 'grafana/json', 'monitoring/grafana/dashboards/vr-performance.json', undefined, /not valid JSON/);
+  expectFinding(
+    errors(await packAndValidate('monitoring', monitoring.root)),
+    'grafana/json',
+    'monitoring/grafana/dashboards/vr-performance.json',
+    undefined,
+    /not valid JSON/,
+  );
 
   const scripts = copySection('scripts');
   writeFileSync(join(scripts.src, 'src/migration/sql/004_Add Scores.sql'), 'SELECT 1;\n');
@@ -326,7 +439,14 @@ test('doctor: each tool found, missing or too old against its minimum, with how 
   resetToolCache();
   try {
     const reports = doctor(['shellcheck', 'promtool', 'helm']);
-    assert.equal(reports.map((r) => [r.name, r.status, r.found ?? null]), [['shellcheck', 'too old', '0.6.0'], ['promtool', 'found', '2.42.0'], ['helm', 'missing', null]]);
+    assert.equal(
+      reports.map((r) => [r.name, r.status, r.found ?? null]),
+      [
+        ['shellcheck', 'too old', '0.6.0'],
+        ['promtool', 'found', '2.42.0'],
+        ['helm', 'missing', null],
+      ],
+    );
     assert.match(reports[2].install, /helm/i);
   } finally {
     process.env.PATH = saved.PATH;

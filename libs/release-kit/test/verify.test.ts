@@ -9,7 +9,13 @@ import { buildFixtureRelease, FIXTURE_SECTIONS, fixtureWorkspace } from './fixtu
 import { cleanTempDirs, tempDir, tool } from './helpers';
 
 async function verify(result: AssembleResult) {
-  return verifyRelease({ packageDir: result.packageDir, sections: FIXTURE_SECTIONS, publicKeyFile: result.publicKey, tarGz: result.tarGz, zip: result.zip });
+  return verifyRelease({
+    packageDir: result.packageDir,
+    sections: FIXTURE_SECTIONS,
+    publicKeyFile: result.publicKey,
+    tarGz: result.tarGz,
+    zip: result.zip,
+  });
 }
 
 test('a fresh build verifies, and sha256sum -c agrees', async () => {
@@ -27,9 +33,25 @@ test('the manifest records every file, the sections and the git commit', async (
   assert.is(manifest.name, 'spacetime-vr');
   assert.is(manifest.git_commit, tool('git', ['rev-parse', 'HEAD'], ws).trim());
   assert.is(manifest.signing.development, true);
-  assert.equal(manifest.sections.map((s: { name: string }) => s.name), FIXTURE_SECTIONS);
-  assert.equal(manifest.files.map((f: { path: string }) => f.path).sort(), ['DEPLOYMENT_CHECKLIST.md', 'RELEASE_NOTES.md', 'SBOM.cdx.json', 'alpha/deep/empty.txt', 'alpha/deep/run.sh', 'alpha/readme.md', 'beta/image.tar.gz', 'beta/notes/a.txt', 'beta/server.bin']);
-  assert.match(readFileSync(join(result.packageDir, 'RELEASE_NOTES.md'), 'utf8'), /# Release 1\.2\.3\n\n## Commits in this release\n\n- [0-9a-f]+ fixture\n/);
+  assert.equal(
+    manifest.sections.map((s: { name: string }) => s.name),
+    FIXTURE_SECTIONS,
+  );
+  assert.equal(manifest.files.map((f: { path: string }) => f.path).sort(), [
+    'DEPLOYMENT_CHECKLIST.md',
+    'RELEASE_NOTES.md',
+    'SBOM.cdx.json',
+    'alpha/deep/empty.txt',
+    'alpha/deep/run.sh',
+    'alpha/readme.md',
+    'beta/image.tar.gz',
+    'beta/notes/a.txt',
+    'beta/server.bin',
+  ]);
+  assert.match(
+    readFileSync(join(result.packageDir, 'RELEASE_NOTES.md'), 'utf8'),
+    /# Release 1\.2\.3\n\n## Commits in this release\n\n- [0-9a-f]+ fixture\n/,
+  );
 });
 
 test('every tampering is detected', async () => {
@@ -39,14 +61,35 @@ test('every tampering is detected', async () => {
   const cases: Array<[string, () => () => void, RegExp]> = [
     ['a flipped byte', () => flip(join(dir, 'beta/server.bin')), /SHA256SUMS: \.\/beta\/server\.bin does not match/],
     ['an extra file', () => add(join(dir, 'alpha/extra.txt')), /SHA256SUMS: \.\/alpha\/extra\.txt is not listed/],
-    ['a removed file', () => remove(join(dir, 'beta/notes/a.txt'), original('beta/notes/a.txt')), /\.\/beta\/notes\/a\.txt is listed but missing/],
-    ['a changed mode', () => mode(join(dir, 'alpha/deep/run.sh'), 0o644, 0o755), /alpha\/deep\/run\.sh has mode 0644, the manifest says 0755/],
-    ['an edited signature', () => replace(join(dir, 'SHA256SUMS.asc'), original('SHA256SUMS.asc').toString().replace(/\n([A-Za-z0-9+/])/, (_m, c) => `\n${c === 'A' ? 'B' : 'A'}`)), /signature: SHA256SUMS\.asc is not a valid signature/],
+    [
+      'a removed file',
+      () => remove(join(dir, 'beta/notes/a.txt'), original('beta/notes/a.txt')),
+      /\.\/beta\/notes\/a\.txt is listed but missing/,
+    ],
+    [
+      'a changed mode',
+      () => mode(join(dir, 'alpha/deep/run.sh'), 0o644, 0o755),
+      /alpha\/deep\/run\.sh has mode 0644, the manifest says 0755/,
+    ],
+    [
+      'an edited signature',
+      () =>
+        replace(
+          join(dir, 'SHA256SUMS.asc'),
+          original('SHA256SUMS.asc')
+            .toString()
+            .replace(/\n([A-Za-z0-9+/])/, (_m, c) => `\n${c === 'A' ? 'B' : 'A'}`),
+        ),
+      /signature: SHA256SUMS\.asc is not a valid signature/,
+    ],
   ];
   for (const [name, tamper, expected] of cases) {
     const undo = tamper();
     const report = await verify(result);
-    assert.ok(report.failures.some((f) => expected.test(f)), `${name}: ${report.failures.join(' | ')}`);
+    assert.ok(
+      report.failures.some((f) => expected.test(f)),
+      `${name}: ${report.failures.join(' | ')}`,
+    );
     undo();
     assert.equal((await verify(result)).failures, [], `${name} undone`);
   }
@@ -55,9 +98,15 @@ test('every tampering is detected', async () => {
 test('a signature by another key fails against the published key', async () => {
   const result = await buildFixtureRelease(fixtureWorkspace());
   const other = await resolveSigner({ XDG_CONFIG_HOME: tempDir('other-key') });
-  writeFileSync(join(result.packageDir, 'SHA256SUMS.asc'), await other.sign(readFileSync(join(result.packageDir, 'SHA256SUMS')), new Date()));
+  writeFileSync(
+    join(result.packageDir, 'SHA256SUMS.asc'),
+    await other.sign(readFileSync(join(result.packageDir, 'SHA256SUMS')), new Date()),
+  );
   const report = await verify(result);
-  assert.ok(report.failures.some((f) => f.startsWith('signature:')), report.failures.join(' | '));
+  assert.ok(
+    report.failures.some((f) => f.startsWith('signature:')),
+    report.failures.join(' | '),
+  );
 });
 
 test('an archive that disagrees with the folder fails', async () => {

@@ -21,7 +21,10 @@ test('reads a semantic version with or without a trailing newline', () => {
 for (const bad of ['2.5', 'v2.5.0', '2.5.0 ', '02.5.0', '', 'two']) {
   test(`rejects "${bad}" naming the file and line`, () => {
     const file = versionFile(`${bad}\n`);
-    assert.throws(() => readVersion(file), (e: Error) => e.message.startsWith(`${file}:1: `) && /not a semantic version/.test(e.message));
+    assert.throws(
+      () => readVersion(file),
+      (e: Error) => e.message.startsWith(`${file}:1: `) && /not a semantic version/.test(e.message),
+    );
   });
 }
 

@@ -24,7 +24,10 @@ test('semver bumps', () => {
 });
 
 test('a version that is not greater, or a bad request, is refused', () => {
-  assert.throws(() => nextVersion('2.5.0', { version: '2.5.0' }), /the new version 2\.5\.0 is not greater than the current version 2\.5\.0/);
+  assert.throws(
+    () => nextVersion('2.5.0', { version: '2.5.0' }),
+    /the new version 2\.5\.0 is not greater than the current version 2\.5\.0/,
+  );
   assert.throws(() => nextVersion('2.5.0', { version: '2.4.9' }), /not greater/);
   assert.throws(() => nextVersion('2.5.0', { version: '2.5.0-rc.1' }), /not greater/);
   assert.throws(() => nextVersion('2.5.0', { version: '2.6' }), /"2\.6" is not a semantic version/);
@@ -45,10 +48,19 @@ test('docker tags: final, pre-release, development, build metadata', () => {
 
 test('conventional commits: type, scope, ! and BREAKING CHANGE footers', () => {
   assert.equal(parseConventionalCommit(c('feat(mesh): calmer shard borders')), {
-    hash: 'abc1234', type: 'feat', scope: 'mesh', description: 'calmer shard borders', breaking: false, breakingNote: undefined,
+    hash: 'abc1234',
+    type: 'feat',
+    scope: 'mesh',
+    description: 'calmer shard borders',
+    breaking: false,
+    breakingNote: undefined,
   });
   assert.is(parseConventionalCommit(c('fix!: drop v1 tokens'))!.breakingNote, 'drop v1 tokens');
-  assert.is(parseConventionalCommit(c('feat: audiences', 'Tokens carry an audience.\n\nBREAKING CHANGE: old tokens are\nrejected\n\nRefs: #12'))!.breakingNote, 'old tokens are rejected');
+  assert.is(
+    parseConventionalCommit(c('feat: audiences', 'Tokens carry an audience.\n\nBREAKING CHANGE: old tokens are\nrejected\n\nRefs: #12'))!
+      .breakingNote,
+    'old tokens are rejected',
+  );
   assert.is(parseConventionalCommit(c('perf: x', 'BREAKING-CHANGE: y'))!.breakingNote, 'y');
   assert.is(parseConventionalCommit(c('Merge branch main')), undefined);
   assert.is(parseConventionalCommit(c('feat:no space')), undefined);
@@ -65,8 +77,14 @@ test('grouping keeps feat, fix, perf and breaking changes, oldest first, and lea
     c('Update README', '', 'a7'),
   ]);
   assert.equal(groups, {
-    breaking: [{ hash: 'a5', text: 'new session API' }, { hash: 'a6', text: 'runbook moved' }],
-    features: [{ hash: 'a1', scope: 'vr', text: 'adaptive quality' }, { hash: 'a5', text: 'new session API' }],
+    breaking: [
+      { hash: 'a5', text: 'new session API' },
+      { hash: 'a6', text: 'runbook moved' },
+    ],
+    features: [
+      { hash: 'a1', scope: 'vr', text: 'adaptive quality' },
+      { hash: 'a5', text: 'new session API' },
+    ],
     fixes: [{ hash: 'a3', text: 'close idle connections' }],
     performance: [{ hash: 'a4', scope: 'tick', text: 'faster tick' }],
   });
@@ -78,7 +96,11 @@ test('release notes: exact text, groups in order, the verification section carri
     version: '2.6.0',
     title: 'Faster Shards',
     previousTag: 'v2.5.0',
-    changes: groupCommits([c('feat(mesh): spill to neighbours', '', 'f1'), c('fix: slots', '', 'f2'), c('feat!: x', 'BREAKING CHANGE: tokens expire', 'f3')]),
+    changes: groupCommits([
+      c('feat(mesh): spill to neighbours', '', 'f1'),
+      c('fix: slots', '', 'f2'),
+      c('feat!: x', 'BREAKING CHANGE: tokens expire', 'f3'),
+    ]),
     previousNotes: '# Old\n\n## Fixes\n\n- old\n\n## Verifying This Release\n\n```bash\n## not a heading\nsha256sum -c SHA256SUMS\n```\n',
   });
   assert.is(
@@ -125,15 +147,29 @@ const history = (over: Partial<VersionHistory> = {}): VersionHistory => ({ dirty
 
 test('the plan refuses a dirty tree, an existing tag and a smaller version', () => {
   const base = { currentVersion: '2.5.0', title: 'T' };
-  assert.throws(() => planVersionBump({ ...base, request: { bump: 'minor' }, history: history({ dirty: [' M VERSION', '?? x'] }) }), /not clean; commit or stash these first:\n {4} M VERSION\n {4}\?\? x/);
-  assert.throws(() => planVersionBump({ ...base, request: { bump: 'minor' }, history: history({ tagExists: (t) => t === 'v2.6.0' }) }), /the tag v2\.6\.0 already exists/);
+  assert.throws(
+    () => planVersionBump({ ...base, request: { bump: 'minor' }, history: history({ dirty: [' M VERSION', '?? x'] }) }),
+    /not clean; commit or stash these first:\n {4} M VERSION\n {4}\?\? x/,
+  );
+  assert.throws(
+    () => planVersionBump({ ...base, request: { bump: 'minor' }, history: history({ tagExists: (t) => t === 'v2.6.0' }) }),
+    /the tag v2\.6\.0 already exists/,
+  );
   assert.throws(() => planVersionBump({ ...base, request: { version: '2.0.0' }, history: history() }), /not greater/);
   const plan = planVersionBump({ ...base, request: { bump: 'major' }, history: history({ lastTag: 'v2.5.0' }) });
-  assert.equal([plan.version, plan.tag, plan.tagMessage, plan.commitMessage], ['3.0.0', 'v3.0.0', 'Release v3.0.0 - T', 'Bump version to 3.0.0']);
+  assert.equal(
+    [plan.version, plan.tag, plan.tagMessage, plan.commitMessage],
+    ['3.0.0', 'v3.0.0', 'Release v3.0.0 - T', 'Bump version to 3.0.0'],
+  );
 });
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  return execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+    .toString()
+    .trim();
 }
 
 test('real git: commits since the last v* tag, then commit "Bump version to X" and the annotated tag', () => {
@@ -154,7 +190,10 @@ test('real git: commits since the last v* tag, then commit "Bump version to X" a
   }
   const h = readVersionHistory(root);
   assert.is(h.lastTag, 'v2.5.0');
-  assert.equal(h.commits.map((x) => x.subject), ['feat(vr): one', 'fix: two', 'chore: three']);
+  assert.equal(
+    h.commits.map((x) => x.subject),
+    ['feat(vr): one', 'fix: two', 'chore: three'],
+  );
   assert.is(h.commits[1].body, 'BREAKING CHANGE: three');
   assert.ok(h.tagExists('v2.5.0'));
   assert.not.ok(h.tagExists('v9.9.9'));
@@ -171,7 +210,10 @@ test('real git: commits since the last v* tag, then commit "Bump version to X" a
   const after = readVersionHistory(root);
   assert.is(after.lastTag, 'v2.6.0');
   assert.equal(after.commits, []);
-  assert.throws(() => planVersionBump({ currentVersion: '2.5.0', request: { version: '2.6.0' }, title: 'x', history: after }), /tag v2\.6\.0 already exists/);
+  assert.throws(
+    () => planVersionBump({ currentVersion: '2.5.0', request: { version: '2.6.0' }, title: 'x', history: after }),
+    /tag v2\.6\.0 already exists/,
+  );
 });
 
 test('real git: a failed commit puts the files back', () => {
@@ -185,7 +227,10 @@ test('real git: a failed commit puts the files back', () => {
   const plan = planVersionBump({ currentVersion: '2.5.0', request: { bump: 'patch' }, title: 'x', history: readVersionHistory(root) });
   // A pre-commit hook that refuses stands in for any git failure.
   writeFileSync(join(root, '.git/hooks/pre-commit'), '#!/bin/sh\necho refused by hook >&2\nexit 1\n', { mode: 0o755 });
-  assert.throws(() => applyVersionBump(root, plan, { VERSION: '2.5.1\n' }), /git failed while committing 2\.5\.1 \(nothing was changed\): refused by hook/);
+  assert.throws(
+    () => applyVersionBump(root, plan, { VERSION: '2.5.1\n' }),
+    /git failed while committing 2\.5\.1 \(nothing was changed\): refused by hook/,
+  );
   assert.is(readFileSync(join(root, 'VERSION'), 'utf8'), '2.5.0\n');
   assert.is(git(root, 'status', '--porcelain'), '');
   assert.is(git(root, 'tag', '-l'), '');

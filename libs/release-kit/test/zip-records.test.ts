@@ -2,11 +2,27 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { centralDirectoryRecord, localFileHeader, localFileHeaderLength, METHOD_DEFLATE, ZipEntry } from '../src/archive/zip-records';
 
-const entry = (over: Partial<ZipEntry>): ZipEntry => ({ name: 'top/file.txt', directory: false, method: METHOD_DEFLATE, crc32: 0xdeadbeef, compressedSize: 10, size: 20, mode: 0o644, mtime: 315532800, ...over });
+const entry = (over: Partial<ZipEntry>): ZipEntry => ({
+  name: 'top/file.txt',
+  directory: false,
+  method: METHOD_DEFLATE,
+  crc32: 0xdeadbeef,
+  compressedSize: 10,
+  size: 20,
+  mode: 0o644,
+  mtime: 315532800,
+  ...over,
+});
 
 test('localFileHeaderLength is the length of the header it stands for: names in UTF-8, directories, padding, Zip64', () => {
-  for (const e of [entry({}), entry({ name: 'top/\u00e9t\u00e9/\u{1f680}.md' }), entry({ name: 'top/dir', directory: true, size: 0, compressedSize: 0 }), entry({ size: 5e9, compressedSize: 4.5e9 })]) {
-    for (const padding of [0, 4, 4000]) assert.is(localFileHeaderLength(e, padding), localFileHeader(e, padding).length, `${e.name} padding ${padding}`);
+  for (const e of [
+    entry({}),
+    entry({ name: 'top/\u00e9t\u00e9/\u{1f680}.md' }),
+    entry({ name: 'top/dir', directory: true, size: 0, compressedSize: 0 }),
+    entry({ size: 5e9, compressedSize: 4.5e9 }),
+  ]) {
+    for (const padding of [0, 4, 4000])
+      assert.is(localFileHeaderLength(e, padding), localFileHeader(e, padding).length, `${e.name} padding ${padding}`);
   }
 });
 

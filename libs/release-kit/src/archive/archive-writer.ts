@@ -3,12 +3,30 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ReleaseError } from '../support/errors';
 import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from '../format/fragment';
-import { gzipHeader, gzipMember, gzipMemberPieces, gzipPadding, gzipTrailer, MAX_STORED_BLOCK, MIN_GZIP_PADDING, storedBlockHeader } from './gzip';
+import {
+  gzipHeader,
+  gzipMember,
+  gzipMemberPieces,
+  gzipPadding,
+  gzipTrailer,
+  MAX_STORED_BLOCK,
+  MIN_GZIP_PADDING,
+  storedBlockHeader,
+} from './gzip';
 import { PackFile } from './pack-file';
 import { deflateWhole } from './parallel-deflate';
 import { compareBytes } from '../support/stable-json';
 import { TAR_END, tarHeader, tarPadding } from './tar-header';
-import { centralDirectoryRecord, endOfCentralDirectory, localFileHeader, localFileHeaderLength, METHOD_DEFLATE, METHOD_STORE, MIN_ZIP_PADDING, ZipEntry } from './zip-records';
+import {
+  centralDirectoryRecord,
+  endOfCentralDirectory,
+  localFileHeader,
+  localFileHeaderLength,
+  METHOD_DEFLATE,
+  METHOD_STORE,
+  MIN_ZIP_PADDING,
+  ZipEntry,
+} from './zip-records';
 
 /** A file at the package root, made by assemble. */
 export interface RootFile {
@@ -89,7 +107,12 @@ function units(input: ArchiveInput): Unit[] {
     const section = root && input.sections.find((s) => root.path.startsWith(`${s.fragment.section}/`));
     const last = section && [...section.fragment.directories, ...section.fragment.files.map((f) => f.path)].sort(compareBytes).pop();
     if (root && last && compareBytes(last, root.path) >= 0) {
-      throw new ReleaseError(`the section ships ${last}, which sorts at or after the generated ${root.path}`, `libs/sections/${section!.fragment.section}`, undefined, 'rename it: the generated file must be the last entry of its section');
+      throw new ReleaseError(
+        `the section ships ${last}, which sorts at or after the generated ${root.path}`,
+        `libs/sections/${section!.fragment.section}`,
+        undefined,
+        'rename it: the generated file must be the last entry of its section',
+      );
     }
   }
   // Padded: every unit followed by another, but a root file followed by a root file.
@@ -102,12 +125,19 @@ const copyBuffer = Buffer.allocUnsafe(1 << 20);
 const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
 
 /** Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer. */
-function copyRange(fd: number, file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
+function copyRange(
+  fd: number,
+  file: string,
+  offset: number,
+  length: number,
+  out: PackFile,
+  frame?: (chunk: number, last: boolean) => void,
+): void {
   const buffer = frame ? storedBlockBuffer : copyBuffer;
   let done = 0;
   do {
     const want = Math.min(buffer.length, length - done);
-    for (let got = 0; got < want; ) {
+    for (let got = 0; got < want;) {
       const n = readSync(fd, buffer, got, want - got, offset + done + got);
       if (n === 0) throw new Error(`${file} is shorter than its package output says`);
       got += n;
@@ -265,7 +295,16 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
     data();
     addRecords(centralDirectoryRecord(entry, offset), 1);
   };
-  const directory = (name: string): ZipEntry => ({ name, directory: true, method: METHOD_STORE, crc32: 0, compressedSize: 0, size: 0, mode: 0o755, mtime: input.mtime });
+  const directory = (name: string): ZipEntry => ({
+    name,
+    directory: true,
+    method: METHOD_STORE,
+    crc32: 0,
+    compressedSize: 0,
+    size: 0,
+    mode: 0o755,
+    mtime: input.mtime,
+  });
   /** Where each section's records lie, counted from the start of the central directory. */
   const sectionRecords: Array<[number, number]> = [];
   try {
@@ -273,7 +312,16 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
     for (const unit of units(input)) {
       if (unit.root) {
         const { path, data, mode, deflated, crc32: crc } = unit.root;
-        const entry = { name: `${input.top}/${path}`, directory: false, method: METHOD_DEFLATE, crc32: crc, compressedSize: deflated.length, size: data.length, mode, mtime: input.mtime };
+        const entry = {
+          name: `${input.top}/${path}`,
+          directory: false,
+          method: METHOD_DEFLATE,
+          crc32: crc,
+          compressedSize: deflated.length,
+          size: data.length,
+          mode,
+          mtime: input.mtime,
+        };
         add(entry, () => out.append(deflated), unit.padded);
         continue;
       }
@@ -292,7 +340,16 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
               add(directory(`${input.top}/${dir}`), () => undefined, padded);
               continue;
             }
-            const entry = { name: `${input.top}/${file!.path}`, directory: false, method: file!.method, crc32: file!.crc32, compressedSize: file!.compressedSize, size: file!.size, mode: file!.mode, mtime: input.mtime };
+            const entry = {
+              name: `${input.top}/${file!.path}`,
+              directory: false,
+              method: file!.method,
+              crc32: file!.crc32,
+              compressedSize: file!.compressedSize,
+              size: file!.size,
+              mode: file!.mode,
+              mtime: input.mtime,
+            };
             add(
               entry,
               () => {
@@ -313,7 +370,9 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
     for (const records of central) out.append(records);
     out.append(endOfCentralDirectory(entryCount, centralLength, directoryOffset));
     const written = sections.done();
-    written.layout.sections.forEach((place, i) => (place.central = [directoryOffset + sectionRecords[i][0], directoryOffset + sectionRecords[i][1]]));
+    written.layout.sections.forEach(
+      (place, i) => (place.central = [directoryOffset + sectionRecords[i][0], directoryOffset + sectionRecords[i][1]]),
+    );
     return written;
   } finally {
     out.close();
@@ -338,7 +397,7 @@ class SpareCentralDirectory {
     if (!ranges.length) return;
     const fd = openSync(file, 'r');
     try {
-      for (let got = 0; got < this.bytes.length; ) {
+      for (let got = 0; got < this.bytes.length;) {
         const n = readSync(fd, this.bytes, got, this.bytes.length - got, this.from + got);
         if (n === 0) throw new Error(`${file} is shorter than its layout says (central directory up to ${this.from + this.bytes.length})`);
         got += n;

@@ -7,7 +7,9 @@ const WRITE_BUFFER = 1 << 21;
 const DIRECT_BLOCK = 4096;
 
 /** Node's global WebAssembly.Memory, which this workspace's TypeScript libs (no DOM) leave untyped. */
-const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (pages: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory;
+const WasmMemory = (
+  globalThis as unknown as { WebAssembly: { Memory: new (pages: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } }
+).WebAssembly.Memory;
 
 /**
  * Memory aligned to a page, which Buffer.allocUnsafe does not promise: a WebAssembly memory
@@ -87,7 +89,7 @@ export class PackFile {
   }
 
   append(data: Buffer): void {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       if (this.buffered === this.buffer.length) this.flush(false);
       const n = data.copy(this.buffer, this.buffered, done);
       this.buffered += n;
@@ -163,7 +165,7 @@ export class PackFile {
 
   /** Writes all of `data`; returns the fd to go on with, a buffered one if the file system refused a direct write. */
   private writeAll(fd: number, path: string, data: Buffer, position: number, direct: boolean): number {
-    for (let written = 0; written < data.length; ) {
+    for (let written = 0; written < data.length;) {
       try {
         written += writeSync(fd, data, written, data.length - written, position + written);
       } catch (error) {

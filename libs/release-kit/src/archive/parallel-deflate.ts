@@ -13,7 +13,9 @@ const WINDOW = 32 << 10;
  */
 function deflate(input: Buffer, options: ZlibOptions): Promise<Buffer> {
   const chunkSize = Math.max(64 << 10, input.length + (input.length >> 10) + 1024);
-  return new Promise((resolve, reject) => deflateRaw(input, { ...options, chunkSize }, (error, result) => (error ? reject(error) : resolve(result))));
+  return new Promise((resolve, reject) =>
+    deflateRaw(input, { ...options, chunkSize }, (error, result) => (error ? reject(error) : resolve(result))),
+  );
 }
 
 /** One raw deflate stream of `data`, compressed on the libuv thread pool. */
@@ -42,7 +44,10 @@ export function deflateChunk(chunk: Buffer, previous: Buffer | undefined, last: 
 export class OrderedPipeline<T> {
   private readonly queue: Array<Promise<T>> = [];
 
-  constructor(private readonly sink: (result: T) => void, private readonly limit = 8) {}
+  constructor(
+    private readonly sink: (result: T) => void,
+    private readonly limit = 8,
+  ) {}
 
   async push(work: Promise<T>): Promise<void> {
     work.catch(() => undefined); // awaited in order below; avoids an unhandled rejection meanwhile

@@ -22,7 +22,16 @@ export type { AssembleOptions, AssembleResult } from './context';
 export const PREPARE_STEPS: AssembleStep[] = [readInputs, productionGate, rootDocuments, planOutputs];
 
 /** Under the output folder's lock: every output written aside, then moved into place whole. */
-export const WRITE_STEPS: AssembleStep[] = [lastAssembly, scanSpareFolder, rootFiles, packageFolder, archives, besideFiles, swap, recordState];
+export const WRITE_STEPS: AssembleStep[] = [
+  lastAssembly,
+  scanSpareFolder,
+  rootFiles,
+  packageFolder,
+  archives,
+  besideFiles,
+  swap,
+  recordState,
+];
 
 /**
  * Joins the sections' cached package outputs into the release: the package folder, its

@@ -25,14 +25,15 @@ export interface CopyBatch {
 }
 
 /** Why the copy of file `index` failed: its source could not be opened, its bytes are not those packaged, or another file-system error. */
-export type CopyFailure = { index: number; reason: 'missing' | 'changed' } | { index: number; error: { code?: string; syscall?: string; path?: string; message: string } };
+export type CopyFailure =
+  | { index: number; reason: 'missing' | 'changed' }
+  | { index: number; error: { code?: string; syscall?: string; path?: string; message: string } };
 
 /** Reads `size` bytes of `input` from `offset` (to its end when null) through a SHA-256, writing them to `output` when given; true when they are exactly `size` bytes with `sha256`. */
 export function streamVerified(input: number, offset: number | null, size: number, sha256: string, output?: number): boolean;
 
 /** Makes each file of the batch (written new, checked, then given its mode); stops at the first failure and returns it. */
 export function copyFiles(batch: CopyBatch): CopyFailure | undefined;
-
 
 /** A package folder to scan, with the entries it should hold, each joined by "\0". */
 export interface FolderScanRequest {

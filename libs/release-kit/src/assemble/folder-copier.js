@@ -8,7 +8,19 @@
 // Plain CommonJS, so that the worker loads it as it is, from source or from a bundle.
 'use strict';
 const { createHash } = require('node:crypto');
-const { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } = require('node:fs');
+const {
+  chmodSync,
+  closeSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  writeSync,
+} = require('node:fs');
 const { join } = require('node:path');
 const { isMainThread, parentPort, workerData } = require('node:worker_threads');
 
@@ -30,7 +42,7 @@ function streamVerified(input, offset, size, sha256, output) {
     done += n;
     if (done > size) return false;
     hash.update(buffer.subarray(0, n));
-    if (output !== undefined) for (let w = 0; w < n; ) w += writeSync(output, buffer, w, n - w);
+    if (output !== undefined) for (let w = 0; w < n;) w += writeSync(output, buffer, w, n - w);
   }
   return done === size && hash.digest('hex') === sha256;
 }
@@ -51,7 +63,12 @@ function copyFiles(batch) {
       const size = batch.size[index];
       let input;
       try {
-        input = pack < 0 ? openSync(join(batch.root, sources[index]), 'r') : packs[pack] >= 0 ? packs[pack] : (packs[pack] = openSync(batch.packs[pack], 'r'));
+        input =
+          pack < 0
+            ? openSync(join(batch.root, sources[index]), 'r')
+            : packs[pack] >= 0
+              ? packs[pack]
+              : (packs[pack] = openSync(batch.packs[pack], 'r'));
       } catch {
         return { index, reason: 'missing' };
       }
@@ -60,7 +77,13 @@ function copyFiles(batch) {
         const output = openSync(to, 'wx', 0o600);
         let same;
         try {
-          same = streamVerified(input, pack < 0 ? null : batch.offset[index], size, batch.sha256.slice(64 * index, 64 * index + 64), output);
+          same = streamVerified(
+            input,
+            pack < 0 ? null : batch.offset[index],
+            size,
+            batch.sha256.slice(64 * index, 64 * index + 64),
+            output,
+          );
         } finally {
           closeSync(output);
         }
@@ -105,7 +128,8 @@ const FOLDER = -1;
 function scanFolder({ folder, directories, files }) {
   const wanted = new Map();
   const wantParents = (path) => {
-    for (let slash = path.lastIndexOf('/'); slash > 0 && !wanted.has(path.slice(0, slash)); slash = path.lastIndexOf('/', slash - 1)) wanted.set(path.slice(0, slash), FOLDER);
+    for (let slash = path.lastIndexOf('/'); slash > 0 && !wanted.has(path.slice(0, slash)); slash = path.lastIndexOf('/', slash - 1))
+      wanted.set(path.slice(0, slash), FOLDER);
   };
   for (const directory of directories ? directories.split('\0') : []) {
     wantParents(directory);

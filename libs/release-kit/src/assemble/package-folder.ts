@@ -45,12 +45,21 @@ function wantedEntries(folder: string, sections: PackagedSection[], rootPaths: s
  * every entry the package does not have is removed, and each of its files there is stamped. The
  * folder is not touched by anything else until the scan settles (or is aborted).
  */
-export function startFolderScan(folder: string, sections: PackagedSection[], rootPaths: string[]): { scanned: Promise<FolderScan>; abort(): Promise<void> } {
+export function startFolderScan(
+  folder: string,
+  sections: PackagedSection[],
+  rootPaths: string[],
+): { scanned: Promise<FolderScan>; abort(): Promise<void> } {
   const request = wantedEntries(folder, sections, rootPaths);
-  if (!existsSync(folder)) return { scanned: Promise.resolve({ files: request.files, stamps: scanFolder(request) }), abort: async () => undefined };
+  if (!existsSync(folder))
+    return { scanned: Promise.resolve({ files: request.files, stamps: scanFolder(request) }), abort: async () => undefined };
   const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderScan: request } });
   const scanned = new Promise<FolderScan>((resolve, reject) => {
-    worker.once('message', (result: { stamps: Float64Array } | Extract<CopyFailure, { error: unknown }>) => ('stamps' in result ? resolve({ files: request.files, stamps: result.stamps }) : reject(Object.assign(new Error(result.error.message), result.error))));
+    worker.once('message', (result: { stamps: Float64Array } | Extract<CopyFailure, { error: unknown }>) =>
+      'stamps' in result
+        ? resolve({ files: request.files, stamps: result.stamps })
+        : reject(Object.assign(new Error(result.error.message), result.error)),
+    );
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the package folder's scan stopped (exit code ${code}) before it finished`)));
   });
@@ -82,11 +91,18 @@ export interface PlacedFolder {
  */
 export function writePackageFolder(folder: string, input: PackageFolderInput): PlacedFolder {
   const linked = new Map<string, FileStamp>();
-  const request = wantedEntries(folder, input.sections, input.rootFiles.map((r) => r.path));
+  const request = wantedEntries(
+    folder,
+    input.sections,
+    input.rootFiles.map((r) => r.path),
+  );
   const { files, stamps } = input.scanned ?? { files: request.files, stamps: scanFolder(request) };
   if (files !== request.files) throw new Error(`${folder} was scanned for other files than the package has`);
   /** The stamp the scan found for the index-th file (the sections' files in order, then the root files). */
-  const found = (index: number): FileStamp | undefined => (Number.isNaN(stamps[4 * index]) ? undefined : { size: stamps[4 * index], mtimeMs: stamps[4 * index + 1], ino: stamps[4 * index + 2], mode: stamps[4 * index + 3] });
+  const found = (index: number): FileStamp | undefined =>
+    Number.isNaN(stamps[4 * index])
+      ? undefined
+      : { size: stamps[4 * index], mtimeMs: stamps[4 * index + 1], ino: stamps[4 * index + 2], mode: stamps[4 * index + 3] };
   let index = 0;
   mkdirSync(folder, { recursive: true });
   chmodSync(folder, 0o755);
@@ -141,7 +157,9 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
     if (failure) throw later.error(failure);
     return { linked, copied: Promise.resolve(), abort: async () => undefined };
   }
-  const worker = new Worker(join(__dirname, 'folder-copier.js'), { workerData: { folderCopier: { batch: later.batch(folder, input.workspaceRoot), linkedCopy: input.linkedCopy } } });
+  const worker = new Worker(join(__dirname, 'folder-copier.js'), {
+    workerData: { folderCopier: { batch: later.batch(folder, input.workspaceRoot), linkedCopy: input.linkedCopy } },
+  });
   const copied = new Promise<void>((resolve, reject) => {
     worker.once('message', (failure: CopyFailure | null) => (failure ? reject(later.error(failure)) : resolve()));
     worker.once('error', reject);
@@ -192,14 +210,21 @@ class CopyList {
     // A file-system error keeps what fileSystemError names it by (its code, call and path).
     if ('error' in failure) return Object.assign(new Error(failure.error.message), failure.error);
     const file = this.files[failure.index];
-    const rerun = 'rerun the section\'s package target';
+    const rerun = "rerun the section's package target";
     if (!file.source) {
       const pack = this.packs[this.pack[failure.index]];
       return failure.reason === 'missing'
         ? new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, pack, undefined, rerun)
-        : new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, pack, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
+        : new ReleaseError(
+            `changed after its section was packaged (${file.path} no longer matches its SHA-256)`,
+            pack,
+            undefined,
+            'rerun `npx nx run release:assemble`, which packages it again',
+          );
     }
-    return failure.reason === 'missing' ? new ReleaseError('is missing, but its section was packaged with it', file.source, undefined, rerun) : changedAfterPackaging(file, file.source);
+    return failure.reason === 'missing'
+      ? new ReleaseError('is missing, but its section was packaged with it', file.source, undefined, rerun)
+      : changedAfterPackaging(file, file.source);
   }
 }
 
@@ -233,5 +258,10 @@ function linkVerified(file: PackedFile, from: string, to: string, hashedAs: Outp
 }
 
 function changedAfterPackaging(file: PackedFile, from: string): ReleaseError {
-  return new ReleaseError('changed after its section was packaged (its SHA-256 no longer matches)', file.source ?? from, undefined, 'rerun `npx nx run release:assemble`, which packages it again');
+  return new ReleaseError(
+    'changed after its section was packaged (its SHA-256 no longer matches)',
+    file.source ?? from,
+    undefined,
+    'rerun `npx nx run release:assemble`, which packages it again',
+  );
 }

@@ -44,7 +44,9 @@ const SRI_ALGORITHMS: Record<string, string> = { sha1: 'SHA-1', sha256: 'SHA-256
 /** The npm packages of a lockfile v2/v3 (`packages`), deduplicated by name@version; [] without a lock file. */
 export function readNpmLock(lockFile: string, shownAs = lockFile): NpmDependency[] {
   if (!existsSync(lockFile)) return [];
-  const lock = parseJsonText(readFileSync(lockFile, 'utf8'), shownAs) as { packages?: Record<string, { name?: string; version?: string; integrity?: string; dev?: boolean; link?: boolean }> };
+  const lock = parseJsonText(readFileSync(lockFile, 'utf8'), shownAs) as {
+    packages?: Record<string, { name?: string; version?: string; integrity?: string; dev?: boolean; link?: boolean }>;
+  };
   const found = new Map<string, NpmDependency>();
   for (const [where, entry] of Object.entries(lock.packages ?? {})) {
     if (!where.includes('node_modules/') || entry.link || !entry.version) continue;
@@ -52,7 +54,12 @@ export function readNpmLock(lockFile: string, shownAs = lockFile): NpmDependency
     const key = `${name}@${entry.version}`;
     const previous = found.get(key);
     // A package needed by a runtime dependency anywhere is not a dev-only package.
-    found.set(key, { name, version: entry.version, integrity: entry.integrity ?? previous?.integrity, dev: Boolean(entry.dev) && (previous?.dev ?? true) });
+    found.set(key, {
+      name,
+      version: entry.version,
+      integrity: entry.integrity ?? previous?.integrity,
+      dev: Boolean(entry.dev) && (previous?.dev ?? true),
+    });
   }
   return [...found.values()];
 }
@@ -120,7 +127,8 @@ export function buildSbom(input: SbomInput): Buffer {
       });
     }
     const godot = metadata?.godot as { version?: unknown } | null | undefined;
-    if (godot && typeof godot.version === 'string') tools.push({ type: 'application', name: 'Godot Engine', version: godot.version, 'bom-ref': `tool:godot@${godot.version}` });
+    if (godot && typeof godot.version === 'string')
+      tools.push({ type: 'application', name: 'Godot Engine', version: godot.version, 'bom-ref': `tool:godot@${godot.version}` });
   }
   for (const [name, version] of Object.entries(input.tools ?? {}).sort(([a], [b]) => compareBytes(a, b))) {
     tools.push({ type: 'application', name, version, 'bom-ref': `tool:${name}@${version}` });
@@ -158,7 +166,11 @@ export function buildSbom(input: SbomInput): Buffer {
   };
   const bytes = stableJsonBytes({ ...bom, serialNumber: PENDING_SERIAL });
   const serial = `"serialNumber": "${PENDING_SERIAL}"`;
-  bytes.write(uuidFromSha256(createHash('sha256').update(bytes).digest('hex')), bytes.indexOf(serial) + serial.length - PENDING_SERIAL.length - 1, 'latin1');
+  bytes.write(
+    uuidFromSha256(createHash('sha256').update(bytes).digest('hex')),
+    bytes.indexOf(serial) + serial.length - PENDING_SERIAL.length - 1,
+    'latin1',
+  );
   return bytes;
 }
 

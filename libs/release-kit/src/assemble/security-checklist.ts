@@ -34,45 +34,118 @@ type Judge = (facts: ChecklistFacts) => Omit<ChecklistAnswer, 'item'>;
 
 /** The spec's "Security Checklist", item by item, and how each is answered from this build. */
 const ITEMS: Array<[item: string, judge: Judge]> = [
-  ['All secrets rotated (not using defaults)', (f) => {
-    const config = fromValidation(f, 'config', /^config\/(placeholder|secret)/, 'every secret-like key of every environment template holds only a <PLACEHOLDER>');
-    return config.status === 'pass'
-      ? { status: 'manual', evidence: [...config.evidence, 'rotation happens in the secret store: confirm each production secret was generated for this environment and rotated within 90 days'] }
-      : config;
-  }],
-  ['No hardcoded credentials in code', (f) => {
-    const sections = Object.keys(f.reports).sort();
-    const missing = sections.filter((s) => !f.reports[s]);
-    const hits = sections.flatMap((s) => errorsOf(f.reports[s], /^secrets\//));
-    if (hits.length) return { status: 'fail', evidence: hits.map(cite) };
-    if (missing.length) return notValidated(missing);
-    return { status: 'pass', evidence: [`the secret scan (private key blocks, cloud keys, tokens, high-entropy strings) found nothing in ${sections.length} sections: ${sections.join(', ')}`] };
-  }],
-  ['Docker image scanned (no critical/high CVEs)', (f) => {
-    const imageSkip = f.skipped.find((s) => /image/i.test(`${s.artifact} ${s.reason}`));
-    const vulnerability = openFindings(f, 'security/reports/VULNERABILITY_ASSESSMENT.md');
-    const image = f.image ? `image ${f.image.id} (${f.image.tags.join(', ') || 'untagged'})` : `no image in this build${imageSkip ? `: ${imageSkip.reason}` : ''}`;
-    if (vulnerability.status === 'fail') return { status: 'fail', evidence: [image, ...vulnerability.evidence] };
-    return { status: 'manual', evidence: [image, 'no CVE scanner runs in this build: scan the image by its ID (e.g. `trivy image --severity CRITICAL,HIGH --exit-code 1`)', ...vulnerability.evidence] };
-  }],
-  ['Kubernetes manifests validated', (f) => fromValidation(f, 'kubernetes', /^k8s\//, 'every overlay rendered by `kubectl kustomize` and the Helm chart by `helm template`, checked against the Kubernetes schemas and the pod security policies')],
-  ['TLS certificates valid (>30 days)', (f) => {
-    const report = f.reports.security;
-    if (!report) return notValidated(['security']);
-    const broken = errorsOf(report, /^certificates\//);
-    const certificates = report.findings.filter((x) => x.rule === CERTIFICATE_NOTE);
-    const expiring = certificates.filter((c) => daysLeft(c, f.now) < EXPIRY_DAYS);
-    if (broken.length || expiring.length) return { status: 'fail', evidence: [...broken.map(cite), ...expiring.map((c) => `${cite(c)}: fewer than ${EXPIRY_DAYS} days left`)] };
-    if (!certificates.length) return { status: 'manual', evidence: ['the package ships no certificate (security/certificates/ holds the request configuration): check the certificate the cluster serves'] };
-    return { status: 'pass', evidence: certificates.map((c) => `${cite(c)}: more than ${EXPIRY_DAYS} days left`) };
-  }],
-  ['Package signed with GPG', (f) => f.signing.mode === 'development'
-    ? { status: 'fail', evidence: [`SHA256SUMS.asc is signed with the development key ${f.signing.fingerprint}: set RELEASE_SIGNING_KEY or GPG_KEY_ID`] }
-    : { status: 'pass', evidence: [`SHA256SUMS.asc: a detached OpenPGP signature by ${f.signing.fingerprint} (${f.signing.mode === 'gpg' ? 'GPG_KEY_ID, the local gpg keyring' : 'RELEASE_SIGNING_KEY'})`] }],
-  ['Checksums generated and verified', (f) => ({
-    status: 'pass',
-    evidence: [`SHA256SUMS lists ${f.checksummed} files, each hashed from the bytes written into the package; a recipient runs \`sha256sum -c SHA256SUMS\` and \`npx nx run release:verify\``],
-  })],
+  [
+    'All secrets rotated (not using defaults)',
+    (f) => {
+      const config = fromValidation(
+        f,
+        'config',
+        /^config\/(placeholder|secret)/,
+        'every secret-like key of every environment template holds only a <PLACEHOLDER>',
+      );
+      return config.status === 'pass'
+        ? {
+            status: 'manual',
+            evidence: [
+              ...config.evidence,
+              'rotation happens in the secret store: confirm each production secret was generated for this environment and rotated within 90 days',
+            ],
+          }
+        : config;
+    },
+  ],
+  [
+    'No hardcoded credentials in code',
+    (f) => {
+      const sections = Object.keys(f.reports).sort();
+      const missing = sections.filter((s) => !f.reports[s]);
+      const hits = sections.flatMap((s) => errorsOf(f.reports[s], /^secrets\//));
+      if (hits.length) return { status: 'fail', evidence: hits.map(cite) };
+      if (missing.length) return notValidated(missing);
+      return {
+        status: 'pass',
+        evidence: [
+          `the secret scan (private key blocks, cloud keys, tokens, high-entropy strings) found nothing in ${sections.length} sections: ${sections.join(', ')}`,
+        ],
+      };
+    },
+  ],
+  [
+    'Docker image scanned (no critical/high CVEs)',
+    (f) => {
+      const imageSkip = f.skipped.find((s) => /image/i.test(`${s.artifact} ${s.reason}`));
+      const vulnerability = openFindings(f, 'security/reports/VULNERABILITY_ASSESSMENT.md');
+      const image = f.image
+        ? `image ${f.image.id} (${f.image.tags.join(', ') || 'untagged'})`
+        : `no image in this build${imageSkip ? `: ${imageSkip.reason}` : ''}`;
+      if (vulnerability.status === 'fail') return { status: 'fail', evidence: [image, ...vulnerability.evidence] };
+      return {
+        status: 'manual',
+        evidence: [
+          image,
+          'no CVE scanner runs in this build: scan the image by its ID (e.g. `trivy image --severity CRITICAL,HIGH --exit-code 1`)',
+          ...vulnerability.evidence,
+        ],
+      };
+    },
+  ],
+  [
+    'Kubernetes manifests validated',
+    (f) =>
+      fromValidation(
+        f,
+        'kubernetes',
+        /^k8s\//,
+        'every overlay rendered by `kubectl kustomize` and the Helm chart by `helm template`, checked against the Kubernetes schemas and the pod security policies',
+      ),
+  ],
+  [
+    'TLS certificates valid (>30 days)',
+    (f) => {
+      const report = f.reports.security;
+      if (!report) return notValidated(['security']);
+      const broken = errorsOf(report, /^certificates\//);
+      const certificates = report.findings.filter((x) => x.rule === CERTIFICATE_NOTE);
+      const expiring = certificates.filter((c) => daysLeft(c, f.now) < EXPIRY_DAYS);
+      if (broken.length || expiring.length)
+        return {
+          status: 'fail',
+          evidence: [...broken.map(cite), ...expiring.map((c) => `${cite(c)}: fewer than ${EXPIRY_DAYS} days left`)],
+        };
+      if (!certificates.length)
+        return {
+          status: 'manual',
+          evidence: [
+            'the package ships no certificate (security/certificates/ holds the request configuration): check the certificate the cluster serves',
+          ],
+        };
+      return { status: 'pass', evidence: certificates.map((c) => `${cite(c)}: more than ${EXPIRY_DAYS} days left`) };
+    },
+  ],
+  [
+    'Package signed with GPG',
+    (f) =>
+      f.signing.mode === 'development'
+        ? {
+            status: 'fail',
+            evidence: [`SHA256SUMS.asc is signed with the development key ${f.signing.fingerprint}: set RELEASE_SIGNING_KEY or GPG_KEY_ID`],
+          }
+        : {
+            status: 'pass',
+            evidence: [
+              `SHA256SUMS.asc: a detached OpenPGP signature by ${f.signing.fingerprint} (${f.signing.mode === 'gpg' ? 'GPG_KEY_ID, the local gpg keyring' : 'RELEASE_SIGNING_KEY'})`,
+            ],
+          },
+  ],
+  [
+    'Checksums generated and verified',
+    (f) => ({
+      status: 'pass',
+      evidence: [
+        `SHA256SUMS lists ${f.checksummed} files, each hashed from the bytes written into the package; a recipient runs \`sha256sum -c SHA256SUMS\` and \`npx nx run release:verify\``,
+      ],
+    }),
+  ],
   ['Security audit report included', (f) => includedReport(f, 'security/reports/SECURITY_AUDIT_REPORT.md')],
   ['Vulnerability assessment complete', (f) => includedReport(f, 'security/reports/VULNERABILITY_ASSESSMENT.md')],
   ['Penetration test passed', (f) => includedReport(f, 'security/reports/PENETRATION_TEST_RESULTS.md')],
@@ -91,7 +164,7 @@ export function securityChecklistMarkdown(facts: ChecklistFacts): Buffer {
   const lines = [
     `# Security Checklist: answers for release ${facts.version}`,
     '',
-    'Generated by `release:assemble` from this build\'s validation reports, signing and checksums.',
+    "Generated by `release:assemble` from this build's validation reports, signing and checksums.",
     'PASS was checked by a tool, FAIL blocks the release, MANUAL needs a person (the evidence says',
     'what to check). The procedure behind each item is in `security/SECURITY_CHECKLIST.md`.',
     '',
@@ -133,7 +206,9 @@ function openFindings(f: ChecklistFacts, path: string): Omit<ChecklistAnswer, 'i
 function notValidated(sections: string[]): Omit<ChecklistAnswer, 'item'> {
   return {
     status: 'manual',
-    evidence: [`no validation report for this build of ${sections.map((s) => `${s}/`).join(', ')}: run \`npx nx run-many -t validate\` before assembling (release:assemble:production always does)`],
+    evidence: [
+      `no validation report for this build of ${sections.map((s) => `${s}/`).join(', ')}: run \`npx nx run-many -t validate\` before assembling (release:assemble:production always does)`,
+    ],
   };
 }
 

@@ -7,7 +7,6 @@ import { DEFAULT_ENTRY_EPOCH } from '../format/determinism';
 import type { SigningMode } from '../format/manifest';
 import { ReleaseError } from '../support/errors';
 
-
 export interface Signer {
   mode: SigningMode;
   fingerprint: string;
@@ -72,7 +71,12 @@ async function openpgpSigner(keyFile: string, passphrase: string | undefined, mo
   try {
     key = await openpgp.readPrivateKey({ armoredKey });
   } catch {
-    throw new ReleaseError('is not an ASCII-armored OpenPGP private key', keyFile, undefined, 'export one with `gpg --armor --export-secret-keys <id>`');
+    throw new ReleaseError(
+      'is not an ASCII-armored OpenPGP private key',
+      keyFile,
+      undefined,
+      'export one with `gpg --armor --export-secret-keys <id>`',
+    );
   }
   if (!key.isDecrypted()) {
     if (!passphrase) throw new ReleaseError('the key is protected by a passphrase; set RELEASE_SIGNING_PASSPHRASE', keyFile);
@@ -85,7 +89,12 @@ async function openpgpSigner(keyFile: string, passphrase: string | undefined, mo
   const fingerprint = key.getFingerprint().toUpperCase();
   const expires = await key.getExpirationTime();
   if (expires instanceof Date && expires.getTime() < Date.now()) {
-    throw new ReleaseError(`the signing key ${fingerprint} expired on ${expires.toISOString()}`, keyFile, undefined, 'extend its expiry or use another key');
+    throw new ReleaseError(
+      `the signing key ${fingerprint} expired on ${expires.toISOString()}`,
+      keyFile,
+      undefined,
+      'extend its expiry or use another key',
+    );
   }
   const created = key.getCreationTime();
   return {
@@ -107,7 +116,9 @@ async function openpgpSigner(keyFile: string, passphrase: string | undefined, mo
 function gpgSigner(keyId: string): Signer {
   const gpg = (args: string[], input?: Buffer) => {
     try {
-      return execFileSync('gpg', ['--batch', '--yes', ...args], { input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 24 }).toString('utf8');
+      return execFileSync('gpg', ['--batch', '--yes', ...args], { input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 24 }).toString(
+        'utf8',
+      );
     } catch (e) {
       const detail = (e as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop() ?? (e as Error).message;
       throw new ReleaseError(`gpg failed for GPG_KEY_ID=${keyId}: ${detail}`, undefined, undefined, 'check `gpg --list-secret-keys`');

@@ -71,7 +71,13 @@ export function isUpToDate(state: AssembleState | undefined, key: string, output
  * A file of the previous package that may be linked into the next one: same content and mode,
  * untouched since. Its stamp stays valid for the link, which shares its inode.
  */
-export function reusableFile(state: AssembleState | undefined, packageDir: string, path: string, sha256: string, mode: number): { file: string; stamp: FileStamp } | undefined {
+export function reusableFile(
+  state: AssembleState | undefined,
+  packageDir: string,
+  path: string,
+  sha256: string,
+  mode: number,
+): { file: string; stamp: FileStamp } | undefined {
   const recorded = state?.files[path];
   if (!recorded || recorded.sha256 !== sha256 || recorded.mode !== mode) return undefined;
   const file = join(packageDir, path);

@@ -7,5 +7,7 @@ import type { AssembleOptions } from './context';
 export function validationReportFor(options: AssembleOptions, fragment: SectionFragment): ValidationReport | undefined {
   const dir = join(options.workspaceRoot, options.validationDir);
   const gate = join(dir, 'release-gate', fragment.section, 'report.json');
-  return options.production ? findValidationReport([gate], fragment, 'production') : findValidationReport([join(dir, fragment.section, 'report.json'), gate], fragment);
+  return options.production
+    ? findValidationReport([gate], fragment, 'production')
+    : findValidationReport([join(dir, fragment.section, 'report.json'), gate], fragment);
 }

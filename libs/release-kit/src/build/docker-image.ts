@@ -36,7 +36,12 @@ export function imageLabels(version: string, revision: string | undefined, creat
  */
 export function sourceRevision(workspaceRoot: string, paths: string[]): { commit: string; time: number } | undefined {
   try {
-    const out = execFileSync('git', ['log', '-1', '--format=%H %ct', '--', ...paths], { cwd: workspaceRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const out = execFileSync('git', ['log', '-1', '--format=%H %ct', '--', ...paths], {
+      cwd: workspaceRoot,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
     const [commit, time] = out.split(' ');
     return commit ? { commit, time: Number(time) } : undefined;
   } catch {
@@ -194,7 +199,9 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   try {
     await withTimeout(docker.ping(), 10_000);
   } catch (e) {
-    return skip(`no Docker engine answers at ${engineAddress(env)}: ${(e as Error).message}; start dockerd or point DOCKER_HOST at one (unix:///path/docker.sock or tcp://host:2375)`);
+    return skip(
+      `no Docker engine answers at ${engineAddress(env)}: ${(e as Error).message}; start dockerd or point DOCKER_HOST at one (unix:///path/docker.sock or tcp://host:2375)`,
+    );
   }
 
   const tags = dockerTags(o.version, { development: !o.production });
@@ -232,7 +239,8 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   } finally {
     writeFileSync(logFile, `${transcript.all.join('\n')}\n`);
   }
-  if (transcript.error) throw new ReleaseError(transcript.failure(), shown(o.dockerfile), undefined, `full build output: ${shown(logFile)}`);
+  if (transcript.error)
+    throw new ReleaseError(transcript.failure(), shown(o.dockerfile), undefined, `full build output: ${shown(logFile)}`);
 
   const inspect = await docker.getImage(refs[0]).inspect();
   const tarball = join(o.outputDir, tarballName);

@@ -54,7 +54,8 @@ export function parseExportPresets(text: string): ExportPreset[] {
 }
 
 function unquote(value: string): string {
-  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) return value.slice(1, -1).replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+    return value.slice(1, -1).replace(/\\"/g, '"').replace(/\\\\/g, '\\');
   return value;
 }
 
@@ -88,7 +89,15 @@ export interface CommandLine {
 }
 
 /** The export command line for a Godot major version. `output` must be absolute. */
-export function exportCommand(binary: string, major: number, projectDir: string, preset: string, mode: ExportMode, output: string, display: boolean): CommandLine {
+export function exportCommand(
+  binary: string,
+  major: number,
+  projectDir: string,
+  preset: string,
+  mode: ExportMode,
+  output: string,
+  display: boolean,
+): CommandLine {
   if (major >= 4) {
     const flag = { release: '--export-release', debug: '--export-debug', pack: '--export-pack' }[mode];
     return { command: binary, args: ['--headless', '--path', projectDir, flag, preset, output] };
@@ -151,11 +160,17 @@ export interface FoundGodot {
  * Returns a reason when there is none to use.
  */
 export function findGodot(option: string | undefined, env: NodeJS.ProcessEnv, requiredMajor: number): FoundGodot | { reason: string } {
-  const explicit = option ? { binary: option, from: 'the godot option' } : env.GODOT_BIN ? { binary: env.GODOT_BIN, from: 'GODOT_BIN' } : undefined;
-  const candidates = explicit ? [explicit] : ['godot', 'godot4', 'godot3'].flatMap((name) => {
-    const path = onPath(name, env);
-    return path ? [{ binary: path, from: `PATH (${name})` }] : [];
-  });
+  const explicit = option
+    ? { binary: option, from: 'the godot option' }
+    : env.GODOT_BIN
+      ? { binary: env.GODOT_BIN, from: 'GODOT_BIN' }
+      : undefined;
+  const candidates = explicit
+    ? [explicit]
+    : ['godot', 'godot4', 'godot3'].flatMap((name) => {
+        const path = onPath(name, env);
+        return path ? [{ binary: path, from: `PATH (${name})` }] : [];
+      });
   if (candidates.length === 0) {
     return { reason: `no Godot engine: set GODOT_BIN or put godot (Godot ${requiredMajor}) on PATH (looked for godot, godot4, godot3)` };
   }
@@ -222,11 +237,20 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   const presetsFile = join(o.projectDir, 'export_presets.cfg');
   const projectFile = join(o.projectDir, 'project.godot');
   if (!existsSync(projectFile)) throw new ReleaseError('is not a Godot project (no project.godot)', shown(o.projectDir));
-  if (!existsSync(presetsFile)) throw new ReleaseError('is missing: the project has no export presets', shown(presetsFile), undefined, 'create them in the editor (Project > Export)');
+  if (!existsSync(presetsFile))
+    throw new ReleaseError(
+      'is missing: the project has no export presets',
+      shown(presetsFile),
+      undefined,
+      'create them in the editor (Project > Export)',
+    );
   const presets = parseExportPresets(readFileSync(presetsFile, 'utf8'));
   const preset = presets.find((p) => p.name === o.preset);
   if (!preset) {
-    throw new ReleaseError(`has no export preset "${o.preset}"; it has: ${presets.map((p) => `"${p.name}"`).join(', ') || 'none'}`, shown(presetsFile));
+    throw new ReleaseError(
+      `has no export preset "${o.preset}"; it has: ${presets.map((p) => `"${p.name}"`).join(', ') || 'none'}`,
+      shown(presetsFile),
+    );
   }
 
   rmSync(o.outputDir, { recursive: true, force: true });
@@ -243,7 +267,11 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
     if (o.production) throw new ReleaseError(`cannot export the server: ${found.reason}`, shown(o.projectDir));
     writeFileSync(logFile, `${found.reason}\n`);
     const skipped = [{ artifact: mainFile, reason: found.reason }];
-    await writeArtifactSet(o.outputDir, { files: [versionFile], skipped, metadata: { godot: { preset: o.preset, mode: o.mode, version: null } } });
+    await writeArtifactSet(o.outputDir, {
+      files: [versionFile],
+      skipped,
+      metadata: { godot: { preset: o.preset, mode: o.mode, version: null } },
+    });
     return { files: [versionFile], skipped, logFile };
   }
   if (required.minor !== undefined && found.version.minor < required.minor) {
@@ -274,10 +302,19 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
       problems.push(...checkOutput(join(o.outputDir, `${o.name}.pck`), `${o.name}.pck`, started));
     }
     if (problems.length) {
-      throw new ReleaseError(`Godot export of preset "${o.preset}" failed:\n  - ${problems.join('\n  - ')}`, shown(o.projectDir), undefined, `full log: ${shown(logFile)}`);
+      throw new ReleaseError(
+        `Godot export of preset "${o.preset}" failed:\n  - ${problems.join('\n  - ')}`,
+        shown(o.projectDir),
+        undefined,
+        `full log: ${shown(logFile)}`,
+      );
     }
     for (const f of files) chmodSync(join(o.outputDir, f.path), f.mode);
-    await writeArtifactSet(o.outputDir, { files, skipped: [], metadata: { godot: { preset: o.preset, mode: o.mode, version: found.version.full } } });
+    await writeArtifactSet(o.outputDir, {
+      files,
+      skipped: [],
+      metadata: { godot: { preset: o.preset, mode: o.mode, version: found.version.full } },
+    });
     return { files, skipped: [], godotVersion: found.version.full, logFile };
   } finally {
     logStream.end();
@@ -298,7 +335,14 @@ function checkOutput(file: string, name: string, started: number): string[] {
 }
 
 /** Runs a command in its own process group, appending its output to the log; kills the group on timeout. */
-function runLogged(command: CommandLine, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream, timeoutSeconds: number, what: string, logShown: string): Promise<number> {
+function runLogged(
+  command: CommandLine,
+  env: NodeJS.ProcessEnv,
+  log: NodeJS.WritableStream,
+  timeoutSeconds: number,
+  what: string,
+  logShown: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     log.write(`$ ${[command.command, ...command.args].map((a) => (/^[\w./:=@+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}\n`);
     const child = spawn(command.command, command.args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -315,12 +359,26 @@ function runLogged(command: CommandLine, env: NodeJS.ProcessEnv, log: NodeJS.Wri
     }, timeoutSeconds * 1000);
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(new ReleaseError(`cannot run ${command.command}: ${e.message}`, undefined, undefined, command.command === 'xvfb-run' ? 'install xvfb (Debian: apt-get install xvfb xauth) or set DISPLAY' : undefined));
+      reject(
+        new ReleaseError(
+          `cannot run ${command.command}: ${e.message}`,
+          undefined,
+          undefined,
+          command.command === 'xvfb-run' ? 'install xvfb (Debian: apt-get install xvfb xauth) or set DISPLAY' : undefined,
+        ),
+      );
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) {
-        reject(new ReleaseError(`Godot ${what} did not finish within ${timeoutSeconds} s and was stopped (process group killed)`, logShown, undefined, 'see this log; raise the timeout option if the project is large'));
+        reject(
+          new ReleaseError(
+            `Godot ${what} did not finish within ${timeoutSeconds} s and was stopped (process group killed)`,
+            logShown,
+            undefined,
+            'see this log; raise the timeout option if the project is large',
+          ),
+        );
         return;
       }
       resolve(code ?? (signal ? 128 : 1));

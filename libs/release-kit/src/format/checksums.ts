@@ -20,12 +20,16 @@ const LINE = /^([0-9a-f]{64}) {2}\.\/(.+)$/;
 export function parseSha256Sums(text: string, shownAs: string): ChecksumEntry[] {
   if (text.length > 0 && !text.endsWith('\n')) throw new ReleaseError('does not end with a newline', shownAs);
   const entries: ChecksumEntry[] = [];
-  text.split('\n').slice(0, -1).forEach((line, index) => {
-    const match = LINE.exec(line);
-    if (!match) throw new ReleaseError('is not a `<sha256>  ./<path>` line', shownAs, index + 1);
-    const previous = entries[entries.length - 1];
-    if (previous && compareBytes(previous.path, match[2]) >= 0) throw new ReleaseError(`lists ./${match[2]} out of order or twice`, shownAs, index + 1);
-    entries.push({ sha256: match[1], path: match[2] });
-  });
+  text
+    .split('\n')
+    .slice(0, -1)
+    .forEach((line, index) => {
+      const match = LINE.exec(line);
+      if (!match) throw new ReleaseError('is not a `<sha256>  ./<path>` line', shownAs, index + 1);
+      const previous = entries[entries.length - 1];
+      if (previous && compareBytes(previous.path, match[2]) >= 0)
+        throw new ReleaseError(`lists ./${match[2]} out of order or twice`, shownAs, index + 1);
+      entries.push({ sha256: match[1], path: match[2] });
+    });
   return entries;
 }

@@ -78,7 +78,12 @@ export function readFragment(sectionOutput: string, section: string, version: st
     throw new ReleaseError(`is not a package output of section "${section}" in format ${FRAGMENT_FORMAT}`, file);
   }
   if (fragment.version !== version) {
-    throw new ReleaseError(`was packaged for version ${fragment.version}, but VERSION says ${version}`, file, undefined, `rerun \`npx nx run ${section}:package\``);
+    throw new ReleaseError(
+      `was packaged for version ${fragment.version}, but VERSION says ${version}`,
+      file,
+      undefined,
+      `rerun \`npx nx run ${section}:package\``,
+    );
   }
   return fragment;
 }
@@ -100,12 +105,18 @@ export function readMadeFile(sectionOutput: string, file: PackedFile): Buffer {
   try {
     fd = openSync(pack, 'r');
   } catch {
-    throw new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, pack, undefined, 'rerun the section\'s package target');
+    throw new ReleaseError(
+      `is missing, but the section's fragment lists ${file.path} in it`,
+      pack,
+      undefined,
+      "rerun the section's package target",
+    );
   }
   try {
-    for (let got = 0; got < length; ) {
+    for (let got = 0; got < length;) {
       const n = readSync(fd, data, got, length - got, offset + got);
-      if (n === 0) throw new ReleaseError(`is shorter than its fragment says (${file.path})`, pack, undefined, 'rerun the section\'s package target');
+      if (n === 0)
+        throw new ReleaseError(`is shorter than its fragment says (${file.path})`, pack, undefined, "rerun the section's package target");
       got += n;
     }
   } finally {

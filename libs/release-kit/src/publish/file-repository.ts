@@ -19,7 +19,8 @@ export class FileRepository implements ArtifactRepository {
   }
 
   async checkAccess(): Promise<void> {
-    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new ReleaseError(`${this.root} is not a folder`, 'ARTIFACT_REPO');
+    if (existsSync(this.root) && !statSync(this.root).isDirectory())
+      throw new ReleaseError(`${this.root} is not a folder`, 'ARTIFACT_REPO');
   }
 
   async probeWrite(): Promise<void> {

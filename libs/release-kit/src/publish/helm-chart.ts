@@ -53,7 +53,17 @@ export function packageHelmChart(options: { chartDir: string; version: string; i
   for (const path of entries) {
     const file = join(options.chartDir, path);
     const content = replaced.has(path) ? Buffer.from(replaced.get(path)!) : readFileSync(file);
-    pieces.push(tarHeader({ path: `${name}/${path}`, type: 'file', size: content.length, mode: fileMode(path, statSync(file).mode), mtime: options.mtime }), content, tarPadding(content.length));
+    pieces.push(
+      tarHeader({
+        path: `${name}/${path}`,
+        type: 'file',
+        size: content.length,
+        mode: fileMode(path, statSync(file).mode),
+        mtime: options.mtime,
+      }),
+      content,
+      tarPadding(content.length),
+    );
   }
   pieces.push(TAR_END);
   const bytes = gzipMember(Buffer.concat(pieces));

@@ -35,7 +35,13 @@ export interface MergedIndex {
  * conflict (a released chart never changes) unless forced. Output is deterministic: keys sorted,
  * versions newest first, `generated` the given build date.
  */
-export function mergeHelmIndex(existing: string | undefined, entry: HelmIndexEntry, generated: string, force: boolean, shownAs: string): MergedIndex {
+export function mergeHelmIndex(
+  existing: string | undefined,
+  entry: HelmIndexEntry,
+  generated: string,
+  force: boolean,
+  shownAs: string,
+): MergedIndex {
   const index: HelmIndex = existing ? readIndex(existing, shownAs) : { apiVersion: 'v1', entries: {} };
   const name = String(entry.metadata.name);
   const version = String(entry.metadata.version);
@@ -43,7 +49,13 @@ export function mergeHelmIndex(existing: string | undefined, entry: HelmIndexEnt
   const current = versions.find((v) => v.version === version);
   let replaced = false;
   if (current && current.digest !== entry.digest) {
-    if (!force) throw new ReleaseError(`already lists ${name} ${version} with digest ${String(current.digest)}, not ${entry.digest}: a released chart never changes`, shownAs, undefined, 'publish a new version, or rerun with --force to overwrite it (recorded in the publish report)');
+    if (!force)
+      throw new ReleaseError(
+        `already lists ${name} ${version} with digest ${String(current.digest)}, not ${entry.digest}: a released chart never changes`,
+        shownAs,
+        undefined,
+        'publish a new version, or rerun with --force to overwrite it (recorded in the publish report)',
+      );
     replaced = true;
   }
   const others = versions.filter((v) => v.version !== version);

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CompletedPart, CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CompletedPart,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { withRetry } from './retry';
 
 /** S3's smallest part (all but the last) and largest part count. */
@@ -27,8 +35,12 @@ export async function multipartUpload(client: S3Client, r: MultipartRequest): Pr
   const partSize = Math.max(r.partSize, MIN_PART_SIZE, Math.ceil(r.size / MAX_PARTS));
   const count = Math.ceil(r.size / partSize);
   await abortStaleUploads(client, r.Bucket, r.Key, r.log);
-  const created = await withRetry(`CreateMultipartUpload ${r.Key}`, () =>
-    client.send(new CreateMultipartUploadCommand({ Bucket: r.Bucket, Key: r.Key, Metadata: r.Metadata, ACL: r.ACL, ChecksumAlgorithm: 'SHA256' })),
+  const created = await withRetry(
+    `CreateMultipartUpload ${r.Key}`,
+    () =>
+      client.send(
+        new CreateMultipartUploadCommand({ Bucket: r.Bucket, Key: r.Key, Metadata: r.Metadata, ACL: r.ACL, ChecksumAlgorithm: 'SHA256' }),
+      ),
     r.log,
   );
   const UploadId = created.UploadId!;
@@ -43,8 +55,20 @@ export async function multipartUpload(client: S3Client, r: MultipartRequest): Pr
       await readFully(file, buffer, length, offset);
       const body = buffer.subarray(0, length);
       const checksum = createHash('sha256').update(body).digest('base64');
-      const out = await withRetry(`part ${n}/${count} of ${r.Key}`, () =>
-        client.send(new UploadPartCommand({ Bucket: r.Bucket, Key: r.Key, UploadId, PartNumber: n, Body: body, ContentLength: length, ChecksumSHA256: checksum })),
+      const out = await withRetry(
+        `part ${n}/${count} of ${r.Key}`,
+        () =>
+          client.send(
+            new UploadPartCommand({
+              Bucket: r.Bucket,
+              Key: r.Key,
+              UploadId,
+              PartNumber: n,
+              Body: body,
+              ContentLength: length,
+              ChecksumSHA256: checksum,
+            }),
+          ),
         r.log,
       );
       parts.push({ PartNumber: n, ETag: out.ETag, ChecksumSHA256: checksum });
@@ -52,8 +76,9 @@ export async function multipartUpload(client: S3Client, r: MultipartRequest): Pr
       const seconds = (Date.now() - started) / 1000;
       r.log(`  ${r.Key}: part ${n}/${count}, ${mib(done)}/${mib(r.size)} MiB${seconds > 0 ? `, ${mib(done / seconds)} MiB/s` : ''}`);
     }
-    await withRetry(`CompleteMultipartUpload ${r.Key}`, () =>
-      client.send(new CompleteMultipartUploadCommand({ Bucket: r.Bucket, Key: r.Key, UploadId, MultipartUpload: { Parts: parts } })),
+    await withRetry(
+      `CompleteMultipartUpload ${r.Key}`,
+      () => client.send(new CompleteMultipartUploadCommand({ Bucket: r.Bucket, Key: r.Key, UploadId, MultipartUpload: { Parts: parts } })),
       r.log,
     );
   } catch (error) {

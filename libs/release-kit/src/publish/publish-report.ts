@@ -47,8 +47,12 @@ export function formatPublishSummary(report: PublishReport, seconds: number): st
   const bytes = report.objects.filter((o) => o.action !== 'skipped').reduce((sum, o) => sum + o.size, 0);
   const lines = [
     `published ${report.name} ${report.version} to ${report.repository} in ${seconds.toFixed(1)} s: ${count('uploaded')} uploaded, ${count('skipped')} already there, ${count('overwritten')} overwritten (${(bytes / (1 << 20)).toFixed(1)} MiB sent)`,
-    ...report.objects.map((o) => `  ${o.action.padEnd(11)} ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 12)}..., verified by ${o.verified})`),
-    'skipped' in report.image ? `  SKIPPED image: ${report.image.skipped}` : `  image ${(report.image as { references: string[] }).references.join(', ')} @ ${(report.image as { digest: string }).digest}`,
+    ...report.objects.map(
+      (o) => `  ${o.action.padEnd(11)} ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 12)}..., verified by ${o.verified})`,
+    ),
+    'skipped' in report.image
+      ? `  SKIPPED image: ${report.image.skipped}`
+      : `  image ${(report.image as { references: string[] }).references.join(', ')} @ ${(report.image as { digest: string }).digest}`,
     `  chart ${report.chart.key} (image ${report.chart.image}), index ${report.chart.index}`,
   ];
   if (report.forced.length) lines.push(`  FORCED overwrite of: ${report.forced.join(', ')}`);

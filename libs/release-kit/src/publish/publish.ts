@@ -14,7 +14,16 @@ import { FileRepository } from './file-repository';
 import { packageHelmChart } from './helm-chart';
 import { HELM_INDEX_FILE, mergeHelmIndex } from './helm-index';
 import { preflight } from './preflight';
-import { formatPublishSummary, ObjectAction, PUBLISH_REPORT_FILE, PUBLISH_REPORT_FORMAT, PublishedImage, PublishedObject, PublishReport, writePublishReport } from './publish-report';
+import {
+  formatPublishSummary,
+  ObjectAction,
+  PUBLISH_REPORT_FILE,
+  PUBLISH_REPORT_FORMAT,
+  PublishedImage,
+  PublishedObject,
+  PublishReport,
+  writePublishReport,
+} from './publish-report';
 import { pushImage, registryAuth } from './registry-push';
 import { s3Client, S3Repository } from './s3-repository';
 
@@ -76,7 +85,13 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
   const registry = o.registry?.replace(/\/+$/, '');
   const auth = registry ? registryAuth(registry.split('/')[0], o.env) : undefined;
   await preflight({
-    verify: { packageDir, sections: o.sections, publicKeyFile: join(o.outputDir, PUBLIC_KEY_FILE), tarGz: join(o.outputDir, names.tarGz), zip: join(o.outputDir, names.zip) },
+    verify: {
+      packageDir,
+      sections: o.sections,
+      publicKeyFile: join(o.outputDir, PUBLIC_KEY_FILE),
+      tarGz: join(o.outputDir, names.tarGz),
+      zip: join(o.outputDir, names.zip),
+    },
     repository,
     registry: registry ? { docker, name: registry.split('/')[0], auth } : undefined,
     log: o.log,
@@ -85,7 +100,11 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
   const image = releaseImage(manifest, packageDir);
   if ('skipped' in image || !registry) {
     const why = 'skipped' in image ? image.skipped : 'DOCKER_REGISTRY (or --registry) is not set';
-    if (o.production) throw new ReleaseError(`cannot publish the image: ${why}`, 'skipped' in image ? join(packageDir, ROOT_FILES.manifest) : 'DOCKER_REGISTRY');
+    if (o.production)
+      throw new ReleaseError(
+        `cannot publish the image: ${why}`,
+        'skipped' in image ? join(packageDir, ROOT_FILES.manifest) : 'DOCKER_REGISTRY',
+      );
     o.warn(`SKIPPED the container registry: ${why}`);
   }
 
@@ -102,7 +121,16 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
   let published: PublishedImage;
   if (registry && !('skipped' in image)) {
     const tags = dockerTags(o.version, { development: manifest.configuration !== 'production' });
-    const pushed = await pushImage({ docker, registry, imageId: image.id, tarball: image.tarball, repository: IMAGE_REPOSITORY, tags, auth, log: o.log });
+    const pushed = await pushImage({
+      docker,
+      registry,
+      imageId: image.id,
+      tarball: image.tarball,
+      repository: IMAGE_REPOSITORY,
+      tags,
+      auth,
+      log: o.log,
+    });
     published = { registry, ...pushed };
   } else {
     published = { skipped: 'skipped' in image ? image.skipped : 'no registry given (DOCKER_REGISTRY)' };
@@ -119,7 +147,13 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
   const chartObjects = await plan(repository, o.force, [[chartKey, chartFile]]);
   const indexKey = `charts/${HELM_INDEX_FILE}`;
   const existingIndex = await repository.read(indexKey);
-  const index = mergeHelmIndex(existingIndex?.toString('utf8'), { metadata: chart.metadata, digest: chart.sha256, url: chart.fileName, created: manifest.build_date }, manifest.build_date, o.force, `${repository.location}/${indexKey}`);
+  const index = mergeHelmIndex(
+    existingIndex?.toString('utf8'),
+    { metadata: chart.metadata, digest: chart.sha256, url: chart.fileName, created: manifest.build_date },
+    manifest.build_date,
+    o.force,
+    `${repository.location}/${indexKey}`,
+  );
   const indexFile = writeAtomically(join(o.outputDir, `${PACKAGE_NAME}-${HELM_INDEX_FILE}`), Buffer.from(index.text));
   const indexObject = await describe(indexKey, indexFile);
   const indexStored = existingIndex ? sha256(existingIndex) : undefined;
@@ -131,12 +165,29 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
       o.log(`already there: ${object.key}`);
       continue;
     }
-    o.log(`${object.action === 'overwritten' ? 'OVERWRITING (--force)' : 'uploading'} ${object.key} (${(object.size / (1 << 20)).toFixed(1)} MiB)`);
-    await repository.put({ key: object.key, file: object.file, size: object.size, sha256: object.sha256, acl: o.acl, partSize: o.partSize, log: o.log });
+    o.log(
+      `${object.action === 'overwritten' ? 'OVERWRITING (--force)' : 'uploading'} ${object.key} (${(object.size / (1 << 20)).toFixed(1)} MiB)`,
+    );
+    await repository.put({
+      key: object.key,
+      file: object.file,
+      size: object.size,
+      sha256: object.sha256,
+      acl: o.acl,
+      partSize: o.partSize,
+      log: o.log,
+    });
   }
 
   const objects: PublishedObject[] = [];
-  for (const object of ordered) objects.push({ key: object.key, size: object.size, sha256: object.sha256, action: object.action!, verified: await verifyObject(repository, object) });
+  for (const object of ordered)
+    objects.push({
+      key: object.key,
+      size: object.size,
+      sha256: object.sha256,
+      action: object.action!,
+      verified: await verifyObject(repository, object),
+    });
 
   const report: PublishReport = {
     format: PUBLISH_REPORT_FORMAT,
@@ -149,7 +200,12 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
     objects,
     forced: objects.filter((x) => x.action === 'overwritten').map((x) => x.key),
     image: published,
-    chart: { key: chartKey, sha256: chart.sha256, index: indexKey, image: 'digest' in published ? `${published.registry}/${IMAGE_REPOSITORY}@${published.digest}` : 'unpinned (no image pushed)' },
+    chart: {
+      key: chartKey,
+      sha256: chart.sha256,
+      index: indexKey,
+      image: 'digest' in published ? `${published.registry}/${IMAGE_REPOSITORY}@${published.digest}` : 'unpinned (no image pushed)',
+    },
   };
   rmSync(indexFile, { force: true });
   writePublishReport(join(o.outputDir, PUBLISH_REPORT_FILE), report);
@@ -166,7 +222,9 @@ function releaseImage(manifest: Manifest, packageDir: string): { id: string; tar
     if (file) return { id: image.id, tarball: join(packageDir, file.path) };
   }
   const skip = manifest.skipped.find((s) => /\.tar\.gz$/.test(s.artifact) && s.artifact.includes(IMAGE_REPOSITORY));
-  return { skipped: skip ? `no image was built (MANIFEST.json skipped ${skip.artifact}: ${skip.reason})` : 'MANIFEST.json records no image' };
+  return {
+    skipped: skip ? `no image was built (MANIFEST.json skipped ${skip.artifact}: ${skip.reason})` : 'MANIFEST.json records no image',
+  };
 }
 
 /** Hashes the local files and decides each one: upload, skip, or (forced) overwrite. A conflict stops before anything is written. */
@@ -185,7 +243,12 @@ async function plan(repository: ArtifactRepository, force: boolean, files: Array
     else conflicts.push(object.key);
   }
   if (conflicts.length) {
-    throw new ReleaseError(`${repository.location}/${conflicts[0]} already exists with different content: a released version never changes${conflicts.length > 1 ? ` (also ${conflicts.slice(1).join(', ')})` : ''}`, undefined, undefined, 'publish a new version, or rerun with --force to overwrite (recorded in the publish report)');
+    throw new ReleaseError(
+      `${repository.location}/${conflicts[0]} already exists with different content: a released version never changes${conflicts.length > 1 ? ` (also ${conflicts.slice(1).join(', ')})` : ''}`,
+      undefined,
+      undefined,
+      'publish a new version, or rerun with --force to overwrite (recorded in the publish report)',
+    );
   }
   return planned;
 }
@@ -202,7 +265,8 @@ async function describe(key: string, file: string): Promise<PlannedObject> {
  */
 async function verifyObject(repository: ArtifactRepository, object: PlannedObject): Promise<'metadata' | 'content'> {
   const stored = await repository.head(object.key);
-  const wrong = (what: string) => new ReleaseError(`${repository.location}/${object.key}: ${what} after the upload; rerun the publish to repair it`);
+  const wrong = (what: string) =>
+    new ReleaseError(`${repository.location}/${object.key}: ${what} after the upload; rerun the publish to repair it`);
   if (!stored) throw wrong('is missing');
   if (stored.size !== object.size) throw wrong(`has ${stored.size} bytes, not ${object.size}`);
   if (stored.sha256 !== undefined && stored.sha256 !== object.sha256) throw wrong('has the wrong recorded sha256');
@@ -210,4 +274,3 @@ async function verifyObject(repository: ArtifactRepository, object: PlannedObjec
   if ((await repository.hashContent(object.key)) !== object.sha256) throw wrong('does not match its SHA-256');
   return 'content';
 }
-

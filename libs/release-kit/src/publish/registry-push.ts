@@ -19,8 +19,14 @@ export interface RegistryAuth {
  */
 export function registryAuth(registry: string, env: NodeJS.ProcessEnv): RegistryAuth | undefined {
   if (env.DOCKER_USERNAME || env.DOCKER_PASSWORD) {
-    if (!env.DOCKER_USERNAME || !env.DOCKER_PASSWORD) throw new ReleaseError('set both DOCKER_USERNAME and DOCKER_PASSWORD, or neither', 'DOCKER_USERNAME');
-    return { username: env.DOCKER_USERNAME, password: env.DOCKER_PASSWORD, serveraddress: registry, source: 'DOCKER_USERNAME/DOCKER_PASSWORD' };
+    if (!env.DOCKER_USERNAME || !env.DOCKER_PASSWORD)
+      throw new ReleaseError('set both DOCKER_USERNAME and DOCKER_PASSWORD, or neither', 'DOCKER_USERNAME');
+    return {
+      username: env.DOCKER_USERNAME,
+      password: env.DOCKER_PASSWORD,
+      serveraddress: registry,
+      source: 'DOCKER_USERNAME/DOCKER_PASSWORD',
+    };
   }
   const configFile = join(env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker'), 'config.json');
   if (!existsSync(configFile)) return undefined;
@@ -32,7 +38,9 @@ export function registryAuth(registry: string, env: NodeJS.ProcessEnv): Registry
   }
   const found = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
   if (!found) return undefined;
-  const [username, ...rest] = found.auth ? Buffer.from(found.auth, 'base64').toString('utf8').split(':') : [found.username ?? '', found.password ?? ''];
+  const [username, ...rest] = found.auth
+    ? Buffer.from(found.auth, 'base64').toString('utf8').split(':')
+    : [found.username ?? '', found.password ?? ''];
   return { username, password: rest.join(':'), serveraddress: registry, source: configFile };
 }
 
@@ -42,7 +50,10 @@ export async function checkRegistry(docker: Docker, registry: string, auth: Regi
     try {
       await docker.checkAuth({ username: auth.username, password: auth.password, serveraddress: auth.serveraddress });
     } catch (e) {
-      throw new ReleaseError(`the registry ${registry} refused the credentials from ${auth.source}: ${engineMessage(e)}`, 'DOCKER_REGISTRY');
+      throw new ReleaseError(
+        `the registry ${registry} refused the credentials from ${auth.source}: ${engineMessage(e)}`,
+        'DOCKER_REGISTRY',
+      );
     }
     return;
   }
@@ -51,10 +62,20 @@ export async function checkRegistry(docker: Docker, registry: string, auth: Regi
   try {
     status = (await fetch(`${scheme}://${registry}/v2/`, { signal: AbortSignal.timeout(10_000) })).status;
   } catch (e) {
-    throw new ReleaseError(`the registry ${registry} does not answer at ${scheme}://${registry}/v2/ (${(e as Error).cause ?? (e as Error).message})`, 'DOCKER_REGISTRY');
+    throw new ReleaseError(
+      `the registry ${registry} does not answer at ${scheme}://${registry}/v2/ (${(e as Error).cause ?? (e as Error).message})`,
+      'DOCKER_REGISTRY',
+    );
   }
-  if (status === 401) throw new ReleaseError(`the registry ${registry} needs credentials`, 'DOCKER_REGISTRY', undefined, 'set DOCKER_USERNAME and DOCKER_PASSWORD, or `docker login` it');
-  if (status !== 200) throw new ReleaseError(`the registry ${registry} answered HTTP ${status} at /v2/: it is not a Docker registry`, 'DOCKER_REGISTRY');
+  if (status === 401)
+    throw new ReleaseError(
+      `the registry ${registry} needs credentials`,
+      'DOCKER_REGISTRY',
+      undefined,
+      'set DOCKER_USERNAME and DOCKER_PASSWORD, or `docker login` it',
+    );
+  if (status !== 200)
+    throw new ReleaseError(`the registry ${registry} answered HTTP ${status} at /v2/: it is not a Docker registry`, 'DOCKER_REGISTRY');
 }
 
 export interface PushRequest {
@@ -88,7 +109,8 @@ export async function pushImage(r: PushRequest): Promise<PushResult> {
     r.log(`loading ${r.tarball} into the Docker engine`);
     const stream = await r.docker.loadImage(createReadStream(r.tarball));
     await follow(r.docker, stream as unknown as NodeJS.ReadableStream);
-    if (!(await hasImage(r.docker, r.imageId))) throw new ReleaseError(`does not hold the image ${r.imageId} that MANIFEST.json records`, r.tarball);
+    if (!(await hasImage(r.docker, r.imageId)))
+      throw new ReleaseError(`does not hold the image ${r.imageId} that MANIFEST.json records`, r.tarball);
   }
   const image = r.docker.getImage(r.imageId);
   const target = `${r.registry}/${r.repository}`;
@@ -96,18 +118,27 @@ export async function pushImage(r: PushRequest): Promise<PushResult> {
   for (const tag of r.tags) {
     await image.tag({ repo: target, tag });
     const reference = `${target}:${tag}`;
-    const stream = await r.docker.getImage(reference).push({ authconfig: r.auth ? { username: r.auth.username, password: r.auth.password, serveraddress: r.auth.serveraddress } : {} } as never);
+    const stream = await r.docker
+      .getImage(reference)
+      .push({
+        authconfig: r.auth ? { username: r.auth.username, password: r.auth.password, serveraddress: r.auth.serveraddress } : {},
+      } as never);
     const events = await follow(r.docker, stream as unknown as NodeJS.ReadableStream).catch((e) => {
       throw new ReleaseError(`the registry ${r.registry} refused the push of ${reference}: ${engineMessage(e)}`, 'DOCKER_REGISTRY');
     });
     const failed = events.find((e) => e.error || e.errorDetail?.message);
-    if (failed) throw new ReleaseError(`the registry ${r.registry} refused the push of ${reference}: ${(failed.errorDetail?.message ?? failed.error ?? '').trim()}`, 'DOCKER_REGISTRY');
+    if (failed)
+      throw new ReleaseError(
+        `the registry ${r.registry} refused the push of ${reference}: ${(failed.errorDetail?.message ?? failed.error ?? '').trim()}`,
+        'DOCKER_REGISTRY',
+      );
     const digest = events.map((e) => e.aux?.Digest).find(Boolean);
     if (!digest) throw new ReleaseError(`the push of ${reference} reported no digest`, 'DOCKER_REGISTRY');
     digests.add(digest);
     r.log(`pushed ${reference}@${digest}`);
   }
-  if (digests.size !== 1) throw new ReleaseError(`the tags of one image were pushed with different digests (${[...digests].join(', ')})`, 'DOCKER_REGISTRY');
+  if (digests.size !== 1)
+    throw new ReleaseError(`the tags of one image were pushed with different digests (${[...digests].join(', ')})`, 'DOCKER_REGISTRY');
   return { references: r.tags.map((t) => `${target}:${t}`), digest: [...digests][0] };
 }
 
@@ -121,7 +152,9 @@ async function hasImage(docker: Docker, id: string): Promise<boolean> {
 }
 
 function follow(docker: Docker, stream: NodeJS.ReadableStream): Promise<PushEvent[]> {
-  return new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, events: PushEvent[]) => (err ? reject(err) : resolve(events))));
+  return new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (err: Error | null, events: PushEvent[]) => (err ? reject(err) : resolve(events))),
+  );
 }
 
 /** The engine's message without the HTTP framing dockerode adds. */

@@ -1,7 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { ReleaseError } from '../support/errors';
 import { ArtifactRepository, PutRequest, PutResult, StoredObject } from './artifact-repository';
 import { multipartUpload } from './multipart-upload';
@@ -23,7 +30,10 @@ export function s3Client(env: NodeJS.ProcessEnv): S3Client {
     endpoint,
     forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true' || Boolean(endpoint),
     // Keys in the given environment win; otherwise the SDK's chain (which reads process.env itself).
-    credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN } : undefined,
+    credentials:
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+        : undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
@@ -50,7 +60,12 @@ export class S3Repository implements ArtifactRepository {
     try {
       await this.client.config.credentials();
     } catch (e) {
-      throw new ReleaseError(`no AWS credentials found for ${this.location} (${(e as Error).message})`, 'ARTIFACT_REPO', undefined, 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE');
+      throw new ReleaseError(
+        `no AWS credentials found for ${this.location} (${(e as Error).message})`,
+        'ARTIFACT_REPO',
+        undefined,
+        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE',
+      );
     }
     try {
       await withRetry(`HeadBucket ${this.bucket}`, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })), this.log);
@@ -71,7 +86,11 @@ export class S3Repository implements ArtifactRepository {
 
   async head(key: string): Promise<StoredObject | undefined> {
     try {
-      const out = await withRetry(`HeadObject ${key}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) })), this.log);
+      const out = await withRetry(
+        `HeadObject ${key}`,
+        () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) })),
+        this.log,
+      );
       return { size: out.ContentLength ?? 0, sha256: out.Metadata?.[SHA256_METADATA] };
     } catch (e) {
       if (status(e) === 404) return undefined;
@@ -81,12 +100,16 @@ export class S3Repository implements ArtifactRepository {
 
   async hashContent(key: string): Promise<string> {
     try {
-      return await withRetry(`GetObject ${key}`, async () => {
-        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-        const hash = createHash('sha256');
-        for await (const chunk of out.Body as Readable) hash.update(chunk as Buffer);
-        return hash.digest('hex');
-      }, this.log);
+      return await withRetry(
+        `GetObject ${key}`,
+        async () => {
+          const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+          const hash = createHash('sha256');
+          for await (const chunk of out.Body as Readable) hash.update(chunk as Buffer);
+          return hash.digest('hex');
+        },
+        this.log,
+      );
     } catch (e) {
       throw this.explain(e, `s3://${this.bucket}/${this.key(key)}`);
     }
@@ -94,7 +117,11 @@ export class S3Repository implements ArtifactRepository {
 
   async read(key: string): Promise<Buffer | undefined> {
     try {
-      const out = await withRetry(`GetObject ${key}`, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) })), this.log);
+      const out = await withRetry(
+        `GetObject ${key}`,
+        () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) })),
+        this.log,
+      );
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (e) {
       if (status(e) === 404 || (e as Error).name === 'NoSuchKey') return undefined;
@@ -104,14 +131,29 @@ export class S3Repository implements ArtifactRepository {
 
   async put(request: PutRequest): Promise<PutResult> {
     const Key = this.key(request.key);
-    const common = { Bucket: this.bucket, Key, Metadata: { [SHA256_METADATA]: request.sha256 }, ...(request.acl ? { ACL: request.acl } : {}) };
+    const common = {
+      Bucket: this.bucket,
+      Key,
+      Metadata: { [SHA256_METADATA]: request.sha256 },
+      ...(request.acl ? { ACL: request.acl } : {}),
+    };
     try {
       if (request.size > request.partSize) {
-        return await multipartUpload(this.client, { ...common, file: request.file, size: request.size, partSize: request.partSize, log: request.log });
+        return await multipartUpload(this.client, {
+          ...common,
+          file: request.file,
+          size: request.size,
+          partSize: request.partSize,
+          log: request.log,
+        });
       }
       const body = await readFile(request.file);
       const checksum = Buffer.from(request.sha256, 'hex').toString('base64');
-      await withRetry(`PutObject ${request.key}`, () => this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: checksum })), this.log);
+      await withRetry(
+        `PutObject ${request.key}`,
+        () => this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: checksum })),
+        this.log,
+      );
       return { parts: 1 };
     } catch (e) {
       if (e instanceof ReleaseError) throw e;
@@ -124,11 +166,28 @@ export class S3Repository implements ArtifactRepository {
     const e = error as Error & { code?: string; Code?: string };
     const code = status(error);
     const name = e.name === 'Unknown' || /^\d+$/.test(e.name) ? undefined : e.name;
-    if (code === 404 || name === 'NoSuchBucket') return new ReleaseError(`${what}: the bucket ${this.bucket} does not exist`, 'ARTIFACT_REPO', undefined, 'create it, or point ARTIFACT_REPO (or --artifactRepo) at an existing bucket');
+    if (code === 404 || name === 'NoSuchBucket')
+      return new ReleaseError(
+        `${what}: the bucket ${this.bucket} does not exist`,
+        'ARTIFACT_REPO',
+        undefined,
+        'create it, or point ARTIFACT_REPO (or --artifactRepo) at an existing bucket',
+      );
     if (code === 403 || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'AccessDenied') {
-      return new ReleaseError(`${what}: access denied${name ? ` (${name})` : ''}: the credentials are wrong or lack permission`, 'ARTIFACT_REPO', undefined, 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket policy');
+      return new ReleaseError(
+        `${what}: access denied${name ? ` (${name})` : ''}: the credentials are wrong or lack permission`,
+        'ARTIFACT_REPO',
+        undefined,
+        'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket policy',
+      );
     }
-    if (e.code) return new ReleaseError(`${what}: cannot reach the S3 endpoint (${e.code}: ${e.message})`, 'ARTIFACT_REPO', undefined, 'check AWS_ENDPOINT_URL / the network');
+    if (e.code)
+      return new ReleaseError(
+        `${what}: cannot reach the S3 endpoint (${e.code}: ${e.message})`,
+        'ARTIFACT_REPO',
+        undefined,
+        'check AWS_ENDPOINT_URL / the network',
+      );
     return new ReleaseError(`${what} failed: ${name ?? 'HTTP ' + code}: ${e.message}`, 'ARTIFACT_REPO');
   }
 }

@@ -27,7 +27,12 @@ export interface Differ {
  * Added, removed and changed entries of two keyed collections of one scope. `describe` returns
  * the details of a changed entry, or an empty list when the two are the same.
  */
-export function keyedChanges<T>(scope: string, before: Map<string, T>, after: Map<string, T>, describe: (b: T, a: T) => string[] = () => []): Change[] {
+export function keyedChanges<T>(
+  scope: string,
+  before: Map<string, T>,
+  after: Map<string, T>,
+  describe: (b: T, a: T) => string[] = () => [],
+): Change[] {
   const keys = [...new Set([...before.keys(), ...after.keys()])].sort(compareBytes);
   return keys.flatMap((subject): Change[] => {
     if (!before.has(subject)) return [{ change: 'added', scope, subject }];
@@ -50,7 +55,11 @@ export function groupBy<T>(items: Iterable<[string, T]>, scopeOf: (path: string)
 }
 
 /** Changes of every scope either package has, scope by scope in bytewise order. */
-export function scopedChanges<T>(before: Map<string, Map<string, T>>, after: Map<string, Map<string, T>>, describe?: (b: T, a: T) => string[]): Change[] {
+export function scopedChanges<T>(
+  before: Map<string, Map<string, T>>,
+  after: Map<string, Map<string, T>>,
+  describe?: (b: T, a: T) => string[],
+): Change[] {
   const scopes = [...new Set([...before.keys(), ...after.keys()])].sort(compareBytes);
   return scopes.flatMap((scope) => keyedChanges(scope, before.get(scope) ?? new Map(), after.get(scope) ?? new Map(), describe));
 }

@@ -106,7 +106,12 @@ function buildMetadata(model: ReportModel): string {
     ['built by', m.build_user],
     ['configuration', m.configuration],
     ['signing key', `${m.signing.fingerprint} (${m.signing.mode})`],
-    ['tools', Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'tools',
+      Object.entries(m.tools)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
     ['files', `${m.files.length} files, ${formatBytes(m.files.reduce((n, f) => n + f.size, 0))}`],
     ...model.archives.map((a): [string, string] => [a.name, formatBytes(a.size)]),
   ];
@@ -120,7 +125,10 @@ const LARGEST_FILES = 10;
 
 function sizeCharts(model: ReportModel): string {
   const bySection = model.manifest.sections.map((s) => ({ label: s.name, value: s.bytes, detail: `${s.files} files` }));
-  const largest = [...model.manifest.files].sort((a, b) => b.size - a.size || compareBytes(a.path, b.path)).slice(0, LARGEST_FILES).map((f) => ({ label: f.path, value: f.size, detail: '' }));
+  const largest = [...model.manifest.files]
+    .sort((a, b) => b.size - a.size || compareBytes(a.path, b.path))
+    .slice(0, LARGEST_FILES)
+    .map((f) => ({ label: f.path, value: f.size, detail: '' }));
   return `<div class="charts">
 <figure><figcaption>By section</figcaption>${barChart(bySection)}</figure>
 <figure><figcaption>Largest files</figcaption>${barChart(largest)}</figure>
@@ -149,7 +157,13 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `…${text.slice(text.length - max + 1)}`;
 }
 
-const OUTCOME_COLOUR: Record<TaskOutcome, string> = { ran: '#1a7f37', cache: '#0969da', failed: '#cf222e', 'not run': '#57606a', 'no timing recorded': '#8c959f' };
+const OUTCOME_COLOUR: Record<TaskOutcome, string> = {
+  ran: '#1a7f37',
+  cache: '#0969da',
+  failed: '#cf222e',
+  'not run': '#57606a',
+  'no timing recorded': '#8c959f',
+};
 
 function taskGraph(model: ReportModel): string {
   if (!model.tasks) return '<p>release:assemble recorded no task graph: run <code>npx nx run release:assemble</code> first.</p>';
@@ -158,7 +172,10 @@ function taskGraph(model: ReportModel): string {
     ? `<p>Outcomes and durations from the Nx profile <code>${h(model.profile)}</code>.</p>`
     : '<p>No Nx profile of the build was found, so outcomes and durations are unknown: build with <code>NX_PROFILE=dist/release/nx-profile.json npx nx run release:assemble</code>.</p>';
   const legend = (Object.keys(OUTCOME_COLOUR) as TaskOutcome[]).map((o) => badge(o === 'no timing recorded' ? 'unknown' : o, o)).join(' ');
-  const rows = tasks.map((t) => `<tr><td><code>${h(t.id)}</code></td><td>${badge(t.outcome === 'no timing recorded' ? 'unknown' : t.outcome, t.outcome)}</td><td class="num">${t.durationMs === undefined ? '' : h(formatDuration(t.durationMs))}</td><td>${t.dependsOn.map((d) => `<code>${h(d)}</code>`).join(', ')}</td></tr>`);
+  const rows = tasks.map(
+    (t) =>
+      `<tr><td><code>${h(t.id)}</code></td><td>${badge(t.outcome === 'no timing recorded' ? 'unknown' : t.outcome, t.outcome)}</td><td class="num">${t.durationMs === undefined ? '' : h(formatDuration(t.durationMs))}</td><td>${t.dependsOn.map((d) => `<code>${h(d)}</code>`).join(', ')}</td></tr>`,
+  );
   return `${note}<p>${legend}</p>
 <div class="scroll">${graphSvg(tasks)}</div>
 <div class="scroll"><table><thead><tr><th>Task</th><th>Outcome</th><th>Duration</th><th>Depends on</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
@@ -185,10 +202,12 @@ function graphSvg(tasks: TaskRun[]): string {
   const width = columns.length * (boxW + gapX) - gapX + 8;
   const height = Math.max(...columns.map((col) => col.length)) * (boxH + gapY) - gapY + 8;
   const edges = tasks.flatMap((t) =>
-    t.dependsOn.filter((d) => pos.has(d)).map((d) => {
-      const [a, b] = [pos.get(d)!, pos.get(t.id)!];
-      return `<line x1="${a.x + boxW}" y1="${a.y + boxH / 2}" x2="${b.x}" y2="${b.y + boxH / 2}" stroke="#8c959f"/>`;
-    }),
+    t.dependsOn
+      .filter((d) => pos.has(d))
+      .map((d) => {
+        const [a, b] = [pos.get(d)!, pos.get(t.id)!];
+        return `<line x1="${a.x + boxW}" y1="${a.y + boxH / 2}" x2="${b.x}" y2="${b.y + boxH / 2}" stroke="#8c959f"/>`;
+      }),
   );
   const nodes = tasks.map((t) => {
     const { x, y } = pos.get(t.id)!;
@@ -204,7 +223,8 @@ function formatDuration(ms: number): string {
 }
 
 function validation(results: SectionValidation[]): string {
-  if (!results.length) return '<p>No validation reports in dist/validation: run <code>npx nx run-many -t validate</code> before the report.</p>';
+  if (!results.length)
+    return '<p>No validation reports in dist/validation: run <code>npx nx run-many -t validate</code> before the report.</p>';
   const rows = results.map((r) => {
     const findings = r.findings.length
       ? `<ul class="changes">${r.findings.map((f) => `<li>${badge(f.status, f.status)} <code>${h(f.evidence)}</code></li>`).join('')}</ul>`
@@ -216,18 +236,25 @@ function validation(results: SectionValidation[]): string {
 
 function diff(d: ReleaseDiff): string {
   const intro = `<p>From <code>${h(d.from.source)}</code> (${h(d.from.version)}, commit <code>${h(d.from.git_commit)}</code>) to ${h(d.to.version)}: ${changeCount(d)} changes.</p>`;
-  return intro + d.sections.map((s) => {
-    if (!s.changes.length) return `<h3>${h(s.title)}</h3><p>No changes.</p>`;
-    const scopes = [...new Set(s.changes.map((c) => c.scope))];
-    const lists = scopes.map((scope) => {
-      const items = s.changes.filter((c) => c.scope === scope).map((c) => {
-        const details = c.details?.length ? `<ul>${c.details.map((x) => `<li><code>${h(x)}</code></li>`).join('')}</ul>` : '';
-        return `<li>${badge(c.change === 'added' ? 'pass' : c.change === 'removed' ? 'fail' : 'note', c.change)} <code>${h(c.subject)}</code>${details}</li>`;
-      });
-      return `<p><strong>${h(scope)}</strong></p><ul class="changes">${items.join('')}</ul>`;
-    });
-    return `<h3>${h(s.title)}</h3>${lists.join('')}`;
-  }).join('\n');
+  return (
+    intro +
+    d.sections
+      .map((s) => {
+        if (!s.changes.length) return `<h3>${h(s.title)}</h3><p>No changes.</p>`;
+        const scopes = [...new Set(s.changes.map((c) => c.scope))];
+        const lists = scopes.map((scope) => {
+          const items = s.changes
+            .filter((c) => c.scope === scope)
+            .map((c) => {
+              const details = c.details?.length ? `<ul>${c.details.map((x) => `<li><code>${h(x)}</code></li>`).join('')}</ul>` : '';
+              return `<li>${badge(c.change === 'added' ? 'pass' : c.change === 'removed' ? 'fail' : 'note', c.change)} <code>${h(c.subject)}</code>${details}</li>`;
+            });
+          return `<p><strong>${h(scope)}</strong></p><ul class="changes">${items.join('')}</ul>`;
+        });
+        return `<h3>${h(s.title)}</h3>${lists.join('')}`;
+      })
+      .join('\n')
+  );
 }
 
 function verification(model: ReportModel): string {

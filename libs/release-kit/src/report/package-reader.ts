@@ -34,7 +34,8 @@ export async function readPackage(path: string, wanted: (path: string) => boolea
   if (!existsSync(path)) throw new ReleaseError('no such package folder or archive', path);
   const format = packageFormat(path);
   const keep = (p: string) => p === ROOT_FILES.manifest || wanted(p);
-  const contents = format === 'folder' ? readFolder(path, keep) : format === 'zip' ? await readZip(path, keep) : await readTarGz(path, keep);
+  const contents =
+    format === 'folder' ? readFolder(path, keep) : format === 'zip' ? await readZip(path, keep) : await readTarGz(path, keep);
   const manifestData = contents.get(ROOT_FILES.manifest);
   if (!manifestData) throw new ReleaseError(`${ROOT_FILES.manifest} is missing: not a release package`, path);
   contents.delete(ROOT_FILES.manifest);
@@ -44,7 +45,8 @@ export async function readPackage(path: string, wanted: (path: string) => boolea
   } catch (e) {
     throw new ReleaseError(`${ROOT_FILES.manifest} is not JSON: ${(e as Error).message}`, path);
   }
-  if (!Array.isArray(manifest.files) || !manifest.version) throw new ReleaseError(`${ROOT_FILES.manifest} has no version or file list`, path);
+  if (!Array.isArray(manifest.files) || !manifest.version)
+    throw new ReleaseError(`${ROOT_FILES.manifest} has no version or file list`, path);
   const files = new Map(manifest.files.map((f) => [f.path, f]));
   for (const p of contents.keys()) if (!files.has(p)) contents.delete(p);
   return { source, manifest, files, contents };
@@ -82,7 +84,9 @@ function readTarGz(archive: string, keep: (p: string) => boolean): Promise<Map<s
     });
     parser.on('error', fail);
     parser.on('close', () => resolve(contents));
-    createReadStream(archive).on('error', fail).pipe(parser as never);
+    createReadStream(archive)
+      .on('error', fail)
+      .pipe(parser as never);
   });
 }
 
@@ -90,7 +94,9 @@ async function readZip(archive: string, keep: (p: string) => boolean): Promise<M
   const contents = new Map<string, Buffer>();
   const fail = (e: Error) => new ReleaseError(`cannot read the archive: ${e.message}`, archive);
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(archive, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (e, z) => (e ? reject(fail(e)) : resolve(z!))),
+    yauzl.open(archive, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (e, z) =>
+      e ? reject(fail(e)) : resolve(z!),
+    ),
   );
   await new Promise<void>((resolve, reject) => {
     zip.on('error', (e: Error) => reject(fail(e)));

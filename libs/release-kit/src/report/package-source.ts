@@ -16,7 +16,13 @@ export function resolvePackageSource(from: string, cwd: string, env: NodeJS.Proc
   const version = valid(from.replace(/^v/, ''));
   if (!version) throw new ReleaseError('--from is neither an existing package folder or archive nor a version', from);
   const repo = env.ARTIFACT_REPO;
-  if (!repo) throw new ReleaseError(`--from=${from} is a version, but ARTIFACT_REPO is not set`, from, undefined, 'set ARTIFACT_REPO=file:///path, or pass the package folder or archive');
+  if (!repo)
+    throw new ReleaseError(
+      `--from=${from} is a version, but ARTIFACT_REPO is not set`,
+      from,
+      undefined,
+      'set ARTIFACT_REPO=file:///path, or pass the package folder or archive',
+    );
   const relative = `releases/v${version}/${archiveNames(version).tarGz}`;
   if (repo.startsWith('file://')) {
     const archive = join(fileURLToPath(repo), relative);
@@ -24,7 +30,12 @@ export function resolvePackageSource(from: string, cwd: string, env: NodeJS.Proc
     return archive;
   }
   if (repo.startsWith('s3://')) {
-    throw new ReleaseError(`ARTIFACT_REPO=${repo}: release:diff reads only file:// repositories and local paths yet`, from, undefined, `download ${repo.replace(/\/$/, '')}/${relative} and pass its path as --from`);
+    throw new ReleaseError(
+      `ARTIFACT_REPO=${repo}: release:diff reads only file:// repositories and local paths yet`,
+      from,
+      undefined,
+      `download ${repo.replace(/\/$/, '')}/${relative} and pass its path as --from`,
+    );
   }
   throw new ReleaseError(`ARTIFACT_REPO=${repo} is neither s3://bucket/prefix nor file:///path`, 'ARTIFACT_REPO');
 }

@@ -9,7 +9,16 @@ import { migrationsDiffer } from './differs/migrations';
 import { readPackage, ReleasePackage } from './package-reader';
 
 /** Every kind of difference a reviewer looks at, in the order the diff shows them. */
-export const DIFFERS: Differ[] = [filesDiffer, envTemplatesDiffer, kubernetesDiffer, alertRulesDiffer, dashboardsDiffer, migrationsDiffer, imageDiffer, sizesDiffer];
+export const DIFFERS: Differ[] = [
+  filesDiffer,
+  envTemplatesDiffer,
+  kubernetesDiffer,
+  alertRulesDiffer,
+  dashboardsDiffer,
+  migrationsDiffer,
+  imageDiffer,
+  sizesDiffer,
+];
 
 export interface PackageSummary {
   version: string;

@@ -34,7 +34,9 @@ export function writeReleaseReport(options: ReleaseReportOptions): { file: strin
   const model: ReportModel = {
     manifest,
     packageName,
-    archives: [names.tarGz, names.zip].filter((n) => existsSync(join(options.outputDir, n))).map((name) => ({ name, size: statSync(join(options.outputDir, name)).size })),
+    archives: [names.tarGz, names.zip]
+      .filter((n) => existsSync(join(options.outputDir, n)))
+      .map((name) => ({ name, size: statSync(join(options.outputDir, name)).size })),
     publicKey: PUBLIC_KEY_FILE,
     validation: readValidationResults(options.validationDir, options.sections),
     tasks: readTaskRuns(join(options.outputDir, TASK_GRAPH_FILE), profile),

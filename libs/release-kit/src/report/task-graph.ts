@@ -58,7 +58,11 @@ export function readTaskRuns(graphFile: string, profileFile: string | undefined)
     const events = readJson(profileFile);
     if (!Array.isArray(events)) throw new ReleaseError('not an Nx profile (a JSON array of trace events)', profileFile);
     for (const e of events as Array<{ ph?: string; name?: string; dur?: number; args?: { status?: string } }>) {
-      if (e.ph === 'X' && e.name) timings.set(e.name, { outcome: OUTCOMES[e.args?.status ?? ''] ?? 'no timing recorded', durationMs: Math.round((e.dur ?? 0) / 1000) });
+      if (e.ph === 'X' && e.name)
+        timings.set(e.name, {
+          outcome: OUTCOMES[e.args?.status ?? ''] ?? 'no timing recorded',
+          durationMs: Math.round((e.dur ?? 0) / 1000),
+        });
     }
   }
   return tasks.map((t) => ({ ...t, ...(timings.get(t.id) ?? { outcome: 'no timing recorded' as const }) }));

@@ -36,14 +36,19 @@ export function readValidationResults(validationDir: string, sections: string[])
       } catch (e) {
         throw new ReleaseError(`not a validation report: ${(e as Error).message}`, file);
       }
-      return [{
-        section,
-        gate,
-        mode: report.mode,
-        status: report.passed ? ('pass' as const) : ('fail' as const),
-        checks: report.checks ?? [],
-        findings: (report.findings ?? []).map((f) => ({ status: STATUS[f.severity], evidence: `${f.file}${f.line ? `:${f.line}` : ''}: [${f.rule}] ${f.message}` })),
-      }];
+      return [
+        {
+          section,
+          gate,
+          mode: report.mode,
+          status: report.passed ? ('pass' as const) : ('fail' as const),
+          checks: report.checks ?? [],
+          findings: (report.findings ?? []).map((f) => ({
+            status: STATUS[f.severity],
+            evidence: `${f.file}${f.line ? `:${f.line}` : ''}: [${f.rule}] ${f.message}`,
+          })),
+        },
+      ];
     }),
   );
 }

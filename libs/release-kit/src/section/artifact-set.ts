@@ -39,7 +39,10 @@ export interface ArtifactSet {
 }
 
 /** Hashes the listed files (streaming) and writes the set into their folder. */
-export async function writeArtifactSet(outputDir: string, set: Omit<ArtifactSet, 'format' | 'files'> & { files: ArtifactFile[] }): Promise<void> {
+export async function writeArtifactSet(
+  outputDir: string,
+  set: Omit<ArtifactSet, 'format' | 'files'> & { files: ArtifactFile[] },
+): Promise<void> {
   const files: HashedArtifactFile[] = [];
   for (const f of set.files) {
     const file = join(outputDir, f.path);
@@ -65,9 +68,15 @@ export function readArtifactSet(outputDir: string, shown: string): ArtifactSet {
   try {
     set = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new ReleaseError(`has no readable ${ARTIFACT_SET_FILE}: the target that builds it did not finish`, shown, undefined, 'run the target that writes this folder (the package target depends on it)');
+    throw new ReleaseError(
+      `has no readable ${ARTIFACT_SET_FILE}: the target that builds it did not finish`,
+      shown,
+      undefined,
+      'run the target that writes this folder (the package target depends on it)',
+    );
   }
-  if (set.format !== ARTIFACT_SET_FORMAT) throw new ReleaseError(`${ARTIFACT_SET_FILE} is not in format ${ARTIFACT_SET_FORMAT}`, shown, undefined, rebuildHint(shown));
+  if (set.format !== ARTIFACT_SET_FORMAT)
+    throw new ReleaseError(`${ARTIFACT_SET_FILE} is not in format ${ARTIFACT_SET_FORMAT}`, shown, undefined, rebuildHint(shown));
   return set;
 }
 
@@ -85,7 +94,12 @@ export interface ResolvedArtifacts {
 
 /** An artifact whose bytes are not the ones its artifacts.json lists: edited or replaced after its target ran. */
 export function changedArtifact(origin: string, what: string): ReleaseError {
-  return new ReleaseError(`${what}: it changed after the target that built it wrote ${ARTIFACT_SET_FILE}`, origin, undefined, rebuildHint(dirname(origin)));
+  return new ReleaseError(
+    `${what}: it changed after the target that built it wrote ${ARTIFACT_SET_FILE}`,
+    origin,
+    undefined,
+    rebuildHint(dirname(origin)),
+  );
 }
 
 function rebuildHint(folder: string): string {

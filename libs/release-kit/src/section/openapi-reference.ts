@@ -1,8 +1,21 @@
 import { ReleaseError } from '../support/errors';
 
-type Schema = { $ref?: string; type?: string; format?: string; description?: string; items?: Schema; properties?: Record<string, Schema>; required?: string[]; enum?: unknown[] };
+type Schema = {
+  $ref?: string;
+  type?: string;
+  format?: string;
+  description?: string;
+  items?: Schema;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  enum?: unknown[];
+};
 type Operation = {
-  operationId?: string; summary?: string; description?: string; tags?: string[]; security?: Record<string, string[]>[];
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
   parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: Schema }[];
   requestBody?: { required?: boolean; description?: string; content?: Record<string, { schema?: Schema }> };
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>;
@@ -12,7 +25,10 @@ type OpenApi = {
   info?: { title?: string; description?: string };
   servers?: { url: string; description?: string }[];
   paths?: Record<string, Record<string, Operation>>;
-  components?: { schemas?: Record<string, Schema>; securitySchemes?: Record<string, { type?: string; scheme?: string; name?: string; in?: string; description?: string }> };
+  components?: {
+    schemas?: Record<string, Schema>;
+    securitySchemes?: Record<string, { type?: string; scheme?: string; name?: string; in?: string; description?: string }>;
+  };
 };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
@@ -35,7 +51,9 @@ export function openApiReference(document: unknown, version: string, shownAs: st
   if (Object.keys(schemes).length) {
     out.push('## Authentication', '', '| Scheme | Type | Details |', '| --- | --- | --- |');
     for (const [name, s] of Object.entries(schemes)) {
-      out.push(`| \`${name}\` | ${s.type ?? ''} | ${cell([s.scheme && `scheme ${s.scheme}`, s.name && `${s.in} \`${s.name}\``, s.description].filter(Boolean).join('; '))} |`);
+      out.push(
+        `| \`${name}\` | ${s.type ?? ''} | ${cell([s.scheme && `scheme ${s.scheme}`, s.name && `${s.in} \`${s.name}\``, s.description].filter(Boolean).join('; '))} |`,
+      );
     }
     out.push('');
   }
@@ -48,7 +66,12 @@ export function openApiReference(document: unknown, version: string, shownAs: st
     out.push('## Schemas', '');
     for (const [name, schema] of Object.entries(schemas)) out.push(...schemaSection(name, schema));
   }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return (
+    out
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  );
 }
 
 function operation(method: string, path: string, op: Operation): string[] {
@@ -56,21 +79,41 @@ function operation(method: string, path: string, op: Operation): string[] {
   if (op.summary) out.push(`**${op.summary.trim()}**`, '');
   if (op.description) out.push(op.description.trim(), '');
   const facts = [op.operationId && `Operation ID: \`${op.operationId}\``, op.tags?.length && `Tags: ${op.tags.join(', ')}`];
-  if (op.security) facts.push(`Authentication: ${op.security.length ? op.security.map((s) => Object.keys(s).map((k) => `\`${k}\``).join(' + ') || 'none').join(' or ') : 'none'}`);
+  if (op.security)
+    facts.push(
+      `Authentication: ${
+        op.security.length
+          ? op.security
+              .map(
+                (s) =>
+                  Object.keys(s)
+                    .map((k) => `\`${k}\``)
+                    .join(' + ') || 'none',
+              )
+              .join(' or ')
+          : 'none'
+      }`,
+    );
   out.push(...facts.filter(Boolean).map((f) => `- ${f}`), '');
   if (op.parameters?.length) {
     out.push('| Parameter | In | Type | Required | Description |', '| --- | --- | --- | --- | --- |');
-    for (const p of op.parameters) out.push(`| \`${p.name}\` | ${p.in} | ${typeName(p.schema)} | ${p.required ? 'yes' : 'no'} | ${cell(p.description)} |`);
+    for (const p of op.parameters)
+      out.push(`| \`${p.name}\` | ${p.in} | ${typeName(p.schema)} | ${p.required ? 'yes' : 'no'} | ${cell(p.description)} |`);
     out.push('');
   }
   if (op.requestBody) {
     const bodies = Object.entries(op.requestBody.content ?? {}).map(([type, c]) => `\`${type}\` ${typeName(c.schema)}`);
-    out.push(`Request body${op.requestBody.required ? ' (required)' : ''}: ${bodies.join(', ')}${op.requestBody.description ? `. ${op.requestBody.description.trim()}` : ''}`, '');
+    out.push(
+      `Request body${op.requestBody.required ? ' (required)' : ''}: ${bodies.join(', ')}${op.requestBody.description ? `. ${op.requestBody.description.trim()}` : ''}`,
+      '',
+    );
   }
   if (op.responses) {
     out.push('| Status | Description | Body |', '| --- | --- | --- |');
     for (const [status, r] of Object.entries(op.responses)) {
-      const body = Object.entries(r.content ?? {}).map(([type, c]) => `\`${type}\` ${typeName(c.schema)}`).join(', ');
+      const body = Object.entries(r.content ?? {})
+        .map(([type, c]) => `\`${type}\` ${typeName(c.schema)}`)
+        .join(', ');
       out.push(`| ${status} | ${cell(r.description)} | ${body} |`);
     }
     out.push('');
@@ -84,7 +127,8 @@ function schemaSection(name: string, schema: Schema): string[] {
   if (schema.properties) {
     const required = new Set(schema.required ?? []);
     out.push('| Field | Type | Required | Description |', '| --- | --- | --- | --- |');
-    for (const [field, s] of Object.entries(schema.properties)) out.push(`| \`${field}\` | ${typeName(s)} | ${required.has(field) ? 'yes' : 'no'} | ${cell(s.description)} |`);
+    for (const [field, s] of Object.entries(schema.properties))
+      out.push(`| \`${field}\` | ${typeName(s)} | ${required.has(field) ? 'yes' : 'no'} | ${cell(s.description)} |`);
     out.push('');
   } else {
     out.push(`Type: ${typeName(schema)}`, '');
@@ -99,10 +143,13 @@ function typeName(schema?: Schema): string {
     return `[${name}](#${name.toLowerCase()})`;
   }
   if (schema.type === 'array') return `array of ${typeName(schema.items)}`;
-  const base = schema.format ? `${schema.type} (${schema.format})` : schema.type ?? 'object';
+  const base = schema.format ? `${schema.type} (${schema.format})` : (schema.type ?? 'object');
   return schema.enum ? `${base}: ${schema.enum.map((v) => `\`${v}\``).join(', ')}` : base;
 }
 
 function cell(text?: string): string {
-  return (text ?? '').trim().replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+  return (text ?? '')
+    .trim()
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|');
 }

@@ -7,7 +7,17 @@ import { fileMode } from '../format/determinism';
 import { deflateOptions } from '../archive/compression';
 import { sha256 } from '../support/digest';
 import { ReleaseError } from '../support/errors';
-import { FRAGMENT_FILE, FRAGMENT_FORMAT, MADE_PACK, PackedFile, SectionFragment, Skip, TAR_PACK, TarSegment, ZIP_PACK } from '../format/fragment';
+import {
+  FRAGMENT_FILE,
+  FRAGMENT_FORMAT,
+  MADE_PACK,
+  PackedFile,
+  SectionFragment,
+  Skip,
+  TAR_PACK,
+  TarSegment,
+  ZIP_PACK,
+} from '../format/fragment';
 import { gzipMemberPieces } from '../archive/gzip';
 import { packageFolderName } from '../format/layout';
 import { renderVersion } from '../format/version-token';
@@ -68,13 +78,18 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   const tarPack = new PackFile(join(staging, TAR_PACK));
   const zipPack = new PackFile(join(staging, ZIP_PACK));
   const madePack = new PackFile(join(staging, MADE_PACK));
-  const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) => placeZipData(file, deflated, zipPack));
+  const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) =>
+    placeZipData(file, deflated, zipPack),
+  );
   // A batch in flight holds its bytes until deflated: two keep both cores busy.
-  const tarQueue = new OrderedPipeline<{ deflated: Buffer; crc: number; size: number; segment: TarSegment }>(({ deflated, crc, size, segment }) => {
-    const start = tarPack.length;
-    for (const piece of gzipMemberPieces(deflated, crc, size)) tarPack.append(piece);
-    (segment as { member: [number, number] }).member = [start, tarPack.length - start];
-  }, 2);
+  const tarQueue = new OrderedPipeline<{ deflated: Buffer; crc: number; size: number; segment: TarSegment }>(
+    ({ deflated, crc, size, segment }) => {
+      const start = tarPack.length;
+      for (const piece of gzipMemberPieces(deflated, crc, size)) tarPack.append(piece);
+      (segment as { member: [number, number] }).member = [start, tarPack.length - start];
+    },
+    2,
+  );
   const tar: TarSegment[] = [];
   const stamps: Record<string, OutputStamp> = {};
   const files: PackedFile[] = [];
@@ -112,7 +127,8 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       const stampBefore = source.sha256 ? outputStamp(source.file!) : undefined;
       const observedAt = Date.now();
       const mode = fileMode(path, source.sourceMode);
-      const made = source.data ?? (source.renderVersion === undefined ? undefined : renderVersion(readFileSync(source.file!), source.renderVersion));
+      const made =
+        source.data ?? (source.renderVersion === undefined ? undefined : renderVersion(readFileSync(source.file!), source.renderVersion));
       const shipped = made ?? readIfSmall(source.file!);
       const file: PackedFile = { path, mode, size: 0, sha256: '', crc32: 0, method: 0, compressedSize: 0 };
       if (made) {
@@ -127,8 +143,16 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
         Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });
         // Deflated once, and stored when that does not pay (placeZipData decides). A tiny file is
         // deflated here: handing it to the thread pool costs more than compressing it.
-        await zipQueue.push(shipped.length < POOL_DEFLATE ? Promise.resolve({ file, deflated: deflateRawSync(shipped, deflateOptions()) }) : deflateWhole(shipped).then((deflated) => ({ file, deflated })));
-        await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime }), shipped, tarPadding(shipped.length));
+        await zipQueue.push(
+          shipped.length < POOL_DEFLATE
+            ? Promise.resolve({ file, deflated: deflateRawSync(shipped, deflateOptions()) })
+            : deflateWhole(shipped).then((deflated) => ({ file, deflated })),
+        );
+        await addToBatch(
+          tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime }),
+          shipped,
+          tarPadding(shipped.length),
+        );
       } else {
         await zipQueue.drain();
         Object.assign(file, await packLargeFile(source.file!, zipPack));
@@ -137,9 +161,11 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
         tar.push({ content: files.length - 1 });
         await addToBatch(tarPadding(file.size));
       }
-      if (source.sha256 && file.sha256 !== source.sha256) throw changedArtifact(source.origin, `has SHA-256 ${file.sha256}, not the ${source.sha256} listed`);
+      if (source.sha256 && file.sha256 !== source.sha256)
+        throw changedArtifact(source.origin, `has SHA-256 ${file.sha256}, not the ${source.sha256} listed`);
       if (stampBefore) {
-        if (!sameOutputStamp(outputStamp(source.file!), stampBefore)) throw changedArtifact(source.origin, 'was written while it was being packaged');
+        if (!sameOutputStamp(outputStamp(source.file!), stampBefore))
+          throw changedArtifact(source.origin, 'was written while it was being packaged');
         if (observedAt - stampBefore.ctimeMs >= RACY_MS) stamps[path] = stampBefore;
       }
     }
@@ -189,7 +215,10 @@ class BatchBuffers {
 function assertNoDuplicates(sources: SectionSource[]): void {
   for (let i = 1; i < sources.length; i++) {
     if (sources[i].path === sources[i - 1].path) {
-      throw new ReleaseError(`two sources map to the same package path "${sources[i].path}" (also ${sources[i - 1].origin})`, sources[i].origin);
+      throw new ReleaseError(
+        `two sources map to the same package path "${sources[i].path}" (also ${sources[i - 1].origin})`,
+        sources[i].origin,
+      );
     }
   }
 }
@@ -198,7 +227,12 @@ function assertSizes(sources: SectionSource[], maxFileBytes: number): void {
   for (const source of sources) {
     const size = source.data?.length ?? source.size ?? statSync(source.file!).size;
     if (size > maxFileBytes) {
-      throw new ReleaseError(`is ${size} bytes, more than maxFileBytes (${maxFileBytes})`, source.origin, undefined, 'raise "maxFileBytes" in the package target\'s options if the file belongs in the release');
+      throw new ReleaseError(
+        `is ${size} bytes, more than maxFileBytes (${maxFileBytes})`,
+        source.origin,
+        undefined,
+        'raise "maxFileBytes" in the package target\'s options if the file belongs in the release',
+      );
     }
   }
 }

@@ -34,7 +34,12 @@ export function listSourceFiles(folder: string, workspaceRoot: string, displayRo
       if (stat.isSymbolicLink()) {
         const target = resolveLink(absolutePath, show(absolutePath));
         if (target !== realRoot && !target.startsWith(realRoot + sep)) {
-          throw new ReleaseError(`is a symlink that leaves the workspace (to ${target})`, show(absolutePath), undefined, 'copy the file into the workspace instead');
+          throw new ReleaseError(
+            `is a symlink that leaves the workspace (to ${target})`,
+            show(absolutePath),
+            undefined,
+            'copy the file into the workspace instead',
+          );
         }
         if (ancestors.has(target)) throw new ReleaseError('is a symlink loop', show(absolutePath));
         stat = statSync(absolutePath);

@@ -58,7 +58,8 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
       const source: SectionSource = { path, origin, file: file.absolutePath, size: file.size, sourceMode: file.mode };
       assertArchivablePath(path, `${options.projectRoot}/project.json (sources "${mapping.to}" -> ${source.origin})`);
       if (mapping.render) {
-        if (file.size > MAX_RENDERED) throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, source.origin);
+        if (file.size > MAX_RENDERED)
+          throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, source.origin);
         source.renderVersion = options.version;
       }
       result.push(source);

@@ -24,7 +24,9 @@ function freshBundle(workspace, file, key) {
   if (!existsSync(inputsFile) || !existsSync(file)) return undefined;
   const { key: madeWith, inputs } = JSON.parse(readFileSync(inputsFile, 'utf8'));
   if (madeWith !== key) return undefined;
-  const unchanged = Object.entries(inputs).every(([input, digest]) => existsSync(join(workspace, input)) && sha256(readFileSync(join(workspace, input))) === digest);
+  const unchanged = Object.entries(inputs).every(
+    ([input, digest]) => existsSync(join(workspace, input)) && sha256(readFileSync(join(workspace, input))) === digest,
+  );
   return unchanged ? file : undefined;
 }
 
@@ -34,7 +36,9 @@ function freshBundle(workspace, file, key) {
  * that an inputs list never describes an older bundle.
  */
 function storeBundle(workspace, file, key, result) {
-  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((input) => [input, sha256(readFileSync(join(workspace, input)))]));
+  const inputs = Object.fromEntries(
+    Object.keys(result.metafile.inputs).map((input) => [input, sha256(readFileSync(join(workspace, input)))]),
+  );
   mkdirSync(join(file, '..'), { recursive: true });
   const temporary = `.${process.pid}.partial`;
   writeFileSync(file + temporary, result.outputFiles[0].contents);

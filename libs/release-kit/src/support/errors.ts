@@ -27,5 +27,10 @@ export function fileSystemError(error: unknown, show: (path: string) => string, 
   const e = error as NodeJS.ErrnoException;
   if (error instanceof ReleaseError || typeof e?.code !== 'string' || !e.syscall) return error;
   const reason = e.message.replace(/^[A-Z]+: /, '').split(',')[0];
-  return new ReleaseError(`cannot ${e.syscall}: ${e.code} (${reason})`, show(e.path ?? fallbackPath), undefined, e.code === 'ENOSPC' ? 'free some space and run it again' : undefined);
+  return new ReleaseError(
+    `cannot ${e.syscall}: ${e.code} (${reason})`,
+    show(e.path ?? fallbackPath),
+    undefined,
+    e.code === 'ENOSPC' ? 'free some space and run it again' : undefined,
+  );
 }

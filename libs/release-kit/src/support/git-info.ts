@@ -19,7 +19,8 @@ const MAX_LISTED_COMMITS = 500;
 
 /** The first three git commands run side by side: `git status` alone stats every file of the workspace. */
 export async function readGitInfo(workspaceRoot: string, version: string): Promise<GitInfo | undefined> {
-  const git = async (...args: string[]) => (await run('git', args, { cwd: workspaceRoot, encoding: 'utf8', maxBuffer: 1 << 26 })).stdout.trim();
+  const git = async (...args: string[]) =>
+    (await run('git', args, { cwd: workspaceRoot, encoding: 'utf8', maxBuffer: 1 << 26 })).stdout.trim();
   const [head, status, tag] = await Promise.allSettled([
     git('log', '-1', '--format=%H %ct', 'HEAD'),
     // One `git status` answers both the branch (`# branch.head`) and whether the tree is dirty (any other line).
@@ -32,7 +33,12 @@ export async function readGitInfo(workspaceRoot: string, version: string): Promi
   const lines = status.value.split('\n');
   const branchHead = lines.find((l) => l.startsWith('# branch.head '))?.slice('# branch.head '.length);
   const previousTag = (tag.status === 'fulfilled' && tag.value) || undefined;
-  const log = await git('log', `--max-count=${MAX_LISTED_COMMITS}`, '--format=%h %s', ...(previousTag ? [`${previousTag}..HEAD`] : ['HEAD']));
+  const log = await git(
+    'log',
+    `--max-count=${MAX_LISTED_COMMITS}`,
+    '--format=%h %s',
+    ...(previousTag ? [`${previousTag}..HEAD`] : ['HEAD']),
+  );
   return {
     commit,
     branch: !branchHead || branchHead === '(detached)' ? 'HEAD' : branchHead,

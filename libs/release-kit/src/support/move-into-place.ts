@@ -25,7 +25,13 @@ export function partialPathFor(target: string, label = basename(target), dir = d
 export function stagingDirFor(workspaceRoot: string, outputDir: string): string {
   const inWorkspace = relative(workspaceRoot, outputDir);
   if (!inWorkspace || inWorkspace.startsWith('..') || isAbsolute(inWorkspace)) return outputDir;
-  const dir = join(workspaceRoot, 'node_modules', '.cache', 'spacetime-staging', createHash('sha256').update(outputDir).digest('hex').slice(0, 16));
+  const dir = join(
+    workspaceRoot,
+    'node_modules',
+    '.cache',
+    'spacetime-staging',
+    createHash('sha256').update(outputDir).digest('hex').slice(0, 16),
+  );
   const probe = partialPathFor(join(dir, 'rename-probe'));
   const arrived = partialPathFor(join(outputDir, 'rename-probe'));
   try {

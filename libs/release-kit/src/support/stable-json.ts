@@ -90,7 +90,9 @@ function writeJson(value: unknown, indent: string, put: (piece: string) => void)
   }
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort(compareBytes);
+    const keys = Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort(compareBytes);
     if (keys.length === 0) return put('{}');
     const inner = indent + '  ';
     keys.forEach((key, i) => {

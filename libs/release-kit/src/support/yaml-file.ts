@@ -50,7 +50,9 @@ export function parseJsonText(text: string, shownAs: string): unknown {
     const message = (e as Error).message.split('\n')[0];
     const position = /position (\d+)/.exec(message);
     // V8 does not always say where; JSON is YAML, and the YAML parser names the line.
-    const line = position ? text.slice(0, Number(position[1])).split('\n').length : yaml().parseDocument(text).errors[0]?.linePos?.[0]?.line;
+    const line = position
+      ? text.slice(0, Number(position[1])).split('\n').length
+      : yaml().parseDocument(text).errors[0]?.linePos?.[0]?.line;
     throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*$/, '')}`, shownAs, line);
   }
 }

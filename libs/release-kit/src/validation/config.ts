@@ -26,7 +26,11 @@ export function parseEnvTemplate(text: string): EnvEntry[] {
 export function checkEnvTemplates(ctx: ValidationContext): void {
   ctx.checks.add('environment templates');
   const templates = ctx.files.filter((f) => /^[^/]+\/[^/]+\/\.env\.template$/.test(f.path)).map((f) => f.path);
-  const parsed = templates.map((file) => ({ file, env: file.split('/')[1], entries: parseEnvTemplate(readFileSync(ctx.abs(file), 'utf8')) }));
+  const parsed = templates.map((file) => ({
+    file,
+    env: file.split('/')[1],
+    entries: parseEnvTemplate(readFileSync(ctx.abs(file), 'utf8')),
+  }));
   const all = new Map<string, string[]>();
   for (const t of parsed) {
     const seen = new Map<string, number>();
@@ -48,13 +52,20 @@ export function checkEnvTemplates(ctx: ValidationContext): void {
 
 function checkSecretValue(ctx: ValidationContext, file: string, e: EnvEntry): void {
   if (SECRET_KEY.test(e.key) && !PATH_KEY.test(e.key)) {
-    if (!PLACEHOLDER.test(e.value)) ctx.add('config/secret-placeholder', file, e.line, `${e.key} is secret-like but does not hold a <PLACEHOLDER> (value not shown)`);
+    if (!PLACEHOLDER.test(e.value))
+      ctx.add('config/secret-placeholder', file, e.line, `${e.key} is secret-like but does not hold a <PLACEHOLDER> (value not shown)`);
     return;
   }
   const url = /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]*)@/i.exec(e.value);
   if (url && url[1].includes(':')) {
     const password = url[1].slice(url[1].indexOf(':') + 1);
-    if (!PLACEHOLDER.test(password)) ctx.add('config/secret-placeholder', file, e.line, `${e.key} has credentials inside its URL that are not a <PLACEHOLDER> (value not shown)`);
+    if (!PLACEHOLDER.test(password))
+      ctx.add(
+        'config/secret-placeholder',
+        file,
+        e.line,
+        `${e.key} has credentials inside its URL that are not a <PLACEHOLDER> (value not shown)`,
+      );
   }
 }
 
@@ -68,8 +79,25 @@ export function checkNginx(ctx: ValidationContext, file: string): void {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const cert = join(dir, 'throwaway.crt');
   const key = join(dir, 'throwaway.key');
-  const made = runTool(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=validate.invalid', '-keyout', key, '-out', cert]);
-  if (made.status !== 0) return ctx.add('nginx/config', file, undefined, `could not make a throwaway certificate: ${made.output.trim().split('\n').pop()}`);
+  const made = runTool(openssl, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=validate.invalid',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  if (made.status !== 0)
+    return ctx.add('nginx/config', file, undefined, `could not make a throwaway certificate: ${made.output.trim().split('\n').pop()}`);
   const text = readFileSync(ctx.abs(file), 'utf8')
     .replace(/^(\s*ssl_certificate\s+)\S+;/gm, `$1${cert};`)
     .replace(/^(\s*ssl_certificate_key\s+)\S+;/gm, `$1${key};`)

@@ -64,7 +64,8 @@ export function validateDocs(ctx: ValidationContext): void {
   const top = ctx.section;
   ctx.checks.add('required documents');
   for (const doc of REQUIRED_DOCS) {
-    if (!existsSync(ctx.abs(`${top}/${doc}`))) ctx.add('docs/required', `${top}/${doc}`, undefined, 'is a required document and is missing');
+    if (!existsSync(ctx.abs(`${top}/${doc}`)))
+      ctx.add('docs/required', `${top}/${doc}`, undefined, 'is a required document and is missing');
   }
   ctx.checks.add('links and anchors');
   ctx.checks.add('version in the documents');
@@ -86,7 +87,8 @@ export function validateDocs(ctx: ValidationContext): void {
       if (anchor !== undefined) {
         const targetFacts = facts.get(resolved);
         if (!targetFacts) continue;
-        if (!targetFacts.anchors.has(anchor)) ctx.add('docs/anchor', file, line, `links to ${target}: ${resolved} has no heading with the anchor #${anchor}`);
+        if (!targetFacts.anchors.has(anchor))
+          ctx.add('docs/anchor', file, line, `links to ${target}: ${resolved} has no heading with the anchor #${anchor}`);
       }
     }
     md.lines.forEach((text, i) => {

@@ -36,20 +36,31 @@ export const CONTAINER_POLICIES: ContainerPolicy[] = [
       const nonRoot = sc(c).runAsNonRoot ?? c.pod.securityContext?.runAsNonRoot;
       const user = sc(c).runAsUser ?? c.pod.securityContext?.runAsUser;
       if (nonRoot === true && user !== 0) return undefined;
-      return { path: ['securityContext', user === 0 ? 'runAsUser' : 'runAsNonRoot'], message: user === 0 ? 'runs as root (runAsUser: 0)' : 'does not set securityContext.runAsNonRoot: true (container or pod)' };
+      return {
+        path: ['securityContext', user === 0 ? 'runAsUser' : 'runAsNonRoot'],
+        message: user === 0 ? 'runs as root (runAsUser: 0)' : 'does not set securityContext.runAsNonRoot: true (container or pod)',
+      };
     },
   },
   {
     id: 'read-only-root-filesystem',
     appliesToInit: true,
-    check: (c) => (sc(c).readOnlyRootFilesystem === true ? undefined : { path: ['securityContext', 'readOnlyRootFilesystem'], message: 'does not set securityContext.readOnlyRootFilesystem: true' }),
+    check: (c) =>
+      sc(c).readOnlyRootFilesystem === true
+        ? undefined
+        : { path: ['securityContext', 'readOnlyRootFilesystem'], message: 'does not set securityContext.readOnlyRootFilesystem: true' },
   },
   {
     id: 'no-privilege-escalation',
     appliesToInit: true,
     check: (c) => {
       if (sc(c).privileged === true) return { path: ['securityContext', 'privileged'], message: 'is privileged' };
-      return sc(c).allowPrivilegeEscalation === false ? undefined : { path: ['securityContext', 'allowPrivilegeEscalation'], message: 'does not set securityContext.allowPrivilegeEscalation: false' };
+      return sc(c).allowPrivilegeEscalation === false
+        ? undefined
+        : {
+            path: ['securityContext', 'allowPrivilegeEscalation'],
+            message: 'does not set securityContext.allowPrivilegeEscalation: false',
+          };
     },
   },
   {
@@ -61,7 +72,12 @@ export const CONTAINER_POLICIES: ContainerPolicy[] = [
         const [a, b] = k.split('.');
         return r[a]?.[b] === undefined || r[a]?.[b] === null || r[a]?.[b] === '';
       });
-      return missing.length ? { path: ['resources', ...(r.requests ? (r.limits ? [] : ['limits']) : ['requests'])], message: `has no resource ${missing.join(', ')}` } : undefined;
+      return missing.length
+        ? {
+            path: ['resources', ...(r.requests ? (r.limits ? [] : ['limits']) : ['requests'])],
+            message: `has no resource ${missing.join(', ')}`,
+          }
+        : undefined;
     },
   },
   {
@@ -140,7 +156,9 @@ class SourceIndex {
 
 /** kubernetes-models, loaded from its files (it ships ES modules only; Node 20.19+ requires them). */
 function schemaValidator(): (obj: Obj) => Array<{ path: Path; message: string }> | 'unknown' {
-  const root = (require.resolve.paths('kubernetes-models') ?? []).map((p) => join(p, 'kubernetes-models')).find((p) => existsSync(join(p, 'package.json')));
+  const root = (require.resolve.paths('kubernetes-models') ?? [])
+    .map((p) => join(p, 'kubernetes-models'))
+    .find((p) => existsSync(join(p, 'package.json')));
   if (!root) throw new ReleaseError('the npm package kubernetes-models is not installed', 'package.json', undefined, 'run `npm ci`');
   const cache = new Map<string, any>();
   return (obj) => {
@@ -155,8 +173,15 @@ function schemaValidator(): (obj: Obj) => Array<{ path: Path; message: string }>
       const errors = (e as { errors?: Array<{ instancePath: string; message?: string; params?: Obj }> }).errors;
       if (!errors) throw e;
       return errors.map((err) => {
-        const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
-        const extra = err.params?.additionalProperty ? ` (${err.params.additionalProperty})` : err.params?.missingProperty ? ` (${err.params.missingProperty})` : '';
+        const path = err.instancePath
+          .split('/')
+          .slice(1)
+          .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+        const extra = err.params?.additionalProperty
+          ? ` (${err.params.additionalProperty})`
+          : err.params?.missingProperty
+            ? ` (${err.params.missingProperty})`
+            : '';
         return { path, message: `${err.instancePath || '/'} ${err.message ?? 'is invalid'}${extra}` };
       });
     }
@@ -178,11 +203,22 @@ export function validateKubernetes(ctx: ValidationContext): void {
       const run = runTool(kubectl, ['kustomize', ctx.abs(render.folder)]);
       if (run.status !== 0) {
         const message = run.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${run.status}`;
-        ctx.add('k8s/render', `${render.folder}/kustomization.yaml`, lineFromMessage(message), `kubectl kustomize failed: ${message.replace(ctx.treeRoot + '/', '')}`);
+        ctx.add(
+          'k8s/render',
+          `${render.folder}/kustomization.yaml`,
+          lineFromMessage(message),
+          `kubectl kustomize failed: ${message.replace(ctx.treeRoot + '/', '')}`,
+        );
         continue;
       }
       const objects = locatedDocuments(run.output, `${render.folder} (rendered)`).map((d) => d.value as Obj);
-      checkObjects(ctx, objects, validate, (obj, path) => index.locate(obj, path, `${render.folder}/kustomization.yaml`), render.policies ? render.name : undefined);
+      checkObjects(
+        ctx,
+        objects,
+        validate,
+        (obj, path) => index.locate(obj, path, `${render.folder}/kustomization.yaml`),
+        render.policies ? render.name : undefined,
+      );
     }
   }
 
@@ -197,7 +233,12 @@ export function validateKubernetes(ctx: ValidationContext): void {
       // Helm names the template as `<chart>/templates/x.yaml:<line>`.
       const at = /\([^/()\s]+\/([^:()]+):(\d+)\)/.exec(message);
       const file = at ? `${folder}/${at[1]}` : `${folder}/Chart.yaml`;
-      ctx.add('k8s/helm-render', file, at ? Number(at[2]) : lineFromMessage(message), `helm template failed: ${message.replace(/^Error: /, '')}`);
+      ctx.add(
+        'k8s/helm-render',
+        file,
+        at ? Number(at[2]) : lineFromMessage(message),
+        `helm template failed: ${message.replace(/^Error: /, '')}`,
+      );
       continue;
     }
     const objects: Obj[] = [];
@@ -227,7 +268,12 @@ function checkObjects(
     const result = validate(obj);
     if (result === 'unknown') {
       const at = locate(obj, ['kind']);
-      ctx.add('k8s/schema', at.file, at.line, `${obj.apiVersion}/${obj.kind} ${obj.metadata?.name ?? ''}: no Kubernetes schema for this apiVersion and kind`);
+      ctx.add(
+        'k8s/schema',
+        at.file,
+        at.line,
+        `${obj.apiVersion}/${obj.kind} ${obj.metadata?.name ?? ''}: no Kubernetes schema for this apiVersion and kind`,
+      );
       continue;
     }
     for (const error of result) {
@@ -243,7 +289,12 @@ function checkObjects(
     if (!(key in annotations)) return false;
     const reason = String(annotations[key] ?? '').trim();
     if (!reason) {
-      ctx.add('k8s/waiver-reason', at.file, locate(obj, ['metadata', 'annotations', key]).line ?? at.line, `${obj.kind} ${obj.metadata?.name}: the waiver ${key} gives no reason`);
+      ctx.add(
+        'k8s/waiver-reason',
+        at.file,
+        locate(obj, ['metadata', 'annotations', key]).line ?? at.line,
+        `${obj.kind} ${obj.metadata?.name}: the waiver ${key} gives no reason`,
+      );
       return false;
     }
     ctx.add(`k8s/${policy}`, at.file, at.line, `${obj.kind} ${obj.metadata?.name} (${policiesFor}): waived: ${reason}`, 'waiver');
@@ -256,7 +307,12 @@ function checkObjects(
     const pod = podPath.reduce<Obj | undefined>((o, k) => o?.[k], obj) ?? {};
     const containers: Container[] = [
       ...(pod.containers ?? []).map((container: Obj, i: number) => ({ container, pod, path: [...podPath, 'containers', i], init: false })),
-      ...(pod.initContainers ?? []).map((container: Obj, i: number) => ({ container, pod, path: [...podPath, 'initContainers', i], init: true })),
+      ...(pod.initContainers ?? []).map((container: Obj, i: number) => ({
+        container,
+        pod,
+        path: [...podPath, 'initContainers', i],
+        init: true,
+      })),
     ];
     for (const policy of CONTAINER_POLICIES) {
       for (const c of containers) {
@@ -265,18 +321,39 @@ function checkObjects(
         if (!problem) continue;
         const at = locate(obj, [...c.path, ...problem.path]);
         if (waived(obj, policy.id, at)) continue;
-        ctx.add(`k8s/${policy.id}`, at.file, at.line, `${obj.kind} ${obj.metadata?.name} (${policiesFor}), container ${c.container.name}: ${problem.message}`);
+        ctx.add(
+          `k8s/${policy.id}`,
+          at.file,
+          at.line,
+          `${obj.kind} ${obj.metadata?.name} (${policiesFor}), container ${c.container.name}: ${problem.message}`,
+        );
       }
     }
     const scalable = ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(obj.kind);
     if (scalable) {
-      const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.spec?.scaleTargetRef?.kind === obj.kind && o.spec?.scaleTargetRef?.name === obj.metadata?.name);
+      const hpa = objects.find(
+        (o) =>
+          o.kind === 'HorizontalPodAutoscaler' &&
+          o.spec?.scaleTargetRef?.kind === obj.kind &&
+          o.spec?.scaleTargetRef?.name === obj.metadata?.name,
+      );
       const at = locate(obj, ['kind']);
-      if (!hpa && !waived(obj, 'hpa', at)) ctx.add('k8s/hpa', at.file, at.line, `${obj.kind} ${obj.metadata?.name} (${policiesFor}): no HorizontalPodAutoscaler scales it`);
+      if (!hpa && !waived(obj, 'hpa', at))
+        ctx.add('k8s/hpa', at.file, at.line, `${obj.kind} ${obj.metadata?.name} (${policiesFor}): no HorizontalPodAutoscaler scales it`);
     }
-    const labels: Obj = (obj.kind === 'Pod' ? obj.metadata?.labels : podPath.slice(0, -1).reduce<Obj | undefined>((o, k) => o?.[k], obj)?.metadata?.labels) ?? {};
-    const selected = objects.some((o) => o.kind === 'NetworkPolicy' && Object.entries(o.spec?.podSelector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
+    const labels: Obj =
+      (obj.kind === 'Pod' ? obj.metadata?.labels : podPath.slice(0, -1).reduce<Obj | undefined>((o, k) => o?.[k], obj)?.metadata?.labels) ??
+      {};
+    const selected = objects.some(
+      (o) => o.kind === 'NetworkPolicy' && Object.entries(o.spec?.podSelector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+    );
     const at = locate(obj, ['kind']);
-    if (!selected && !waived(obj, 'network-policy', at)) ctx.add('k8s/network-policy', at.file, at.line, `${obj.kind} ${obj.metadata?.name} (${policiesFor}): no NetworkPolicy selects its pods`);
+    if (!selected && !waived(obj, 'network-policy', at))
+      ctx.add(
+        'k8s/network-policy',
+        at.file,
+        at.line,
+        `${obj.kind} ${obj.metadata?.name} (${policiesFor}): no NetworkPolicy selects its pods`,
+      );
   }
 }

@@ -72,7 +72,8 @@ export function checkPrometheusConfig(ctx: ValidationContext, file: string): voi
   if (!promtool || !existsSync(ctx.abs(file))) return;
   const first = runTool(promtool, ['check', 'config', ctx.abs(file)]);
   if (first.status === 0) return;
-  if (!/field kubernetes_sd_configs not found/.test(first.output)) return toolFailure(ctx, 'promtool/config', file, first.output, [ctx.abs(file)]);
+  if (!/field kubernetes_sd_configs not found/.test(first.output))
+    return toolFailure(ctx, 'promtool/config', file, first.output, [ctx.abs(file)]);
   // This promtool (Debian's) is built without Kubernetes service discovery: check a copy where
   // each kubernetes_sd_configs block is an equivalent static_configs block, and say so.
   const copy = join(ctx.temp(), `prometheus-${ctx.findings.length}`);
@@ -80,7 +81,13 @@ export function checkPrometheusConfig(ctx: ValidationContext, file: string): voi
   const { text, replaced } = standInForKubernetesSd(readFileSync(ctx.abs(file), 'utf8'));
   const copied = join(copy, basename(file));
   writeFileSync(copied, text);
-  ctx.add('promtool/kubernetes-sd', file, replaced[0], `this promtool has no Kubernetes service discovery: checked a copy where the kubernetes_sd_configs at lines ${replaced.join(', ')} are static_configs (${SD_STAND_IN}); the rest of the file is checked as shipped`, 'note');
+  ctx.add(
+    'promtool/kubernetes-sd',
+    file,
+    replaced[0],
+    `this promtool has no Kubernetes service discovery: checked a copy where the kubernetes_sd_configs at lines ${replaced.join(', ')} are static_configs (${SD_STAND_IN}); the rest of the file is checked as shipped`,
+    'note',
+  );
   const second = runTool(promtool, ['check', 'config', copied]);
   if (second.status !== 0) toolFailure(ctx, 'promtool/config', file, second.output, [copied]);
 }
@@ -116,7 +123,12 @@ export function checkDashboards(ctx: ValidationContext, files: string[]): void {
       JSON.parse(text);
     } catch (e) {
       const position = /position (\d+)/.exec((e as Error).message);
-      ctx.add('grafana/json', file, position ? text.slice(0, Number(position[1])).split('\n').length : undefined, `is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+      ctx.add(
+        'grafana/json',
+        file,
+        position ? text.slice(0, Number(position[1])).split('\n').length : undefined,
+        `is not valid JSON: ${(e as Error).message.split('\n')[0]}`,
+      );
       continue;
     }
     let doc;
@@ -130,16 +142,19 @@ export function checkDashboards(ctx: ValidationContext, files: string[]): void {
     const dash = (doc.value as Obj).dashboard ?? doc.value;
     const base: Array<string | number> = (doc.value as Obj).dashboard ? ['dashboard'] : [];
     if (!dash.uid) ctx.add('grafana/uid', file, doc.lineOf([...base, 'uid']), 'the dashboard has no uid');
-    else if (uids.has(dash.uid)) ctx.add('grafana/uid', file, doc.lineOf([...base, 'uid']), `uid "${dash.uid}" is also the uid of ${uids.get(dash.uid)}`);
+    else if (uids.has(dash.uid))
+      ctx.add('grafana/uid', file, doc.lineOf([...base, 'uid']), `uid "${dash.uid}" is also the uid of ${uids.get(dash.uid)}`);
     else uids.set(dash.uid, file);
     const visit = (panels: Obj[] | undefined, path: Array<string | number>) => {
       (panels ?? []).forEach((panel, i) => {
         const at = [...path, i];
         const title = panel.title ? `panel "${panel.title}"` : `panel ${i}`;
-        if (!NO_DATASOURCE.has(panel.type) && !panel.datasource && !dash.datasource) ctx.add('grafana/datasource', file, doc.lineOf(at), `${title} has no datasource`);
+        if (!NO_DATASOURCE.has(panel.type) && !panel.datasource && !dash.datasource)
+          ctx.add('grafana/datasource', file, doc.lineOf(at), `${title} has no datasource`);
         (panel.targets ?? []).forEach((target: Obj, t: number) => {
           const has = QUERY_FIELDS.some((f) => typeof target[f] === 'string' && target[f].trim());
-          if (!has) ctx.add('grafana/expr', file, doc.lineOf([...at, 'targets', t]), `${title}, query ${target.refId ?? t}, has no expression`);
+          if (!has)
+            ctx.add('grafana/expr', file, doc.lineOf([...at, 'targets', t]), `${title}, query ${target.refId ?? t}, has no expression`);
         });
         visit(panel.panels, [...at, 'panels']);
       });
@@ -153,8 +168,14 @@ export function validateMonitoring(ctx: ValidationContext): void {
   const top = ctx.section;
   const prometheusConfigs = ctx.filesUnder(`${top}/prometheus`, /\/prometheus\.ya?ml$/).map((f) => f.path);
   for (const file of prometheusConfigs) checkPrometheusConfig(ctx, file);
-  const rules = ctx.filesUnder(`${top}/prometheus`, /\.ya?ml$/).map((f) => f.path).filter((p) => !prometheusConfigs.includes(p));
+  const rules = ctx
+    .filesUnder(`${top}/prometheus`, /\.ya?ml$/)
+    .map((f) => f.path)
+    .filter((p) => !prometheusConfigs.includes(p));
   checkPrometheusRules(ctx, rules);
   for (const f of ctx.filesUnder(`${top}/alertmanager`, /\.ya?ml$/)) checkAlertmanager(ctx, f.path);
-  checkDashboards(ctx, ctx.filesUnder(`${top}/grafana`, /\.json$/).map((f) => f.path));
+  checkDashboards(
+    ctx,
+    ctx.filesUnder(`${top}/grafana`, /\.json$/).map((f) => f.path),
+  );
 }

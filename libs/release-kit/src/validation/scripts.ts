@@ -14,7 +14,8 @@ export function checkShellScripts(ctx: ValidationContext): void {
   if (!scripts.length) return;
   ctx.checks.add('executable bit');
   for (const f of scripts) {
-    if (!(f.mode & 0o100)) ctx.add('scripts/executable', f.path, 1, `is a script (${f.shebang ?? '*.sh'}) but is not executable in the package`);
+    if (!(f.mode & 0o100))
+      ctx.add('scripts/executable', f.path, 1, `is a script (${f.shebang ?? '*.sh'}) but is not executable in the package`);
     if (f.path.endsWith('.sh') && !f.shebang) ctx.add('scripts/shebang', f.path, 1, 'has no #! line');
   }
   if (!shell.length) return;
@@ -36,7 +37,8 @@ export function checkShellScripts(ctx: ValidationContext): void {
       const m = /^(.*?):(\d+):(\d+): (\w+): (.*?) \[(SC\d+)\]$/.exec(line);
       if (m) ctx.add(`shellcheck/${m[6]}`, posix.relative(ctx.treeRoot, m[1]), Number(m[2]), `${m[4]}: ${m[5]}`);
     }
-    if (run.status !== 0 && !ctx.findings.some((f) => f.rule.startsWith('shellcheck/'))) ctx.add('shellcheck/failed', ctx.section, undefined, run.output.trim().split('\n').pop() ?? `exit ${run.status}`);
+    if (run.status !== 0 && !ctx.findings.some((f) => f.rule.startsWith('shellcheck/')))
+      ctx.add('shellcheck/failed', ctx.section, undefined, run.output.trim().split('\n').pop() ?? `exit ${run.status}`);
   }
 }
 
@@ -63,7 +65,13 @@ export function checkMigrations(ctx: ValidationContext): void {
     }
     const max = Math.max(0, ...numbers.keys());
     for (let n = 1; n <= max; n++) {
-      if (!numbers.has(n)) ctx.add('migrations/gap', dir, undefined, `migration ${String(n).padStart(3, '0')} is missing (the numbers go up to ${String(max).padStart(3, '0')})`);
+      if (!numbers.has(n))
+        ctx.add(
+          'migrations/gap',
+          dir,
+          undefined,
+          `migration ${String(n).padStart(3, '0')} is missing (the numbers go up to ${String(max).padStart(3, '0')})`,
+        );
     }
   }
 }

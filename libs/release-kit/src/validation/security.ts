@@ -18,7 +18,10 @@ export function checkCertificates(ctx: ValidationContext): void {
   for (const { path } of ctx.files.filter((f) => /(^|\/)certificates\//.test(f.path) && CERT_FILE.test(f.path))) {
     const data = readFileSync(ctx.abs(path));
     const text = data.toString('latin1');
-    const blocks = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => ({ pem: m[0], line: text.slice(0, m.index).split('\n').length }));
+    const blocks = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => ({
+      pem: m[0],
+      line: text.slice(0, m.index).split('\n').length,
+    }));
     if (!blocks.length) {
       if (/-----BEGIN /.test(text)) continue; // keys and requests: the secret scan and others judge them
       try {
@@ -40,7 +43,12 @@ export function checkCertificates(ctx: ValidationContext): void {
       const expires = new Date(cert.validTo);
       const days = Math.floor((expires.getTime() - ctx.now.getTime()) / 86_400_000);
       if (days < EXPIRY_DAYS) {
-        ctx.add('certificates/expiry', path, block.line, `${subject} ${days < 0 ? 'has expired' : `expires within ${EXPIRY_DAYS} days`} (${cert.validTo})`);
+        ctx.add(
+          'certificates/expiry',
+          path,
+          block.line,
+          `${subject} ${days < 0 ? 'has expired' : `expires within ${EXPIRY_DAYS} days`} (${cert.validTo})`,
+        );
       }
       // A cached report keeps the date, so that release:assemble judges expiry again on the day it runs.
       ctx.add(CERTIFICATE_NOTE, path, block.line, `${subject} valid until ${expires.toISOString()}`, 'note');
@@ -69,7 +77,12 @@ export function checkSecurityReports(ctx: ValidationContext): void {
       const row = lines.findIndex((l, i) => i > header && cells(l)[0] === severity);
       const value = row < 0 ? NaN : Number(cells(lines[row])[open]);
       if (!Number.isInteger(value)) {
-        ctx.add('security/report-table', path, row < 0 ? header + 1 : row + 1, `the severity table gives no number of open ${severity} findings`);
+        ctx.add(
+          'security/report-table',
+          path,
+          row < 0 ? header + 1 : row + 1,
+          `the severity table gives no number of open ${severity} findings`,
+        );
         continue;
       }
       if (value > 0) ctx.add(OPEN_FINDINGS_RULE, path, row + 1, `${value} ${severity} finding${value === 1 ? ' is' : 's are'} open`);
@@ -80,5 +93,8 @@ export function checkSecurityReports(ctx: ValidationContext): void {
 }
 
 function cells(line: string): string[] {
-  return line.split('|').slice(1, -1).map((c) => c.trim());
+  return line
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
 }

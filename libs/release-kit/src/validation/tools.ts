@@ -37,24 +37,150 @@ export type ToolName =
 
 /** The toolchain, as data: `release:doctor` reports it, the validators look tools up in it. */
 export const TOOLS: ToolSpec[] = [
-  { name: 'godot', commands: ['godot4', 'godot'], envVar: 'GODOT_BIN', versionArgs: ['--version'], versionPattern: /(\d+\.\d+(?:\.\d+)?)/, minimum: '4.5.1', purpose: 'exports the server binary', install: 'download Godot 4.5.1+ from godotengine.org and set GODOT_BIN (not packaged in Debian)' },
-  { name: 'docker', commands: ['docker'], versionArgs: ['--version'], versionPattern: /version (\d+\.\d+\.\d+)/, minimum: '20.10.0', purpose: 'builds the container image', install: 'apt-get install docker.io' },
-  { name: 'kubectl', commands: ['kubectl'], versionArgs: ['version', '--client'], versionPattern: /Client Version: v?(\d+\.\d+\.\d+)/, minimum: '1.25.0', purpose: 'renders the kustomize overlays', install: 'apt-get install kubectl (or the Kubernetes apt repository)' },
-  { name: 'helm', commands: ['helm'], versionArgs: ['version', '--short'], versionPattern: /v?(\d+\.\d+\.\d+)/, minimum: '3.0.0', purpose: 'renders the Helm chart', install: 'tools/install-toolchain.sh installs Helm 3 (not packaged in Debian)' },
-  { name: 'python3', commands: ['python3'], versionArgs: ['--version'], versionPattern: /Python (\d+\.\d+\.\d+)/, minimum: '3.8.0', purpose: 'runs the integration and load tests', install: 'apt-get install python3' },
-  { name: 'git', commands: ['git'], versionArgs: ['--version'], versionPattern: /version (\d+\.\d+\.\d+)/, minimum: '2.0.0', purpose: 'release identity (commit, clean tree)', install: 'apt-get install git' },
-  { name: 'gpg', commands: ['gpg'], versionArgs: ['--version'], versionPattern: /gpg \(GnuPG\) (\d+\.\d+\.\d+)/, minimum: '2.0.0', purpose: 'signs and verifies SHA256SUMS', install: 'apt-get install gnupg' },
-  { name: 'promtool', commands: ['promtool'], versionArgs: ['--version'], versionPattern: /version (\d+\.\d+\.\d+)/, minimum: '2.0.0', purpose: 'checks the Prometheus configuration and rules', install: 'apt-get install prometheus' },
-  { name: 'amtool', commands: ['amtool'], versionArgs: ['--version'], versionPattern: /version (\d+\.\d+\.\d+)/, minimum: '0.20.0', purpose: 'checks the Alertmanager configuration', install: 'apt-get install prometheus-alertmanager' },
-  { name: 'nginx', commands: ['nginx', '/usr/sbin/nginx'], versionArgs: ['-v'], versionPattern: /nginx\/(\d+\.\d+\.\d+)/, minimum: '1.18.0', purpose: 'checks nginx.conf (nginx -t)', install: 'apt-get install nginx' },
-  { name: 'shellcheck', commands: ['shellcheck'], versionArgs: ['--version'], versionPattern: /version: (\d+\.\d+\.\d+)/, minimum: '0.7.0', purpose: 'lints the shipped shell scripts', install: 'apt-get install shellcheck' },
-  { name: 'psql', commands: ['psql'], versionArgs: ['--version'], versionPattern: /(\d+(?:\.\d+)+)/, minimum: '15.0.0', purpose: 'runs the migration, backup and restore scripts', install: 'apt-get install postgresql' },
-  { name: 'openssl', commands: ['openssl'], versionArgs: ['version'], versionPattern: /OpenSSL (\d+\.\d+\.\d+)/, minimum: '1.1.1', purpose: 'makes throwaway certificates for nginx -t', install: 'apt-get install openssl' },
-  { name: 'bash', commands: ['bash'], versionArgs: ['--version'], versionPattern: /version (\d+\.\d+\.\d+)/, minimum: '4.0.0', purpose: 'bash -n on the shipped scripts', install: 'apt-get install bash' },
+  {
+    name: 'godot',
+    commands: ['godot4', 'godot'],
+    envVar: 'GODOT_BIN',
+    versionArgs: ['--version'],
+    versionPattern: /(\d+\.\d+(?:\.\d+)?)/,
+    minimum: '4.5.1',
+    purpose: 'exports the server binary',
+    install: 'download Godot 4.5.1+ from godotengine.org and set GODOT_BIN (not packaged in Debian)',
+  },
+  {
+    name: 'docker',
+    commands: ['docker'],
+    versionArgs: ['--version'],
+    versionPattern: /version (\d+\.\d+\.\d+)/,
+    minimum: '20.10.0',
+    purpose: 'builds the container image',
+    install: 'apt-get install docker.io',
+  },
+  {
+    name: 'kubectl',
+    commands: ['kubectl'],
+    versionArgs: ['version', '--client'],
+    versionPattern: /Client Version: v?(\d+\.\d+\.\d+)/,
+    minimum: '1.25.0',
+    purpose: 'renders the kustomize overlays',
+    install: 'apt-get install kubectl (or the Kubernetes apt repository)',
+  },
+  {
+    name: 'helm',
+    commands: ['helm'],
+    versionArgs: ['version', '--short'],
+    versionPattern: /v?(\d+\.\d+\.\d+)/,
+    minimum: '3.0.0',
+    purpose: 'renders the Helm chart',
+    install: 'tools/install-toolchain.sh installs Helm 3 (not packaged in Debian)',
+  },
+  {
+    name: 'python3',
+    commands: ['python3'],
+    versionArgs: ['--version'],
+    versionPattern: /Python (\d+\.\d+\.\d+)/,
+    minimum: '3.8.0',
+    purpose: 'runs the integration and load tests',
+    install: 'apt-get install python3',
+  },
+  {
+    name: 'git',
+    commands: ['git'],
+    versionArgs: ['--version'],
+    versionPattern: /version (\d+\.\d+\.\d+)/,
+    minimum: '2.0.0',
+    purpose: 'release identity (commit, clean tree)',
+    install: 'apt-get install git',
+  },
+  {
+    name: 'gpg',
+    commands: ['gpg'],
+    versionArgs: ['--version'],
+    versionPattern: /gpg \(GnuPG\) (\d+\.\d+\.\d+)/,
+    minimum: '2.0.0',
+    purpose: 'signs and verifies SHA256SUMS',
+    install: 'apt-get install gnupg',
+  },
+  {
+    name: 'promtool',
+    commands: ['promtool'],
+    versionArgs: ['--version'],
+    versionPattern: /version (\d+\.\d+\.\d+)/,
+    minimum: '2.0.0',
+    purpose: 'checks the Prometheus configuration and rules',
+    install: 'apt-get install prometheus',
+  },
+  {
+    name: 'amtool',
+    commands: ['amtool'],
+    versionArgs: ['--version'],
+    versionPattern: /version (\d+\.\d+\.\d+)/,
+    minimum: '0.20.0',
+    purpose: 'checks the Alertmanager configuration',
+    install: 'apt-get install prometheus-alertmanager',
+  },
+  {
+    name: 'nginx',
+    commands: ['nginx', '/usr/sbin/nginx'],
+    versionArgs: ['-v'],
+    versionPattern: /nginx\/(\d+\.\d+\.\d+)/,
+    minimum: '1.18.0',
+    purpose: 'checks nginx.conf (nginx -t)',
+    install: 'apt-get install nginx',
+  },
+  {
+    name: 'shellcheck',
+    commands: ['shellcheck'],
+    versionArgs: ['--version'],
+    versionPattern: /version: (\d+\.\d+\.\d+)/,
+    minimum: '0.7.0',
+    purpose: 'lints the shipped shell scripts',
+    install: 'apt-get install shellcheck',
+  },
+  {
+    name: 'psql',
+    commands: ['psql'],
+    versionArgs: ['--version'],
+    versionPattern: /(\d+(?:\.\d+)+)/,
+    minimum: '15.0.0',
+    purpose: 'runs the migration, backup and restore scripts',
+    install: 'apt-get install postgresql',
+  },
+  {
+    name: 'openssl',
+    commands: ['openssl'],
+    versionArgs: ['version'],
+    versionPattern: /OpenSSL (\d+\.\d+\.\d+)/,
+    minimum: '1.1.1',
+    purpose: 'makes throwaway certificates for nginx -t',
+    install: 'apt-get install openssl',
+  },
+  {
+    name: 'bash',
+    commands: ['bash'],
+    versionArgs: ['--version'],
+    versionPattern: /version (\d+\.\d+\.\d+)/,
+    minimum: '4.0.0',
+    purpose: 'bash -n on the shipped scripts',
+    install: 'apt-get install bash',
+  },
 ];
 
 /** Tools `release:doctor` reports (openssl and bash are prerequisites, not part of the spec's list). */
-export const DOCTOR_TOOLS: ToolName[] = ['godot', 'docker', 'kubectl', 'helm', 'python3', 'git', 'gpg', 'promtool', 'amtool', 'nginx', 'shellcheck', 'psql'];
+export const DOCTOR_TOOLS: ToolName[] = [
+  'godot',
+  'docker',
+  'kubectl',
+  'helm',
+  'python3',
+  'git',
+  'gpg',
+  'promtool',
+  'amtool',
+  'nginx',
+  'shellcheck',
+  'psql',
+];
 
 export interface FoundTool {
   spec: ToolSpec;
@@ -121,8 +247,19 @@ export function doctor(names: ToolName[] = DOCTOR_TOOLS): ToolReport[] {
     const run = spawnSync(tool.path, tool.spec.versionArgs, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LC_ALL: 'C' } });
     const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
     const version = tool.spec.versionPattern.exec(output)?.[1];
-    if (!version) return { ...base, path: tool.path, status: 'missing' as const, found: `unreadable version (${output.trim().split('\n')[0] || (run.error as NodeJS.ErrnoException | undefined)?.code || `exit ${run.status}`})` };
-    return { ...base, path: tool.path, found: version, status: compareVersions(version, tool.spec.minimum) < 0 ? ('too old' as const) : ('found' as const) };
+    if (!version)
+      return {
+        ...base,
+        path: tool.path,
+        status: 'missing' as const,
+        found: `unreadable version (${output.trim().split('\n')[0] || (run.error as NodeJS.ErrnoException | undefined)?.code || `exit ${run.status}`})`,
+      };
+    return {
+      ...base,
+      path: tool.path,
+      found: version,
+      status: compareVersions(version, tool.spec.minimum) < 0 ? ('too old' as const) : ('found' as const),
+    };
   });
 }
 
@@ -147,7 +284,13 @@ export function compareVersions(a: string, b: string): number {
 }
 
 export function formatDoctor(reports: ToolReport[]): string {
-  const rows = reports.map((r) => [r.name, r.status === 'found' ? 'ok' : r.status.toUpperCase(), r.found ?? '-', `>= ${r.minimum}`, r.status === 'found' ? r.purpose : `install: ${r.install}`]);
+  const rows = reports.map((r) => [
+    r.name,
+    r.status === 'found' ? 'ok' : r.status.toUpperCase(),
+    r.found ?? '-',
+    `>= ${r.minimum}`,
+    r.status === 'found' ? r.purpose : `install: ${r.install}`,
+  ]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['tool', 'status', 'found', 'minimum'][i].length));
   const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c)).join('  ');
   return [line(['tool', 'status', 'found', 'minimum', 'purpose / how to install']), ...rows.map(line)].join('\n');

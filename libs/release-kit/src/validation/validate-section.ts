@@ -125,7 +125,9 @@ export function findValidationReport(files: string[], fragment: SectionFragment,
 }
 
 function compareFindings(a: Finding, b: Finding): number {
-  return compareBytes(a.file, b.file) || (a.line ?? 0) - (b.line ?? 0) || compareBytes(a.rule, b.rule) || compareBytes(a.message, b.message);
+  return (
+    compareBytes(a.file, b.file) || (a.line ?? 0) - (b.line ?? 0) || compareBytes(a.rule, b.rule) || compareBytes(a.message, b.message)
+  );
 }
 
 /** One line per section: what ran, what failed, where the report is. */

@@ -17,7 +17,12 @@ export function locatedDocuments(text: string, shownAs: string): LocatedDoc[] {
   const list = Array.isArray(docs) ? docs : [docs as unknown as Document];
   for (const doc of list) {
     const error = doc.errors[0];
-    if (error) throw new ReleaseError(`invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, shownAs, error.linePos?.[0]?.line);
+    if (error)
+      throw new ReleaseError(
+        `invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+        shownAs,
+        error.linePos?.[0]?.line,
+      );
   }
   return list.filter((d) => d.contents !== null).map((doc) => located(doc, counter));
 }
@@ -26,7 +31,12 @@ export function locatedDocument(text: string, shownAs: string): LocatedDoc {
   const counter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter: counter, prettyErrors: true });
   const error = doc.errors[0];
-  if (error) throw new ReleaseError(`invalid syntax: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, shownAs, error.linePos?.[0]?.line);
+  if (error)
+    throw new ReleaseError(
+      `invalid syntax: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      shownAs,
+      error.linePos?.[0]?.line,
+    );
   return located(doc, counter);
 }
 

@@ -36,7 +36,9 @@ function build() {
     legalComments: 'inline',
     logLevel: 'silent',
     // CommonJS dependencies (yauzl) call require(); an ES module has to make one.
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __verifierRequire } from 'node:module';\nconst require = __verifierRequire(import.meta.url);" },
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __verifierRequire } from 'node:module';\nconst require = __verifierRequire(import.meta.url);",
+    },
   });
 }
 

@@ -34,7 +34,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify({ ...shown, verified }, null, 2));
   } else {
     for (const failure of report.failures) console.log(`FAIL ${failure}`);
-    console.log(verified ? `OK ${report.target}: ${report.version}, ${report.files} files, SHA256SUMS and MANIFEST.json match, signed by ${report.fingerprint}` : `FAILED ${report.target}: ${report.failures.length} problems`);
+    console.log(
+      verified
+        ? `OK ${report.target}: ${report.version}, ${report.files} files, SHA256SUMS and MANIFEST.json match, signed by ${report.fingerprint}`
+        : `FAILED ${report.target}: ${report.failures.length} problems`,
+    );
   }
   return verified ? EXIT.verified : EXIT.failed;
 }
@@ -54,7 +58,8 @@ function parseRequest(argv: string[]) {
     },
   });
   if (values.help) return 'help' as const;
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one package at a time (got ${positionals.length})` : 'no package given');
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? `one package at a time (got ${positionals.length})` : 'no package given');
   const target = positionals[0];
   if (!existsSync(target)) throw new UsageError(`${target}: does not exist`);
   const kind = packageKind(target);

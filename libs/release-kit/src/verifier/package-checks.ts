@@ -25,7 +25,11 @@ export interface PackageFacts {
  * SHA256SUMS line both ways, the signature, MANIFEST.json against the files, the version against
  * the top folder's name.
  */
-export async function checkPackage(contents: PackageContents, options: PackageCheckOptions, fail: (line: string) => void): Promise<PackageFacts> {
+export async function checkPackage(
+  contents: PackageContents,
+  options: PackageCheckOptions,
+  fail: (line: string) => void,
+): Promise<PackageFacts> {
   const facts: PackageFacts = {};
   for (const file of Object.values(ROOT_FILES)) if (!contents.files.has(file)) fail(`layout: ${file} is missing`);
 
@@ -34,10 +38,14 @@ export async function checkPackage(contents: PackageContents, options: PackageCh
     checkSums(sums.toString('utf8'), contents, fail);
     const signature = contents.roots.get(ROOT_FILES.signature);
     if (!signature) fail(`signature: ${ROOT_FILES.signature} is missing`);
-    else if (options.publicKey === undefined) fail(`signature: no public key to check ${ROOT_FILES.signature} with (${options.publicKeyName} is missing; pass --key)`);
+    else if (options.publicKey === undefined)
+      fail(`signature: no public key to check ${ROOT_FILES.signature} with (${options.publicKeyName} is missing; pass --key)`);
     else {
       const result = await verifySignature(sums, signature.toString('utf8'), options.publicKey, options.fingerprint);
-      if (!result.valid) fail(`signature: ${ROOT_FILES.signature} is not a valid signature of ${ROOT_FILES.checksums} by ${options.publicKeyName} (${result.reason})`);
+      if (!result.valid)
+        fail(
+          `signature: ${ROOT_FILES.signature} is not a valid signature of ${ROOT_FILES.checksums} by ${options.publicKeyName} (${result.reason})`,
+        );
       facts.fingerprint = result.fingerprint;
     }
   }
@@ -68,7 +76,8 @@ function checkSums(text: string, contents: PackageContents, fail: (line: string)
     if (!facts) fail(`SHA256SUMS: ./${showName(path)} is listed but missing`);
     else if (facts.sha256 !== sha256) fail(`SHA256SUMS: ./${showName(path)} does not match its checksum`);
   }
-  for (const path of contents.files.keys()) if (!UNCHECKSUMMED.has(path) && !seen.has(path)) fail(`SHA256SUMS: ./${showName(path)} is not listed`);
+  for (const path of contents.files.keys())
+    if (!UNCHECKSUMMED.has(path) && !seen.has(path)) fail(`SHA256SUMS: ./${showName(path)} is not listed`);
 }
 
 function parseManifest(data: Buffer, fail: (line: string) => void): Manifest | undefined {
@@ -83,13 +92,17 @@ function parseManifest(data: Buffer, fail: (line: string) => void): Manifest | u
 }
 
 function checkManifest(manifest: Manifest, contents: PackageContents, fail: (line: string) => void): void {
-  if (contents.top !== packageFolderName(manifest.version)) fail(`MANIFEST.json: version ${showName(manifest.version)} does not match the folder name ${showName(contents.top)}`);
+  if (contents.top !== packageFolderName(manifest.version))
+    fail(`MANIFEST.json: version ${showName(manifest.version)} does not match the folder name ${showName(contents.top)}`);
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
   for (const [path, entry] of listed) {
     const facts = contents.files.get(path);
     if (!facts) fail(`MANIFEST.json: ${showName(path)} is listed but missing`);
-    else if (facts.size !== entry.size || facts.sha256 !== entry.sha256) fail(`MANIFEST.json: ${showName(path)} differs from its size or sha256`);
-    else if (octalMode(facts.mode) !== entry.mode) fail(`MANIFEST.json: ${showName(path)} has mode ${octalMode(facts.mode)}, the manifest says ${entry.mode}`);
+    else if (facts.size !== entry.size || facts.sha256 !== entry.sha256)
+      fail(`MANIFEST.json: ${showName(path)} differs from its size or sha256`);
+    else if (octalMode(facts.mode) !== entry.mode)
+      fail(`MANIFEST.json: ${showName(path)} has mode ${octalMode(facts.mode)}, the manifest says ${entry.mode}`);
   }
-  for (const path of contents.files.keys()) if (!UNMANIFESTED.has(path) && !listed.has(path)) fail(`MANIFEST.json: ${showName(path)} is not listed`);
+  for (const path of contents.files.keys())
+    if (!UNMANIFESTED.has(path) && !listed.has(path)) fail(`MANIFEST.json: ${showName(path)} is not listed`);
 }

@@ -11,7 +11,12 @@ export interface SignatureCheck {
  * Checks a detached armored signature of `data` against an armored public key and, when
  * `fingerprint` is given, that the key is the one the recipient expects.
  */
-export async function verifySignature(data: Buffer, armoredSignature: string, armoredPublicKey: string, fingerprint?: string): Promise<SignatureCheck> {
+export async function verifySignature(
+  data: Buffer,
+  armoredSignature: string,
+  armoredPublicKey: string,
+  fingerprint?: string,
+): Promise<SignatureCheck> {
   let key: openpgp.PublicKey;
   try {
     key = await openpgp.readKey({ armoredKey: armoredPublicKey });
@@ -20,13 +25,18 @@ export async function verifySignature(data: Buffer, armoredSignature: string, ar
   }
   const keyFingerprint = key.getFingerprint().toUpperCase();
   if (fingerprint !== undefined && !key.getKeys().some((k) => k.getFingerprint().toUpperCase() === fingerprint)) {
-    return { valid: false, fingerprint: keyFingerprint, reason: `the key's fingerprint ${keyFingerprint} is not the expected ${fingerprint}` };
+    return {
+      valid: false,
+      fingerprint: keyFingerprint,
+      reason: `the key's fingerprint ${keyFingerprint} is not the expected ${fingerprint}`,
+    };
   }
   try {
     const signature = await openpgp.readSignature({ armoredSignature });
     const message = await openpgp.createMessage({ binary: data });
     const { signatures } = await openpgp.verify({ message, signature, verificationKeys: key });
-    if (signatures.length !== 1) return { valid: false, fingerprint: keyFingerprint, reason: `${signatures.length} signatures instead of one` };
+    if (signatures.length !== 1)
+      return { valid: false, fingerprint: keyFingerprint, reason: `${signatures.length} signatures instead of one` };
     await signatures[0].verified;
     return { valid: true, fingerprint: keyFingerprint };
   } catch (e) {

@@ -25,7 +25,11 @@ const KINDS: Record<string, EntryKind> = {
  * byte is written to disk. A header that disagrees with its data (size, checksum), a broken gzip
  * stream or CRC, an unsafe entry or a limit ends in a failure line.
  */
-export async function readTarGz(archive: string, limits: ArchiveLimits, fail: (line: string) => void): Promise<PackageContents | undefined> {
+export async function readTarGz(
+  archive: string,
+  limits: ArchiveLimits,
+  fail: (line: string) => void,
+): Promise<PackageContents | undefined> {
   const entries = new ArchiveEntries(limits, fail);
   let stopped = false;
   let compressed = 0;
@@ -34,13 +38,15 @@ export async function readTarGz(archive: string, limits: ArchiveLimits, fail: (l
   const parser = new Parser({ strict: true } as never);
   const parserError = new Promise<never>((_, reject) => {
     parser.on('error', reject);
-    (parser as unknown as { on(e: 'warn', f: (code: string, message: string) => void): void }).on('warn', (_code, message) => reject(new Error(message)));
+    (parser as unknown as { on(e: 'warn', f: (code: string, message: string) => void): void }).on('warn', (_code, message) =>
+      reject(new Error(message)),
+    );
   });
   parserError.catch(() => undefined);
   parser.on('entry', (entry: ReadEntry) => {
     if (stopped) return entry.resume();
     const kind = KINDS[entry.type] ?? 'other';
-    const verdict = entries.accept(entry.path, kind, kind === 'file' ? entry.size ?? 0 : 0);
+    const verdict = entries.accept(entry.path, kind, kind === 'file' ? (entry.size ?? 0) : 0);
     if (verdict === 'stop') stopped = true;
     if (verdict !== true) return entry.resume();
     const hash = createHash('sha256');
@@ -56,7 +62,11 @@ export async function readTarGz(archive: string, limits: ArchiveLimits, fail: (l
       new Promise<void>((resolve) =>
         entry.on('end', () => {
           if (size !== entry.size) fail(`${showName(entry.path)}: its header says ${entry.size} bytes, its data has ${size}`);
-          entries.add(entry.path, { size, mode: (entry.mode ?? 0) & 0o7777, sha256: hash.digest('hex') }, keep ? Buffer.concat(chunks) : undefined);
+          entries.add(
+            entry.path,
+            { size, mode: (entry.mode ?? 0) & 0o7777, sha256: hash.digest('hex') },
+            keep ? Buffer.concat(chunks) : undefined,
+          );
           resolve();
         }),
       ),

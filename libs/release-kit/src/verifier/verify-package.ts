@@ -42,11 +42,20 @@ export function packageKind(target: string): PackageKind | undefined {
  * Verifies one package folder or archive on its own, as a recipient holding only it and the
  * public key would. `contents` is returned too, so that a caller can compare several forms.
  */
-export async function verifyPackage(target: string, kind: PackageKind, options: VerifyTargetOptions = {}): Promise<VerifyReport & { contents?: PackageContents }> {
+export async function verifyPackage(
+  target: string,
+  kind: PackageKind,
+  options: VerifyTargetOptions = {},
+): Promise<VerifyReport & { contents?: PackageContents }> {
   const failures: string[] = [];
   const fail = (line: string) => failures.push(kind === 'folder' ? line : `${basename(target)}: ${line}`);
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const contents = kind === 'folder' ? await readPackageFolder(target, fail) : kind === 'tar.gz' ? await readTarGz(target, limits, fail) : await readZip(target, limits, fail);
+  const contents =
+    kind === 'folder'
+      ? await readPackageFolder(target, fail)
+      : kind === 'tar.gz'
+        ? await readTarGz(target, limits, fail)
+        : await readZip(target, limits, fail);
   const report = { target, kind, failures, files: contents?.files.size ?? 0 };
   if (!contents) return report;
   if (kind !== 'folder' && !contents.top) {
@@ -54,7 +63,11 @@ export async function verifyPackage(target: string, kind: PackageKind, options: 
     return report;
   }
   const keyFile = options.keyFile ?? join(dirname(target), PUBLIC_KEY_FILE);
-  const facts = await checkPackage(contents, { sections: options.sections, publicKey: readText(keyFile), publicKeyName: basename(keyFile), fingerprint: options.fingerprint }, fail);
+  const facts = await checkPackage(
+    contents,
+    { sections: options.sections, publicKey: readText(keyFile), publicKeyName: basename(keyFile), fingerprint: options.fingerprint },
+    fail,
+  );
   return { ...report, ...facts, contents };
 }
 
@@ -66,7 +79,8 @@ export function compareContents(label: string, archive: PackageContents, folder:
     const other = folder.files.get(path);
     if (!other) lines.push(`${label}: ${showName(path)} is not in the package folder`);
     else if (other.sha256 !== facts.sha256) lines.push(`${label}: ${showName(path)} differs from the package folder`);
-    else if (other.mode !== facts.mode) lines.push(`${label}: ${showName(path)} has mode ${octalMode(facts.mode)}, the folder has ${octalMode(other.mode)}`);
+    else if (other.mode !== facts.mode)
+      lines.push(`${label}: ${showName(path)} has mode ${octalMode(facts.mode)}, the folder has ${octalMode(other.mode)}`);
   }
   for (const path of folder.files.keys()) if (!archive.files.has(path)) lines.push(`${label}: ${showName(path)} is missing`);
   return lines;

@@ -28,10 +28,18 @@ export interface VerifyReport {
 export async function verifyRelease(options: VerifyOptions): Promise<VerifyReport> {
   const dir = options.packageDir;
   if (!existsSync(dir)) return { failures: [`${dir}: the package folder does not exist (run release:assemble first)`], files: 0 };
-  const targetOptions = { keyFile: options.publicKeyFile, fingerprint: options.fingerprint, sections: options.sections, limits: options.limits };
+  const targetOptions = {
+    keyFile: options.publicKeyFile,
+    fingerprint: options.fingerprint,
+    sections: options.sections,
+    limits: options.limits,
+  };
   const folder = await verifyPackage(dir, 'folder', targetOptions);
   const failures = [...folder.failures];
-  const archives: Array<[PackageKind, string | undefined]> = [['tar.gz', options.tarGz], ['zip', options.zip]];
+  const archives: Array<[PackageKind, string | undefined]> = [
+    ['tar.gz', options.tarGz],
+    ['zip', options.zip],
+  ];
   for (const [kind, archive] of archives) {
     if (!archive) continue;
     if (!existsSync(archive)) {

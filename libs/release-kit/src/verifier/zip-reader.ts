@@ -7,7 +7,15 @@ import { ArchiveLimits, ratioExceeded } from './limits';
 import { PackageContents } from './package-contents';
 
 const UNIX = 3;
-const TYPE_BITS: Record<number, EntryKind> = { 0o100000: 'file', 0o040000: 'folder', 0o120000: 'symlink', 0o020000: 'device', 0o060000: 'device', 0o010000: 'fifo', 0o140000: 'socket' };
+const TYPE_BITS: Record<number, EntryKind> = {
+  0o100000: 'file',
+  0o040000: 'folder',
+  0o120000: 'symlink',
+  0o020000: 'device',
+  0o060000: 'device',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+};
 const DATA_DESCRIPTOR = 0x08;
 const ZIP64_SIZE = 0xffffffff;
 
@@ -21,7 +29,9 @@ export async function readZip(archive: string, limits: ArchiveLimits, fail: (lin
   let zip: yauzl.ZipFile | undefined;
   try {
     zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-      yauzl.open(archive, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (e, z) => (e ? reject(e) : resolve(z!))),
+      yauzl.open(archive, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (e, z) =>
+        e ? reject(e) : resolve(z!),
+      ),
     );
     if (zip.entryCount > limits.maxEntries) {
       fail(`${zip.entryCount} entries, more than ${limits.maxEntries} (limit --max-entries)`);
@@ -31,7 +41,7 @@ export async function readZip(archive: string, limits: ArchiveLimits, fail: (lin
     for (let entry = await nextEntry(opened); entry; entry = await nextEntry(opened)) {
       const name = decodeName(entry.fileNameRaw);
       if (name === undefined) {
-        fail(`${showName((entry.fileNameRaw).toString('latin1'))}: its name is not valid UTF-8`);
+        fail(`${showName(entry.fileNameRaw.toString('latin1'))}: its name is not valid UTF-8`);
         continue;
       }
       const kind = entryKind(entry, name);
@@ -81,9 +91,12 @@ function entryKind(entry: yauzl.Entry, name: string): EntryKind {
 }
 
 async function localHeaderAgrees(zip: yauzl.ZipFile, entry: yauzl.Entry, name: string, fail: (line: string) => void): Promise<boolean> {
-  const local = await new Promise<yauzl.LocalFileHeader>((resolve, reject) => zip.readLocalFileHeader(entry, (e, h) => (e ? reject(e) : resolve(h!))));
+  const local = await new Promise<yauzl.LocalFileHeader>((resolve, reject) =>
+    zip.readLocalFileHeader(entry, (e, h) => (e ? reject(e) : resolve(h!))),
+  );
   const problems: string[] = [];
-  if (!Buffer.from(local.fileName).equals(entry.fileNameRaw)) problems.push(`name ${showName(Buffer.from(local.fileName).toString('utf8'))}`);
+  if (!Buffer.from(local.fileName).equals(entry.fileNameRaw))
+    problems.push(`name ${showName(Buffer.from(local.fileName).toString('utf8'))}`);
   if (local.compressionMethod !== entry.compressionMethod) problems.push('compression method');
   if (!(local.generalPurposeBitFlag & DATA_DESCRIPTOR)) {
     if (local.crc32 !== entry.crc32) problems.push('CRC-32');

@@ -38,7 +38,12 @@ export function nextVersion(current: string, request: VersionRequest): string {
     next = bumped;
   }
   if (!semver.gt(next, current)) {
-    throw new ReleaseError(`the new version ${next} is not greater than the current version ${current}`, 'VERSION', 1, 'versions only move forward (SemVer precedence); pick a higher version');
+    throw new ReleaseError(
+      `the new version ${next} is not greater than the current version ${current}`,
+      'VERSION',
+      1,
+      'versions only move forward (SemVer precedence); pick a higher version',
+    );
   }
   return next;
 }

@@ -25,7 +25,8 @@ export function dockerTags(version: string, options: DockerTagOptions = {}): str
     tags.push(`v${major}.${minor}`, `v${major}`, 'latest');
   }
   for (const tag of tags) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new ReleaseError(`"${tag}" (from version ${version}) is not a valid Docker tag`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag))
+      throw new ReleaseError(`"${tag}" (from version ${version}) is not a valid Docker tag`);
   }
   return tags;
 }

@@ -28,7 +28,14 @@ export function parseConventionalCommit(commit: CommitMessage): ConventionalComm
   const [, type, scope, bang, description] = header;
   const footer = BREAKING_FOOTER.exec(commit.body);
   const breakingNote = footer ? footer[1].replace(/\s*\n\s*/g, ' ').trim() || description : bang ? description : undefined;
-  return { hash: commit.hash, type: type.toLowerCase(), scope, description: description.trim(), breaking: breakingNote !== undefined, breakingNote };
+  return {
+    hash: commit.hash,
+    type: type.toLowerCase(),
+    scope,
+    description: description.trim(),
+    breaking: breakingNote !== undefined,
+    breakingNote,
+  };
 }
 
 export interface ChangeEntry {
@@ -116,7 +123,12 @@ function releaseKind(previous: string, next: string): string {
   const diff = semver.diff(previous, next) ?? 'patch';
   const base = diff.replace(/^pre(?!release)/, '');
   const word = base === 'prerelease' ? 'pre-release' : `${base} release`;
-  if (!pre) return base === 'major' ? 'major release (breaking changes)' : base === 'minor' ? 'minor release (backward compatible)' : 'patch release (bug fixes)';
+  if (!pre)
+    return base === 'major'
+      ? 'major release (breaking changes)'
+      : base === 'minor'
+        ? 'minor release (backward compatible)'
+        : 'patch release (bug fixes)';
   return word === 'pre-release' ? 'pre-release' : `pre-release of a ${word}`;
 }
 

@@ -10,7 +10,12 @@ export function readVersion(versionFile: string): string {
   try {
     text = readFileSync(versionFile, 'utf8');
   } catch {
-    throw new ReleaseError('the VERSION file is missing', versionFile, undefined, 'write the release version into it, e.g. `echo 2.5.0 > VERSION`');
+    throw new ReleaseError(
+      'the VERSION file is missing',
+      versionFile,
+      undefined,
+      'write the release version into it, e.g. `echo 2.5.0 > VERSION`',
+    );
   }
   return parseVersionText(text, versionFile);
 }

@@ -35,13 +35,28 @@ export function planVersionBump(input: {
 }): VersionPlan {
   const { history } = input;
   if (history.dirty.length) {
-    const shown = history.dirty.slice(0, 10).map((l) => `\n    ${l}`).join('') + (history.dirty.length > 10 ? `\n    ... ${history.dirty.length - 10} more` : '');
-    throw new ReleaseError(`the git working tree is not clean; commit or stash these first:${shown}`, undefined, undefined, 'a version bump commits only VERSION and the release notes');
+    const shown =
+      history.dirty
+        .slice(0, 10)
+        .map((l) => `\n    ${l}`)
+        .join('') + (history.dirty.length > 10 ? `\n    ... ${history.dirty.length - 10} more` : '');
+    throw new ReleaseError(
+      `the git working tree is not clean; commit or stash these first:${shown}`,
+      undefined,
+      undefined,
+      'a version bump commits only VERSION and the release notes',
+    );
   }
   const title = checkTitle(input.title);
   const version = nextVersion(input.currentVersion, input.request);
   const tag = versionTag(version);
-  if (history.tagExists(tag)) throw new ReleaseError(`the tag ${tag} already exists`, undefined, undefined, `pick another version, or delete the tag with \`git tag -d ${tag}\` if it was made by mistake`);
+  if (history.tagExists(tag))
+    throw new ReleaseError(
+      `the tag ${tag} already exists`,
+      undefined,
+      undefined,
+      `pick another version, or delete the tag with \`git tag -d ${tag}\` if it was made by mistake`,
+    );
   const changes = groupCommits(history.commits);
   return {
     previousVersion: input.currentVersion,
@@ -49,13 +64,21 @@ export function planVersionBump(input: {
     tag,
     tagMessage: tagMessage(version, title),
     commitMessage: bumpCommitMessage(version),
-    releaseNotes: renderReleaseNotes({ previousVersion: input.currentVersion, version, title, previousTag: history.lastTag, changes, previousNotes: input.previousNotes }),
+    releaseNotes: renderReleaseNotes({
+      previousVersion: input.currentVersion,
+      version,
+      title,
+      previousTag: history.lastTag,
+      changes,
+      previousNotes: input.previousNotes,
+    }),
     changes,
   };
 }
 
 function gitRunner(root: string) {
-  return (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 }).toString('utf8');
+  return (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 }).toString('utf8');
 }
 
 /** Reads what a version bump needs from the git repository at `root`. */
@@ -64,7 +87,12 @@ export function readVersionHistory(root: string): VersionHistory {
   try {
     git('rev-parse', '--verify', 'HEAD');
   } catch {
-    throw new ReleaseError(`${root} is not a git repository with a commit`, undefined, undefined, 'the version bump reads the commits since the last v* tag');
+    throw new ReleaseError(
+      `${root} is not a git repository with a commit`,
+      undefined,
+      undefined,
+      'the version bump reads the commits since the last v* tag',
+    );
   }
   const dirty = git('status', '--porcelain', '--untracked-files=normal').split('\n').filter(Boolean);
   let lastTag: string | undefined;

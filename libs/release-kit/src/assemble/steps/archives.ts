@@ -11,14 +11,23 @@ export const archives: AssembleStep = {
   name: 'archives',
   async run(ctx) {
     const names = archiveNames(ctx.version);
-    const input = { top: ctx.top, packageDir: ctx.partial.packageDir, mtime: ctx.mtime, rootFiles: await ctx.deflatedRootFiles, sections: ctx.sections };
+    const input = {
+      top: ctx.top,
+      packageDir: ctx.partial.packageDir,
+      mtime: ctx.mtime,
+      rootFiles: await ctx.deflatedRootFiles,
+      sections: ctx.sections,
+    };
     for (const [name, write] of [
       ['tarGz', writeTarGz],
       ['zip', writeZip],
     ] as const) {
       const written = write(input, ctx.partial[name], spareLayout(ctx, name), ctx.mirrors[name]);
       ctx.layouts[names[name]] = written.layout;
-      if (written.kept) ctx.log(`${names[name]}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place (unchanged sections of the last-but-one archive)`);
+      if (written.kept)
+        ctx.log(
+          `${names[name]}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place (unchanged sections of the last-but-one archive)`,
+        );
     }
   },
 };

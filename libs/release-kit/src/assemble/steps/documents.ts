@@ -34,10 +34,14 @@ export const rootDocuments: AssembleStep = {
     };
     if (ctx.options.production) {
       const failed = answerSecurityChecklist(facts).filter((a) => a.status === 'fail');
-      if (failed.length) throw new ReleaseError(`a production release cannot be built: the security checklist fails:\n  - ${failed.map((a) => `${a.item}: ${a.evidence.join('; ')}`).join('\n  - ')}`);
+      if (failed.length)
+        throw new ReleaseError(
+          `a production release cannot be built: the security checklist fails:\n  - ${failed.map((a) => `${a.item}: ${a.evidence.join('; ')}`).join('\n  - ')}`,
+        );
     }
     // The answered checklist ships inside the security section, when the release has one.
-    if (config.sections.includes(SECURITY_CHECKLIST_FILE.split('/')[0])) ctx.documents.push({ path: SECURITY_CHECKLIST_FILE, data: securityChecklistMarkdown(facts), mode: FILE_MODE });
+    if (config.sections.includes(SECURITY_CHECKLIST_FILE.split('/')[0]))
+      ctx.documents.push({ path: SECURITY_CHECKLIST_FILE, data: securityChecklistMarkdown(facts), mode: FILE_MODE });
   },
 };
 

@@ -20,7 +20,11 @@ export const readInputs: AssembleStep = {
     gitInfo.catch(() => undefined);
     ctx.sections = ctx.config.sections.map((section) => {
       const outputDir = ctx.at(join(ctx.options.sectionsDir, section));
-      return { fragment: readFragment(outputDir, section, ctx.version), outputDir, digest: sha256(readFileSync(join(outputDir, FRAGMENT_FILE))) };
+      return {
+        fragment: readFragment(outputDir, section, ctx.version),
+        outputDir,
+        digest: sha256(readFileSync(join(outputDir, FRAGMENT_FILE))),
+      };
     });
     ctx.git = await gitInfo;
     ctx.signer = await resolveSigner(ctx.env);

@@ -19,12 +19,18 @@ export const planOutputs: AssembleStep = {
     ctx.top = packageFolderName(version);
     const names = archiveNames(version);
     const out = (name: string) => join(ctx.outputDir, name);
-    ctx.final = { packageDir: out(ctx.top), tarGz: out(names.tarGz), zip: out(names.zip), publicKey: out(PUBLIC_KEY_FILE), verifier: out(VERIFIER_FILE) };
+    ctx.final = {
+      packageDir: out(ctx.top),
+      tarGz: out(names.tarGz),
+      zip: out(names.zip),
+      publicKey: out(PUBLIC_KEY_FILE),
+      verifier: out(VERIFIER_FILE),
+    };
     ctx.verifier = bundleVerifier();
     ctx.npmLock = ctx.at('package-lock.json');
     ctx.buildUser = env.BUILD_USER || (env.CI ? 'ci-system' : 'local-build');
     ctx.mtime = entryEpoch(env.SOURCE_DATE_EPOCH);
-    ctx.buildDate = env.SOURCE_DATE_EPOCH ? ctx.mtime : ctx.git?.commitTime ?? ctx.mtime;
+    ctx.buildDate = env.SOURCE_DATE_EPOCH ? ctx.mtime : (ctx.git?.commitTime ?? ctx.mtime);
     ctx.key = assemblyKey(ctx);
   },
 };

@@ -33,7 +33,8 @@ export const packageFolder: AssembleStep = {
     for (const name of SPARED) {
       takeSpare(final[name], ctx.partial[name]);
       if (existsSync(final[name]) || existsSync(ctx.partial[name])) continue;
-      ctx.mirrors[name] = name === 'packageDir' ? partialPathFor(spareFor(final.packageDir), undefined, stagingDir) : partialPathFor(spareFor(final[name]));
+      ctx.mirrors[name] =
+        name === 'packageDir' ? partialPathFor(spareFor(final.packageDir), undefined, stagingDir) : partialPathFor(spareFor(final[name]));
     }
     const folder = writePackageFolder(ctx.partial.packageDir, {
       workspaceRoot: ctx.options.workspaceRoot,

@@ -14,14 +14,17 @@ export const productionGate: AssembleStep = {
     if (ctx.options.production) {
       const problems = [
         ...validateForProduction(ctx),
-        ...(ctx.git?.dirty ?? true ? ['the git tree has uncommitted changes (or is not a git checkout): commit them first'] : []),
-        ...(ctx.signer.mode === 'development' ? ['no release signing key: set RELEASE_SIGNING_KEY (+ RELEASE_SIGNING_PASSPHRASE) or GPG_KEY_ID'] : []),
+        ...((ctx.git?.dirty ?? true) ? ['the git tree has uncommitted changes (or is not a git checkout): commit them first'] : []),
+        ...(ctx.signer.mode === 'development'
+          ? ['no release signing key: set RELEASE_SIGNING_KEY (+ RELEASE_SIGNING_PASSPHRASE) or GPG_KEY_ID']
+          : []),
         ...ctx.skipped.map((s) => `${s.artifact} was skipped: ${s.reason}`),
       ];
       if (problems.length) throw new ReleaseError(`a production release cannot be built:\n  - ${problems.join('\n  - ')}`);
     }
     for (const skip of ctx.skipped) ctx.log(`SKIPPED ${skip.artifact}: ${skip.reason}`);
-    if (ctx.signer.mode === 'development') ctx.log('SIGNED WITH THE DEVELOPMENT KEY: this package is not fit for production (set RELEASE_SIGNING_KEY or GPG_KEY_ID)');
+    if (ctx.signer.mode === 'development')
+      ctx.log('SIGNED WITH THE DEVELOPMENT KEY: this package is not fit for production (set RELEASE_SIGNING_KEY or GPG_KEY_ID)');
   },
 };
 
@@ -38,11 +41,20 @@ function validateForProduction(ctx: AssembleContext): string[] {
     // A failed report is judged again: the failure may have been a tool that is installed now.
     if (!report?.passed) {
       const reportDir = join(options.workspaceRoot, options.validationDir, 'release-gate', fragment.section);
-      report = validateSection({ workspaceRoot: options.workspaceRoot, sectionOutput: outputDir, section: fragment.section, version: ctx.version, mode: 'production', reportDir, now: options.now });
+      report = validateSection({
+        workspaceRoot: options.workspaceRoot,
+        sectionOutput: outputDir,
+        section: fragment.section,
+        version: ctx.version,
+        mode: 'production',
+        reportDir,
+        now: options.now,
+      });
       for (const finding of report.findings) ctx.log(formatFinding(finding));
       ctx.log(formatSummary(report, relative(options.workspaceRoot, join(reportDir, 'report.json'))));
     }
-    if (report.counts.error) failed.push(failedValidation(report, `see ${join(options.validationDir, 'release-gate', fragment.section, 'report.json')}`));
+    if (report.counts.error)
+      failed.push(failedValidation(report, `see ${join(options.validationDir, 'release-gate', fragment.section, 'report.json')}`));
   }
   return failed;
 }

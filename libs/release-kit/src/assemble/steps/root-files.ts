@@ -31,7 +31,10 @@ export const rootFiles: AssembleStep = {
       mode: FILE_MODE,
     };
     const documents = [...ctx.documents, sbom];
-    ctx.listed = [...sections.flatMap((s) => s.fragment.files), ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode }))];
+    ctx.listed = [
+      ...sections.flatMap((s) => s.fragment.files),
+      ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
+    ];
     ctx.manifest = buildManifest({
       version,
       buildDate,

@@ -16,8 +16,12 @@ export const recordState: AssembleStep = {
     const files = [...ctx.listed, ...ctx.rootFiles.map((r) => ({ path: r.path, sha256: sha256(r.data) }))];
     writeState(ctx.outputDir, {
       key: ctx.key,
-      files: Object.fromEntries(files.map((f) => [f.path, { sha256: f.sha256, ...(folder.linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }])),
-      outputs: Object.fromEntries([names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(ctx.outputDir, name))!])),
+      files: Object.fromEntries(
+        files.map((f) => [f.path, { sha256: f.sha256, ...(folder.linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }]),
+      ),
+      outputs: Object.fromEntries(
+        [names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(ctx.outputDir, name))!]),
+      ),
       layouts: ctx.layouts,
       // The archives just replaced, now the spares, as the last assembly recorded them; or the copies just made.
       spares: Object.fromEntries(

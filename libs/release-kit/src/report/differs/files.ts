@@ -17,7 +17,9 @@ function sectionOf(path: string): string {
 
 function describeFile(b: ManifestFile, a: ManifestFile): string[] {
   return [
-    ...(b.sha256 !== a.sha256 ? [b.size === a.size ? `content changed (same size, ${formatBytes(a.size)})` : `size ${formatBytes(b.size)} → ${formatBytes(a.size)}`] : []),
+    ...(b.sha256 !== a.sha256
+      ? [b.size === a.size ? `content changed (same size, ${formatBytes(a.size)})` : `size ${formatBytes(b.size)} → ${formatBytes(a.size)}`]
+      : []),
     ...(b.mode !== a.mode ? [`mode ${b.mode} → ${a.mode}`] : []),
   ];
 }

@@ -38,7 +38,13 @@ function tags(image: ImageMetadata | undefined): Map<string, true> {
 const SIZES: Array<{ subject: string; of: (pkg: ReleasePackage) => number | undefined }> = [
   { subject: 'server binary', of: (pkg) => pkg.files.get(SERVER_BINARY)?.size },
   { subject: 'image (uncompressed)', of: (pkg) => imageOf(pkg)?.size },
-  { subject: 'image archive', of: (pkg) => { const t = imageOf(pkg)?.tarball; return t ? pkg.files.get(`binaries/${t}`)?.size : undefined; } },
+  {
+    subject: 'image archive',
+    of: (pkg) => {
+      const t = imageOf(pkg)?.tarball;
+      return t ? pkg.files.get(`binaries/${t}`)?.size : undefined;
+    },
+  },
 ];
 
 export const sizesDiffer: Differ = {

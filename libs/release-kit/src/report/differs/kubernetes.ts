@@ -29,7 +29,9 @@ export const kubernetesDiffer: Differ = {
   title: 'Kubernetes objects (rendered overlays)',
   reads: KUBERNETES,
   diff: (before, after) =>
-    scopedChanges(renderOverlays(before), renderOverlays(after), (b, a) => objectDiff(b, a).map((c) => formatPathChange(c, (a as KubeObject).kind === 'Secret'))),
+    scopedChanges(renderOverlays(before), renderOverlays(after), (b, a) =>
+      objectDiff(b, a).map((c) => formatPathChange(c, (a as KubeObject).kind === 'Secret')),
+    ),
 };
 
 /** Overlay name → object identity → object, for every overlay of the package. */
@@ -38,7 +40,8 @@ function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> 
   const rendered = new Map<string, Map<string, unknown>>();
   if (!overlays.length) return rendered;
   const kubectl = findTool('kubectl');
-  if (!kubectl.path) throw new ReleaseError('kubectl is not installed: the Kubernetes objects cannot be rendered', 'kubectl', undefined, kubectl.install);
+  if (!kubectl.path)
+    throw new ReleaseError('kubectl is not installed: the Kubernetes objects cannot be rendered', 'kubectl', undefined, kubectl.install);
   const tree = mkdtempSync(join(tmpdir(), 'release-diff-kubernetes-'));
   try {
     for (const [path, data] of pkg.contents) {
@@ -49,7 +52,14 @@ function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> 
     for (const overlay of overlays) {
       const folder = `kubernetes/overlays/${overlay}`;
       const run = runTool(kubectl.path, ['kustomize', join(tree, folder)]);
-      if (run.status !== 0) throw new ReleaseError(`kubectl kustomize failed: ${run.output.split(tree + '/').join('').trim()}`, `${pkg.source}: ${folder}`);
+      if (run.status !== 0)
+        throw new ReleaseError(
+          `kubectl kustomize failed: ${run.output
+            .split(tree + '/')
+            .join('')
+            .trim()}`,
+          `${pkg.source}: ${folder}`,
+        );
       const objects = parseYamlStream(run.output, `${pkg.source}: ${folder} (rendered)`) as Array<KubeObject | null>;
       rendered.set(overlay, new Map(objects.filter((o): o is KubeObject => !!o).map((o) => [identity(o), o])));
     }
