@@ -15,7 +15,7 @@ export default async function version(options: VersionExecutorSchema, context: E
       try {
         return readFileSync(join(context.root, path), 'utf8');
       } catch {
-        throw new ReleaseError('is missing', path);
+        throw new ReleaseError('is missing', { file: path });
       }
     };
     const configFile = options.config ?? 'libs/release/release.config.json';

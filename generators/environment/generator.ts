@@ -23,12 +23,9 @@ export default async function environmentGenerator(tree: Tree, options: Environm
     tree.exists(overlayDir) && `${overlayDir}/`,
   ].filter((x): x is string => typeof x === 'string');
   if (existing.length && !options.force) {
-    throw new ReleaseError(
-      `the environment "${name}" already exists (${existing.join(', ')})`,
-      undefined,
-      undefined,
-      'pick another name, or pass --force to overwrite it',
-    );
+    throw new ReleaseError(`the environment "${name}" already exists (${existing.join(', ')})`, {
+      hint: 'pick another name, or pass --force to overwrite it',
+    });
   }
   const env = resolveNewEnvironment({ name, from: options.from ?? 'staging', namespace: options.namespace, replicas: options.replicas });
 
@@ -36,16 +33,13 @@ export default async function environmentGenerator(tree: Tree, options: Environm
   const fromOverlay = joinPathFragments(overlaysDir, env.from);
   if (!environments.includes(env.from) || !tree.exists(fromTemplate)) {
     const known = environments.filter((e) => tree.exists(joinPathFragments(configDir, e, envTemplate)));
-    throw new ReleaseError(`--from=${env.from}: unknown environment`, undefined, undefined, `copy one of: ${known.join(', ')}`);
+    throw new ReleaseError(`--from=${env.from}: unknown environment`, { hint: `copy one of: ${known.join(', ')}` });
   }
   if (!tree.exists(joinPathFragments(fromOverlay, kustomization))) {
     const withOverlay = environments.filter((e) => tree.exists(joinPathFragments(overlaysDir, e, kustomization)));
-    throw new ReleaseError(
-      `--from=${env.from}: the environment has no Kubernetes overlay to copy (${fromOverlay}/${kustomization})`,
-      undefined,
-      undefined,
-      `copy one of: ${withOverlay.join(', ')}`,
-    );
+    throw new ReleaseError(`--from=${env.from}: the environment has no Kubernetes overlay to copy (${fromOverlay}/${kustomization})`, {
+      hint: `copy one of: ${withOverlay.join(', ')}`,
+    });
   }
 
   const template = deriveEnvTemplate(read(tree, fromTemplate), env);
@@ -71,6 +65,6 @@ export default async function environmentGenerator(tree: Tree, options: Environm
 
 function read(tree: Tree, path: string): string {
   const text = tree.read(path, 'utf-8');
-  if (text === null) throw new ReleaseError('is missing', path);
+  if (text === null) throw new ReleaseError('is missing', { file: path });
   return text;
 }

@@ -145,7 +145,7 @@ function displayNameOf(name: string): string {
  */
 export function deriveOverlay(files: Record<string, string>, env: ResolvedEnvironment, shownAs: string): Record<string, string> {
   if (!(ENVIRONMENT_PATHS.kustomization in files)) {
-    throw new ReleaseError(`the ${env.from} environment has no ${ENVIRONMENT_PATHS.kustomization} to copy`, shownAs);
+    throw new ReleaseError(`the ${env.from} environment has no ${ENVIRONMENT_PATHS.kustomization} to copy`, { file: shownAs });
   }
   const result: Record<string, string> = {};
   for (const file of Object.keys(files).sort()) {
@@ -156,11 +156,10 @@ export function deriveOverlay(files: Record<string, string>, env: ResolvedEnviro
     }
     const doc = parseDocument(text);
     if (doc.errors.length)
-      throw new ReleaseError(
-        `invalid YAML: ${doc.errors[0].message.split('\n')[0]}`,
-        `${shownAs}/${file}`,
-        doc.errors[0].linePos?.[0]?.line,
-      );
+      throw new ReleaseError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, {
+        file: `${shownAs}/${file}`,
+        line: doc.errors[0].linePos?.[0]?.line,
+      });
     const kind = file === ENVIRONMENT_PATHS.kustomization ? 'Kustomization' : doc.get('kind');
     if (kind === 'Kustomization') editKustomization(doc, env);
     else if (kind === 'Deployment' && env.replicas !== undefined) doc.setIn(['spec', 'replicas'], env.replicas);

@@ -10,10 +10,10 @@ import { parseJsonText } from '@spacetime/release-kit/src/support/yaml-file';
  */
 export function appendToJsonArray(text: string, key: string, value: string, file: string): string {
   const doc = parseJsonText(text, file) as Record<string, unknown>;
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ReleaseError('is not a JSON object', file);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ReleaseError('is not a JSON object', { file });
   const current = doc[key] ?? [];
   if (!Array.isArray(current) || current.some((v) => typeof v !== 'string'))
-    throw new ReleaseError(`"${key}" is not an array of strings`, file);
+    throw new ReleaseError(`"${key}" is not an array of strings`, { file });
   if (current.includes(value)) return text;
   const expected = { ...doc, [key]: [...current, value] };
 
@@ -44,9 +44,9 @@ function escapeRegExp(s: string): string {
 /** The top-level string array `key` of a JSON document ([] when absent). */
 export function readJsonArray(text: string, key: string, file: string): string[] {
   const doc = parseJsonText(text, file) as Record<string, unknown>;
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ReleaseError('is not a JSON object', file);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ReleaseError('is not a JSON object', { file });
   const value = doc[key] ?? [];
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
-    throw new ReleaseError(`"${key}" is not an array of strings`, file);
+    throw new ReleaseError(`"${key}" is not an array of strings`, { file });
   return value;
 }

@@ -11,12 +11,9 @@ export function assertDnsLabel(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new ReleaseError(`${what} is missing`);
   if (value.length > 63) throw new ReleaseError(`${what} "${value}" is longer than 63 characters (a DNS-1123 label)`);
   if (!DNS_1123_LABEL.test(value)) {
-    throw new ReleaseError(
-      `${what} "${printable(value)}" is not a DNS-1123 label`,
-      undefined,
-      undefined,
-      'use lower-case letters, digits and "-", starting and ending with a letter or digit (e.g. "qa", "load-test")',
-    );
+    throw new ReleaseError(`${what} "${printable(value)}" is not a DNS-1123 label`, {
+      hint: 'use lower-case letters, digits and "-", starting and ending with a letter or digit (e.g. "qa", "load-test")',
+    });
   }
   return value;
 }

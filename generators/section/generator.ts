@@ -14,7 +14,7 @@ export default async function sectionGenerator(tree: Tree, options: SectionGener
   const projectText = read(tree, releaseProject);
   if (readJsonArray(configText, 'sections', releaseConfig).includes(name))
     throw new ReleaseError(`the section "${name}" already exists in ${releaseConfig} sections`);
-  if (tree.exists(root)) throw new ReleaseError(`${root}/ already exists`, undefined, undefined, 'pick another name');
+  if (tree.exists(root)) throw new ReleaseError(`${root}/ already exists`, { hint: 'pick another name' });
   const clash = getProjects(tree).get(name);
   if (clash) throw new ReleaseError(`a project named "${name}" already exists (${clash.root}); Nx project names are unique`);
   readJsonArray(projectText, 'implicitDependencies', releaseProject);
@@ -32,6 +32,6 @@ export default async function sectionGenerator(tree: Tree, options: SectionGener
 
 function read(tree: Tree, path: string): string {
   const text = tree.read(path, 'utf-8');
-  if (text === null) throw new ReleaseError('is missing', path);
+  if (text === null) throw new ReleaseError('is missing', { file: path });
   return text;
 }

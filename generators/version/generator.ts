@@ -30,6 +30,6 @@ export default async function versionGenerator(tree: Tree, options: VersionGener
 
 function read(tree: Tree, path: string): string {
   const text = tree.read(path, 'utf-8');
-  if (text === null) throw new ReleaseError('is missing', path);
+  if (text === null) throw new ReleaseError('is missing', { file: path });
   return text;
 }

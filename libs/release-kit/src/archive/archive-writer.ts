@@ -107,12 +107,10 @@ function units(input: ArchiveInput): Unit[] {
     const section = root && input.sections.find((s) => root.path.startsWith(`${s.fragment.section}/`));
     const last = section && [...section.fragment.directories, ...section.fragment.files.map((f) => f.path)].sort(compareBytes).pop();
     if (root && last && compareBytes(last, root.path) >= 0) {
-      throw new ReleaseError(
-        `the section ships ${last}, which sorts at or after the generated ${root.path}`,
-        `libs/sections/${section!.fragment.section}`,
-        undefined,
-        'rename it: the generated file must be the last entry of its section',
-      );
+      throw new ReleaseError(`the section ships ${last}, which sorts at or after the generated ${root.path}`, {
+        file: `libs/sections/${section!.fragment.section}`,
+        hint: 'rename it: the generated file must be the last entry of its section',
+      });
     }
   }
   // Padded: every unit followed by another, but a root file followed by a root file.

@@ -214,16 +214,14 @@ class CopyList {
     if (!file.source) {
       const pack = this.packs[this.pack[failure.index]];
       return failure.reason === 'missing'
-        ? new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, pack, undefined, rerun)
-        : new ReleaseError(
-            `changed after its section was packaged (${file.path} no longer matches its SHA-256)`,
-            pack,
-            undefined,
-            'rerun `npx nx run release:assemble`, which packages it again',
-          );
+        ? new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, { file: pack, hint: rerun })
+        : new ReleaseError(`changed after its section was packaged (${file.path} no longer matches its SHA-256)`, {
+            file: pack,
+            hint: 'rerun `npx nx run release:assemble`, which packages it again',
+          });
     }
     return failure.reason === 'missing'
-      ? new ReleaseError('is missing, but its section was packaged with it', file.source, undefined, rerun)
+      ? new ReleaseError('is missing, but its section was packaged with it', { file: file.source, hint: rerun })
       : changedAfterPackaging(file, file.source);
   }
 }
@@ -258,10 +256,8 @@ function linkVerified(file: PackedFile, from: string, to: string, hashedAs: Outp
 }
 
 function changedAfterPackaging(file: PackedFile, from: string): ReleaseError {
-  return new ReleaseError(
-    'changed after its section was packaged (its SHA-256 no longer matches)',
-    file.source ?? from,
-    undefined,
-    'rerun `npx nx run release:assemble`, which packages it again',
-  );
+  return new ReleaseError('changed after its section was packaged (its SHA-256 no longer matches)', {
+    file: file.source ?? from,
+    hint: 'rerun `npx nx run release:assemble`, which packages it again',
+  });
 }

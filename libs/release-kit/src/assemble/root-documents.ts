@@ -20,6 +20,6 @@ function readTemplate(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch {
-    throw new ReleaseError('the release template is missing', file);
+    throw new ReleaseError('the release template is missing', { file });
   }
 }

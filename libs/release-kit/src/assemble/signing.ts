@@ -65,36 +65,32 @@ async function openpgpSigner(keyFile: string, passphrase: string | undefined, mo
   try {
     armoredKey = readFileSync(keyFile, 'utf8');
   } catch {
-    throw new ReleaseError('RELEASE_SIGNING_KEY names a file that cannot be read', keyFile);
+    throw new ReleaseError('RELEASE_SIGNING_KEY names a file that cannot be read', { file: keyFile });
   }
   let key: openpgp.PrivateKey;
   try {
     key = await openpgp.readPrivateKey({ armoredKey });
   } catch {
-    throw new ReleaseError(
-      'is not an ASCII-armored OpenPGP private key',
-      keyFile,
-      undefined,
-      'export one with `gpg --armor --export-secret-keys <id>`',
-    );
+    throw new ReleaseError('is not an ASCII-armored OpenPGP private key', {
+      file: keyFile,
+      hint: 'export one with `gpg --armor --export-secret-keys <id>`',
+    });
   }
   if (!key.isDecrypted()) {
-    if (!passphrase) throw new ReleaseError('the key is protected by a passphrase; set RELEASE_SIGNING_PASSPHRASE', keyFile);
+    if (!passphrase) throw new ReleaseError('the key is protected by a passphrase; set RELEASE_SIGNING_PASSPHRASE', { file: keyFile });
     try {
       key = await openpgp.decryptKey({ privateKey: key, passphrase });
     } catch {
-      throw new ReleaseError('RELEASE_SIGNING_PASSPHRASE does not unlock this key', keyFile);
+      throw new ReleaseError('RELEASE_SIGNING_PASSPHRASE does not unlock this key', { file: keyFile });
     }
   }
   const fingerprint = key.getFingerprint().toUpperCase();
   const expires = await key.getExpirationTime();
   if (expires instanceof Date && expires.getTime() < Date.now()) {
-    throw new ReleaseError(
-      `the signing key ${fingerprint} expired on ${expires.toISOString()}`,
-      keyFile,
-      undefined,
-      'extend its expiry or use another key',
-    );
+    throw new ReleaseError(`the signing key ${fingerprint} expired on ${expires.toISOString()}`, {
+      file: keyFile,
+      hint: 'extend its expiry or use another key',
+    });
   }
   const created = key.getCreationTime();
   return {
@@ -121,7 +117,7 @@ function gpgSigner(keyId: string): Signer {
       );
     } catch (e) {
       const detail = (e as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop() ?? (e as Error).message;
-      throw new ReleaseError(`gpg failed for GPG_KEY_ID=${keyId}: ${detail}`, undefined, undefined, 'check `gpg --list-secret-keys`');
+      throw new ReleaseError(`gpg failed for GPG_KEY_ID=${keyId}: ${detail}`, { hint: 'check `gpg --list-secret-keys`' });
     }
   };
   const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(gpg(['--with-colons', '--fingerprint', '--list-secret-keys', keyId]))?.[1];

@@ -181,13 +181,13 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   mkdirSync(o.outputDir, { recursive: true });
 
   const skip = async (reason: string): Promise<ImageBuildResult> => {
-    if (o.production) throw new ReleaseError(`cannot build the Docker image: ${reason}`, shown(o.dockerfile));
+    if (o.production) throw new ReleaseError(`cannot build the Docker image: ${reason}`, { file: shown(o.dockerfile) });
     writeFileSync(join(o.outputDir, BUILD_LOG), `${reason}\n`);
     await writeArtifactSet(o.outputDir, { files: [], skipped: [{ artifact: tarballName, reason }], metadata: { image: null } });
     return { skipped: reason };
   };
 
-  if (!existsSync(o.dockerfile)) throw new ReleaseError('is missing', shown(o.dockerfile));
+  if (!existsSync(o.dockerfile)) throw new ReleaseError('is missing', { file: shown(o.dockerfile) });
   const context = readArtifactSet(o.contextDir, shown(o.contextDir));
   const server = context.files.find((f) => f.path === 'spacetime-server');
   if (!server) {
@@ -240,7 +240,7 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
     writeFileSync(logFile, `${transcript.all.join('\n')}\n`);
   }
   if (transcript.error)
-    throw new ReleaseError(transcript.failure(), shown(o.dockerfile), undefined, `full build output: ${shown(logFile)}`);
+    throw new ReleaseError(transcript.failure(), { file: shown(o.dockerfile), hint: `full build output: ${shown(logFile)}` });
 
   const inspect = await docker.getImage(refs[0]).inspect();
   const tarball = join(o.outputDir, tarballName);

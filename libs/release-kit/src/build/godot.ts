@@ -236,21 +236,18 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   const shown = (p: string) => relative(o.workspaceRoot, p) || '.';
   const presetsFile = join(o.projectDir, 'export_presets.cfg');
   const projectFile = join(o.projectDir, 'project.godot');
-  if (!existsSync(projectFile)) throw new ReleaseError('is not a Godot project (no project.godot)', shown(o.projectDir));
+  if (!existsSync(projectFile)) throw new ReleaseError('is not a Godot project (no project.godot)', { file: shown(o.projectDir) });
   if (!existsSync(presetsFile))
-    throw new ReleaseError(
-      'is missing: the project has no export presets',
-      shown(presetsFile),
-      undefined,
-      'create them in the editor (Project > Export)',
-    );
+    throw new ReleaseError('is missing: the project has no export presets', {
+      file: shown(presetsFile),
+      hint: 'create them in the editor (Project > Export)',
+    });
   const presets = parseExportPresets(readFileSync(presetsFile, 'utf8'));
   const preset = presets.find((p) => p.name === o.preset);
   if (!preset) {
-    throw new ReleaseError(
-      `has no export preset "${o.preset}"; it has: ${presets.map((p) => `"${p.name}"`).join(', ') || 'none'}`,
-      shown(presetsFile),
-    );
+    throw new ReleaseError(`has no export preset "${o.preset}"; it has: ${presets.map((p) => `"${p.name}"`).join(', ') || 'none'}`, {
+      file: shown(presetsFile),
+    });
   }
 
   rmSync(o.outputDir, { recursive: true, force: true });
@@ -264,7 +261,7 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   const found = findGodot(o.godot, env, required.major);
   const mainFile = o.mode === 'pack' ? `${o.name}.pck` : o.name;
   if ('reason' in found) {
-    if (o.production) throw new ReleaseError(`cannot export the server: ${found.reason}`, shown(o.projectDir));
+    if (o.production) throw new ReleaseError(`cannot export the server: ${found.reason}`, { file: shown(o.projectDir) });
     writeFileSync(logFile, `${found.reason}\n`);
     const skipped = [{ artifact: mainFile, reason: found.reason }];
     await writeArtifactSet(o.outputDir, {
@@ -302,12 +299,10 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
       problems.push(...checkOutput(join(o.outputDir, `${o.name}.pck`), `${o.name}.pck`, started));
     }
     if (problems.length) {
-      throw new ReleaseError(
-        `Godot export of preset "${o.preset}" failed:\n  - ${problems.join('\n  - ')}`,
-        shown(o.projectDir),
-        undefined,
-        `full log: ${shown(logFile)}`,
-      );
+      throw new ReleaseError(`Godot export of preset "${o.preset}" failed:\n  - ${problems.join('\n  - ')}`, {
+        file: shown(o.projectDir),
+        hint: `full log: ${shown(logFile)}`,
+      });
     }
     for (const f of files) chmodSync(join(o.outputDir, f.path), f.mode);
     await writeArtifactSet(o.outputDir, {
@@ -360,24 +355,19 @@ function runLogged(
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(
-        new ReleaseError(
-          `cannot run ${command.command}: ${e.message}`,
-          undefined,
-          undefined,
-          command.command === 'xvfb-run' ? 'install xvfb (Debian: apt-get install xvfb xauth) or set DISPLAY' : undefined,
-        ),
+        new ReleaseError(`cannot run ${command.command}: ${e.message}`, {
+          hint: command.command === 'xvfb-run' ? 'install xvfb (Debian: apt-get install xvfb xauth) or set DISPLAY' : undefined,
+        }),
       );
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) {
         reject(
-          new ReleaseError(
-            `Godot ${what} did not finish within ${timeoutSeconds} s and was stopped (process group killed)`,
-            logShown,
-            undefined,
-            'see this log; raise the timeout option if the project is large',
-          ),
+          new ReleaseError(`Godot ${what} did not finish within ${timeoutSeconds} s and was stopped (process group killed)`, {
+            file: logShown,
+            hint: 'see this log; raise the timeout option if the project is large',
+          }),
         );
         return;
       }

@@ -12,7 +12,7 @@ const UNSAFE_CHARACTER = /[\u0000-\u001f\u007f\\:*?"<>|]/;
  */
 export function assertArchivablePath(relativePath: string, origin: string): void {
   const fail = (why: string) => {
-    throw new ReleaseError(`cannot be archived safely: ${why}`, origin, undefined, 'rename the file');
+    throw new ReleaseError(`cannot be archived safely: ${why}`, { file: origin, hint: 'rename the file' });
   };
   if (relativePath.includes('\ufffd')) fail('its name is not valid UTF-8');
   if (relativePath.startsWith('/')) fail('it is an absolute path');

@@ -69,21 +69,17 @@ export function readFragment(sectionOutput: string, section: string, version: st
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ReleaseError(
       missing ? `section "${section}" has no package output` : `section "${section}" has an unreadable package output`,
-      file,
-      undefined,
-      `run \`npx nx run ${section}:package\` (release:assemble runs it for you through its dependencies)`,
+      { file, hint: `run \`npx nx run ${section}:package\` (release:assemble runs it for you through its dependencies)` },
     );
   }
   if (fragment.format !== FRAGMENT_FORMAT || fragment.section !== section) {
-    throw new ReleaseError(`is not a package output of section "${section}" in format ${FRAGMENT_FORMAT}`, file);
+    throw new ReleaseError(`is not a package output of section "${section}" in format ${FRAGMENT_FORMAT}`, { file });
   }
   if (fragment.version !== version) {
-    throw new ReleaseError(
-      `was packaged for version ${fragment.version}, but VERSION says ${version}`,
+    throw new ReleaseError(`was packaged for version ${fragment.version}, but VERSION says ${version}`, {
       file,
-      undefined,
-      `rerun \`npx nx run ${section}:package\``,
-    );
+      hint: `rerun \`npx nx run ${section}:package\``,
+    });
   }
   return fragment;
 }
@@ -105,18 +101,19 @@ export function readMadeFile(sectionOutput: string, file: PackedFile): Buffer {
   try {
     fd = openSync(pack, 'r');
   } catch {
-    throw new ReleaseError(
-      `is missing, but the section's fragment lists ${file.path} in it`,
-      pack,
-      undefined,
-      "rerun the section's package target",
-    );
+    throw new ReleaseError(`is missing, but the section's fragment lists ${file.path} in it`, {
+      file: pack,
+      hint: "rerun the section's package target",
+    });
   }
   try {
     for (let got = 0; got < length;) {
       const n = readSync(fd, data, got, length - got, offset + got);
       if (n === 0)
-        throw new ReleaseError(`is shorter than its fragment says (${file.path})`, pack, undefined, "rerun the section's package target");
+        throw new ReleaseError(`is shorter than its fragment says (${file.path})`, {
+          file: pack,
+          hint: "rerun the section's package target",
+        });
       got += n;
     }
   } finally {

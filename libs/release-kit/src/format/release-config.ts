@@ -38,12 +38,12 @@ export function loadReleaseConfig(file: string, shownAs = file): ReleaseConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new ReleaseError('the release config is missing', shownAs);
+    throw new ReleaseError('the release config is missing', { file: shownAs });
   }
   const config = parseJsonText(text, shownAs);
   if (!validate(config)) {
     const problems = validate.errors!.map((e) => `${e.instancePath || '(top level)'} ${e.message}`).join('; ');
-    throw new ReleaseError(`invalid release config: ${problems}`, shownAs);
+    throw new ReleaseError(`invalid release config: ${problems}`, { file: shownAs });
   }
   return config;
 }
@@ -52,6 +52,6 @@ export function loadReleaseConfig(file: string, shownAs = file): ReleaseConfig {
 export function releaseNotesSource(configText: string, releaseDir = 'libs/release', shownAs = `${releaseDir}/release.config.json`): string {
   const config = parseJsonText(configText, shownAs) as { templates?: { releaseNotes?: unknown } };
   const notes = config?.templates?.releaseNotes;
-  if (typeof notes !== 'string' || !notes) throw new ReleaseError('templates.releaseNotes is missing', shownAs);
+  if (typeof notes !== 'string' || !notes) throw new ReleaseError('templates.releaseNotes is missing', { file: shownAs });
   return posix.normalize(posix.join(releaseDir, notes));
 }

@@ -54,5 +54,7 @@ export function parseArtifactRepo(url: string, shownAs: string): RepositoryAddre
   const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (s3) return { kind: 's3', bucket: s3[1], prefix: (s3[2] ?? '').replace(/^\/+|\/+$/g, '') };
   if (url.startsWith('file:///')) return { kind: 'file', root: fileURLToPath(url) };
-  throw new ReleaseError(`"${url}" is not an artifact repository: use s3://<bucket>/<prefix> or file:///<absolute path>`, shownAs);
+  throw new ReleaseError(`"${url}" is not an artifact repository: use s3://<bucket>/<prefix> or file:///<absolute path>`, {
+    file: shownAs,
+  });
 }

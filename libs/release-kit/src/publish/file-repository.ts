@@ -20,7 +20,7 @@ export class FileRepository implements ArtifactRepository {
 
   async checkAccess(): Promise<void> {
     if (existsSync(this.root) && !statSync(this.root).isDirectory())
-      throw new ReleaseError(`${this.root} is not a folder`, 'ARTIFACT_REPO');
+      throw new ReleaseError(`${this.root} is not a folder`, { file: 'ARTIFACT_REPO' });
   }
 
   async probeWrite(): Promise<void> {
@@ -30,7 +30,7 @@ export class FileRepository implements ArtifactRepository {
       writeFileSync(probe, 'probe\n');
       rmSync(probe);
     } catch (e) {
-      throw new ReleaseError(`cannot write to ${this.root}: ${(e as Error).message}`, 'ARTIFACT_REPO');
+      throw new ReleaseError(`cannot write to ${this.root}: ${(e as Error).message}`, { file: 'ARTIFACT_REPO' });
     }
   }
 

@@ -30,14 +30,14 @@ export interface HelmChart {
  */
 export function packageHelmChart(options: { chartDir: string; version: string; image?: PinnedImage; mtime: number }): HelmChart {
   const chartYaml = join(options.chartDir, 'Chart.yaml');
-  if (!existsSync(chartYaml)) throw new ReleaseError('is missing: the package holds no Helm chart there', chartYaml);
+  if (!existsSync(chartYaml)) throw new ReleaseError('is missing: the package holds no Helm chart there', { file: chartYaml });
   const chart = parseDocument(readFileSync(chartYaml, 'utf8'));
-  if (chart.errors.length) throw new ReleaseError(`is not valid YAML: ${chart.errors[0].message}`, chartYaml);
+  if (chart.errors.length) throw new ReleaseError(`is not valid YAML: ${chart.errors[0].message}`, { file: chartYaml });
   chart.set('version', options.version);
   chart.set('appVersion', options.version);
   const metadata = chart.toJS() as Record<string, unknown>;
   const name = metadata.name;
-  if (typeof name !== 'string' || !/^[a-z0-9-]+$/.test(name)) throw new ReleaseError('has no valid chart name', chartYaml);
+  if (typeof name !== 'string' || !/^[a-z0-9-]+$/.test(name)) throw new ReleaseError('has no valid chart name', { file: chartYaml });
 
   const replaced = new Map<string, string>([['Chart.yaml', chart.toString()]]);
   if (options.image) {

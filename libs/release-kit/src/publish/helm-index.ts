@@ -52,9 +52,7 @@ export function mergeHelmIndex(
     if (!force)
       throw new ReleaseError(
         `already lists ${name} ${version} with digest ${String(current.digest)}, not ${entry.digest}: a released chart never changes`,
-        shownAs,
-        undefined,
-        'publish a new version, or rerun with --force to overwrite it (recorded in the publish report)',
+        { file: shownAs, hint: 'publish a new version, or rerun with --force to overwrite it (recorded in the publish report)' },
       );
     replaced = true;
   }
@@ -68,7 +66,7 @@ export function mergeHelmIndex(
 function readIndex(text: string, shownAs: string): HelmIndex {
   const index = parseYamlText(text, shownAs) as HelmIndex;
   if (!index || typeof index !== 'object' || typeof index.entries !== 'object' || index.entries === null) {
-    throw new ReleaseError('is not a Helm repository index (no entries map)', shownAs);
+    throw new ReleaseError('is not a Helm repository index (no entries map)', { file: shownAs });
   }
   return index;
 }

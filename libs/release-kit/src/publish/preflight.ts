@@ -20,17 +20,15 @@ export interface PreflightChecks {
 export async function preflight(c: PreflightChecks): Promise<void> {
   for (const file of [c.verify.packageDir, c.verify.tarGz!, c.verify.zip!, c.verify.publicKeyFile]) {
     if (!existsSync(file))
-      throw new ReleaseError('is missing: there is no release package to publish', file, undefined, 'run release:assemble first');
+      throw new ReleaseError('is missing: there is no release package to publish', { file, hint: 'run release:assemble first' });
   }
   const report = await verifyRelease(c.verify);
   if (report.failures.length) {
     const more = report.failures.length > 1 ? ` (and ${report.failures.length - 1} more problems)` : '';
-    throw new ReleaseError(
-      `the package fails verification, so it is not published: ${report.failures[0]}${more}`,
-      c.verify.packageDir,
-      undefined,
-      'run release:verify for every problem, then release:assemble',
-    );
+    throw new ReleaseError(`the package fails verification, so it is not published: ${report.failures[0]}${more}`, {
+      file: c.verify.packageDir,
+      hint: 'run release:verify for every problem, then release:assemble',
+    });
   }
   c.log(`preflight: package verified (${report.files} files, signed by ${report.fingerprint})`);
   await c.repository.checkAccess();

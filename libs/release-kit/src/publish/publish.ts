@@ -101,10 +101,9 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
   if ('skipped' in image || !registry) {
     const why = 'skipped' in image ? image.skipped : 'DOCKER_REGISTRY (or --registry) is not set';
     if (o.production)
-      throw new ReleaseError(
-        `cannot publish the image: ${why}`,
-        'skipped' in image ? join(packageDir, ROOT_FILES.manifest) : 'DOCKER_REGISTRY',
-      );
+      throw new ReleaseError(`cannot publish the image: ${why}`, {
+        file: 'skipped' in image ? join(packageDir, ROOT_FILES.manifest) : 'DOCKER_REGISTRY',
+      });
     o.warn(`SKIPPED the container registry: ${why}`);
   }
 
@@ -245,9 +244,7 @@ async function plan(repository: ArtifactRepository, force: boolean, files: Array
   if (conflicts.length) {
     throw new ReleaseError(
       `${repository.location}/${conflicts[0]} already exists with different content: a released version never changes${conflicts.length > 1 ? ` (also ${conflicts.slice(1).join(', ')})` : ''}`,
-      undefined,
-      undefined,
-      'publish a new version, or rerun with --force to overwrite (recorded in the publish report)',
+      { hint: 'publish a new version, or rerun with --force to overwrite (recorded in the publish report)' },
     );
   }
   return planned;

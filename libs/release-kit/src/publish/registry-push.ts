@@ -20,7 +20,7 @@ export interface RegistryAuth {
 export function registryAuth(registry: string, env: NodeJS.ProcessEnv): RegistryAuth | undefined {
   if (env.DOCKER_USERNAME || env.DOCKER_PASSWORD) {
     if (!env.DOCKER_USERNAME || !env.DOCKER_PASSWORD)
-      throw new ReleaseError('set both DOCKER_USERNAME and DOCKER_PASSWORD, or neither', 'DOCKER_USERNAME');
+      throw new ReleaseError('set both DOCKER_USERNAME and DOCKER_PASSWORD, or neither', { file: 'DOCKER_USERNAME' });
     return {
       username: env.DOCKER_USERNAME,
       password: env.DOCKER_PASSWORD,
@@ -34,7 +34,7 @@ export function registryAuth(registry: string, env: NodeJS.ProcessEnv): Registry
   try {
     auths = JSON.parse(readFileSync(configFile, 'utf8')).auths ?? {};
   } catch {
-    throw new ReleaseError('is not valid JSON', configFile);
+    throw new ReleaseError('is not valid JSON', { file: configFile });
   }
   const found = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
   if (!found) return undefined;
@@ -50,10 +50,9 @@ export async function checkRegistry(docker: Docker, registry: string, auth: Regi
     try {
       await docker.checkAuth({ username: auth.username, password: auth.password, serveraddress: auth.serveraddress });
     } catch (e) {
-      throw new ReleaseError(
-        `the registry ${registry} refused the credentials from ${auth.source}: ${engineMessage(e)}`,
-        'DOCKER_REGISTRY',
-      );
+      throw new ReleaseError(`the registry ${registry} refused the credentials from ${auth.source}: ${engineMessage(e)}`, {
+        file: 'DOCKER_REGISTRY',
+      });
     }
     return;
   }
@@ -64,18 +63,18 @@ export async function checkRegistry(docker: Docker, registry: string, auth: Regi
   } catch (e) {
     throw new ReleaseError(
       `the registry ${registry} does not answer at ${scheme}://${registry}/v2/ (${(e as Error).cause ?? (e as Error).message})`,
-      'DOCKER_REGISTRY',
+      { file: 'DOCKER_REGISTRY' },
     );
   }
   if (status === 401)
-    throw new ReleaseError(
-      `the registry ${registry} needs credentials`,
-      'DOCKER_REGISTRY',
-      undefined,
-      'set DOCKER_USERNAME and DOCKER_PASSWORD, or `docker login` it',
-    );
+    throw new ReleaseError(`the registry ${registry} needs credentials`, {
+      file: 'DOCKER_REGISTRY',
+      hint: 'set DOCKER_USERNAME and DOCKER_PASSWORD, or `docker login` it',
+    });
   if (status !== 200)
-    throw new ReleaseError(`the registry ${registry} answered HTTP ${status} at /v2/: it is not a Docker registry`, 'DOCKER_REGISTRY');
+    throw new ReleaseError(`the registry ${registry} answered HTTP ${status} at /v2/: it is not a Docker registry`, {
+      file: 'DOCKER_REGISTRY',
+    });
 }
 
 export interface PushRequest {
@@ -110,7 +109,7 @@ export async function pushImage(r: PushRequest): Promise<PushResult> {
     const stream = await r.docker.loadImage(createReadStream(r.tarball));
     await follow(r.docker, stream as unknown as NodeJS.ReadableStream);
     if (!(await hasImage(r.docker, r.imageId)))
-      throw new ReleaseError(`does not hold the image ${r.imageId} that MANIFEST.json records`, r.tarball);
+      throw new ReleaseError(`does not hold the image ${r.imageId} that MANIFEST.json records`, { file: r.tarball });
   }
   const image = r.docker.getImage(r.imageId);
   const target = `${r.registry}/${r.repository}`;
@@ -118,27 +117,29 @@ export async function pushImage(r: PushRequest): Promise<PushResult> {
   for (const tag of r.tags) {
     await image.tag({ repo: target, tag });
     const reference = `${target}:${tag}`;
-    const stream = await r.docker
-      .getImage(reference)
-      .push({
-        authconfig: r.auth ? { username: r.auth.username, password: r.auth.password, serveraddress: r.auth.serveraddress } : {},
-      } as never);
+    const stream = await r.docker.getImage(reference).push({
+      authconfig: r.auth ? { username: r.auth.username, password: r.auth.password, serveraddress: r.auth.serveraddress } : {},
+    } as never);
     const events = await follow(r.docker, stream as unknown as NodeJS.ReadableStream).catch((e) => {
-      throw new ReleaseError(`the registry ${r.registry} refused the push of ${reference}: ${engineMessage(e)}`, 'DOCKER_REGISTRY');
+      throw new ReleaseError(`the registry ${r.registry} refused the push of ${reference}: ${engineMessage(e)}`, {
+        file: 'DOCKER_REGISTRY',
+      });
     });
     const failed = events.find((e) => e.error || e.errorDetail?.message);
     if (failed)
       throw new ReleaseError(
         `the registry ${r.registry} refused the push of ${reference}: ${(failed.errorDetail?.message ?? failed.error ?? '').trim()}`,
-        'DOCKER_REGISTRY',
+        { file: 'DOCKER_REGISTRY' },
       );
     const digest = events.map((e) => e.aux?.Digest).find(Boolean);
-    if (!digest) throw new ReleaseError(`the push of ${reference} reported no digest`, 'DOCKER_REGISTRY');
+    if (!digest) throw new ReleaseError(`the push of ${reference} reported no digest`, { file: 'DOCKER_REGISTRY' });
     digests.add(digest);
     r.log(`pushed ${reference}@${digest}`);
   }
   if (digests.size !== 1)
-    throw new ReleaseError(`the tags of one image were pushed with different digests (${[...digests].join(', ')})`, 'DOCKER_REGISTRY');
+    throw new ReleaseError(`the tags of one image were pushed with different digests (${[...digests].join(', ')})`, {
+      file: 'DOCKER_REGISTRY',
+    });
   return { references: r.tags.map((t) => `${target}:${t}`), digest: [...digests][0] };
 }
 

@@ -60,12 +60,10 @@ export class S3Repository implements ArtifactRepository {
     try {
       await this.client.config.credentials();
     } catch (e) {
-      throw new ReleaseError(
-        `no AWS credentials found for ${this.location} (${(e as Error).message})`,
-        'ARTIFACT_REPO',
-        undefined,
-        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE',
-      );
+      throw new ReleaseError(`no AWS credentials found for ${this.location} (${(e as Error).message})`, {
+        file: 'ARTIFACT_REPO',
+        hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE',
+      });
     }
     try {
       await withRetry(`HeadBucket ${this.bucket}`, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })), this.log);
@@ -167,28 +165,22 @@ export class S3Repository implements ArtifactRepository {
     const code = status(error);
     const name = e.name === 'Unknown' || /^\d+$/.test(e.name) ? undefined : e.name;
     if (code === 404 || name === 'NoSuchBucket')
-      return new ReleaseError(
-        `${what}: the bucket ${this.bucket} does not exist`,
-        'ARTIFACT_REPO',
-        undefined,
-        'create it, or point ARTIFACT_REPO (or --artifactRepo) at an existing bucket',
-      );
+      return new ReleaseError(`${what}: the bucket ${this.bucket} does not exist`, {
+        file: 'ARTIFACT_REPO',
+        hint: 'create it, or point ARTIFACT_REPO (or --artifactRepo) at an existing bucket',
+      });
     if (code === 403 || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'AccessDenied') {
-      return new ReleaseError(
-        `${what}: access denied${name ? ` (${name})` : ''}: the credentials are wrong or lack permission`,
-        'ARTIFACT_REPO',
-        undefined,
-        'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket policy',
-      );
+      return new ReleaseError(`${what}: access denied${name ? ` (${name})` : ''}: the credentials are wrong or lack permission`, {
+        file: 'ARTIFACT_REPO',
+        hint: 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket policy',
+      });
     }
     if (e.code)
-      return new ReleaseError(
-        `${what}: cannot reach the S3 endpoint (${e.code}: ${e.message})`,
-        'ARTIFACT_REPO',
-        undefined,
-        'check AWS_ENDPOINT_URL / the network',
-      );
-    return new ReleaseError(`${what} failed: ${name ?? 'HTTP ' + code}: ${e.message}`, 'ARTIFACT_REPO');
+      return new ReleaseError(`${what}: cannot reach the S3 endpoint (${e.code}: ${e.message})`, {
+        file: 'ARTIFACT_REPO',
+        hint: 'check AWS_ENDPOINT_URL / the network',
+      });
+    return new ReleaseError(`${what} failed: ${name ?? 'HTTP ' + code}: ${e.message}`, { file: 'ARTIFACT_REPO' });
   }
 }
 

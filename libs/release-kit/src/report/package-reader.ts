@@ -23,7 +23,7 @@ function packageFormat(path: string): PackageFormat {
   if (existsSync(path) && statSync(path).isDirectory()) return 'folder';
   if (/\.(tar\.gz|tgz)$/.test(path)) return 'tar.gz';
   if (path.endsWith('.zip')) return 'zip';
-  throw new ReleaseError('not a package folder, .tar.gz or .zip', path);
+  throw new ReleaseError('not a package folder, .tar.gz or .zip', { file: path });
 }
 
 /**
@@ -31,22 +31,22 @@ function packageFormat(path: string): PackageFormat {
  * Archives are streamed: nothing is extracted to disk, and files nobody wants are skipped.
  */
 export async function readPackage(path: string, wanted: (path: string) => boolean, source = path): Promise<ReleasePackage> {
-  if (!existsSync(path)) throw new ReleaseError('no such package folder or archive', path);
+  if (!existsSync(path)) throw new ReleaseError('no such package folder or archive', { file: path });
   const format = packageFormat(path);
   const keep = (p: string) => p === ROOT_FILES.manifest || wanted(p);
   const contents =
     format === 'folder' ? readFolder(path, keep) : format === 'zip' ? await readZip(path, keep) : await readTarGz(path, keep);
   const manifestData = contents.get(ROOT_FILES.manifest);
-  if (!manifestData) throw new ReleaseError(`${ROOT_FILES.manifest} is missing: not a release package`, path);
+  if (!manifestData) throw new ReleaseError(`${ROOT_FILES.manifest} is missing: not a release package`, { file: path });
   contents.delete(ROOT_FILES.manifest);
   let manifest: Manifest;
   try {
     manifest = JSON.parse(manifestData.toString('utf8'));
   } catch (e) {
-    throw new ReleaseError(`${ROOT_FILES.manifest} is not JSON: ${(e as Error).message}`, path);
+    throw new ReleaseError(`${ROOT_FILES.manifest} is not JSON: ${(e as Error).message}`, { file: path });
   }
   if (!Array.isArray(manifest.files) || !manifest.version)
-    throw new ReleaseError(`${ROOT_FILES.manifest} has no version or file list`, path);
+    throw new ReleaseError(`${ROOT_FILES.manifest} has no version or file list`, { file: path });
   const files = new Map(manifest.files.map((f) => [f.path, f]));
   for (const p of contents.keys()) if (!files.has(p)) contents.delete(p);
   return { source, manifest, files, contents };
@@ -73,7 +73,7 @@ function withinTop(entryPath: string): string | undefined {
 function readTarGz(archive: string, keep: (p: string) => boolean): Promise<Map<string, Buffer>> {
   const contents = new Map<string, Buffer>();
   return new Promise((resolve, reject) => {
-    const fail = (e: Error) => reject(new ReleaseError(`cannot read the archive: ${e.message}`, archive));
+    const fail = (e: Error) => reject(new ReleaseError(`cannot read the archive: ${e.message}`, { file: archive }));
     const parser = new Parser({ strict: true, onwarn: (_code: string, message: string) => fail(new Error(message)) } as never);
     parser.on('entry', (entry: ReadEntry) => {
       const path = withinTop(entry.path);
@@ -92,7 +92,7 @@ function readTarGz(archive: string, keep: (p: string) => boolean): Promise<Map<s
 
 async function readZip(archive: string, keep: (p: string) => boolean): Promise<Map<string, Buffer>> {
   const contents = new Map<string, Buffer>();
-  const fail = (e: Error) => new ReleaseError(`cannot read the archive: ${e.message}`, archive);
+  const fail = (e: Error) => new ReleaseError(`cannot read the archive: ${e.message}`, { file: archive });
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(archive, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (e, z) =>
       e ? reject(fail(e)) : resolve(z!),

@@ -27,7 +27,8 @@ export interface ReleaseReportOptions {
 export function writeReleaseReport(options: ReleaseReportOptions): { file: string; bytes: number; model: ReportModel } {
   const packageName = packageFolderName(options.version);
   const manifestFile = join(options.outputDir, packageName, ROOT_FILES.manifest);
-  if (!existsSync(manifestFile)) throw new ReleaseError('no built package: run `npx nx run release:assemble` first', manifestFile);
+  if (!existsSync(manifestFile))
+    throw new ReleaseError('no built package: run `npx nx run release:assemble` first', { file: manifestFile });
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
   const names = archiveNames(options.version);
   const profile = options.profile && existsSync(options.profile) ? options.profile : undefined;

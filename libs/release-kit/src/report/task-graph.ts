@@ -56,7 +56,7 @@ export function readTaskRuns(graphFile: string, profileFile: string | undefined)
   const timings = new Map<string, { outcome: TaskOutcome; durationMs: number }>();
   if (profileFile && existsSync(profileFile)) {
     const events = readJson(profileFile);
-    if (!Array.isArray(events)) throw new ReleaseError('not an Nx profile (a JSON array of trace events)', profileFile);
+    if (!Array.isArray(events)) throw new ReleaseError('not an Nx profile (a JSON array of trace events)', { file: profileFile });
     for (const e of events as Array<{ ph?: string; name?: string; dur?: number; args?: { status?: string } }>) {
       if (e.ph === 'X' && e.name)
         timings.set(e.name, {
@@ -72,6 +72,6 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new ReleaseError(`cannot be read as JSON: ${(e as Error).message}`, file);
+    throw new ReleaseError(`cannot be read as JSON: ${(e as Error).message}`, { file });
   }
 }

@@ -34,7 +34,7 @@ export function readValidationResults(validationDir: string, sections: string[])
       try {
         report = JSON.parse(readFileSync(file, 'utf8'));
       } catch (e) {
-        throw new ReleaseError(`not a validation report: ${(e as Error).message}`, file);
+        throw new ReleaseError(`not a validation report: ${(e as Error).message}`, { file });
       }
       return [
         {

@@ -68,15 +68,13 @@ export function readArtifactSet(outputDir: string, shown: string): ArtifactSet {
   try {
     set = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new ReleaseError(
-      `has no readable ${ARTIFACT_SET_FILE}: the target that builds it did not finish`,
-      shown,
-      undefined,
-      'run the target that writes this folder (the package target depends on it)',
-    );
+    throw new ReleaseError(`has no readable ${ARTIFACT_SET_FILE}: the target that builds it did not finish`, {
+      file: shown,
+      hint: 'run the target that writes this folder (the package target depends on it)',
+    });
   }
   if (set.format !== ARTIFACT_SET_FORMAT)
-    throw new ReleaseError(`${ARTIFACT_SET_FILE} is not in format ${ARTIFACT_SET_FORMAT}`, shown, undefined, rebuildHint(shown));
+    throw new ReleaseError(`${ARTIFACT_SET_FILE} is not in format ${ARTIFACT_SET_FORMAT}`, { file: shown, hint: rebuildHint(shown) });
   return set;
 }
 
@@ -94,12 +92,10 @@ export interface ResolvedArtifacts {
 
 /** An artifact whose bytes are not the ones its artifacts.json lists: edited or replaced after its target ran. */
 export function changedArtifact(origin: string, what: string): ReleaseError {
-  return new ReleaseError(
-    `${what}: it changed after the target that built it wrote ${ARTIFACT_SET_FILE}`,
-    origin,
-    undefined,
-    rebuildHint(dirname(origin)),
-  );
+  return new ReleaseError(`${what}: it changed after the target that built it wrote ${ARTIFACT_SET_FILE}`, {
+    file: origin,
+    hint: rebuildHint(dirname(origin)),
+  });
 }
 
 function rebuildHint(folder: string): string {
@@ -155,7 +151,7 @@ export function resolveArtifacts(workspaceRoot: string, mappings: ArtifactMappin
       const file = join(dir, f.path);
       const origin = relative(workspaceRoot, file);
       const stat = existsSync(file) ? statSync(file) : undefined;
-      if (!stat?.isFile()) throw new ReleaseError(`is listed in ${ARTIFACT_SET_FILE} but missing`, origin);
+      if (!stat?.isFile()) throw new ReleaseError(`is listed in ${ARTIFACT_SET_FILE} but missing`, { file: origin });
       if (stat.size !== f.size) throw changedArtifact(origin, `is ${stat.size} bytes, not the ${f.size} listed`);
       result.sources.push({ path: posix.normalize(posix.join(mapping.to, f.path)), origin, file, sourceMode: f.mode, sha256: f.sha256 });
     }

@@ -26,7 +26,7 @@ const GENERATORS: Record<GeneratedFile['kind'], Generator> = {
   'release-verifier': { make: () => bundleVerifier(), executable: true },
   'openapi-reference': {
     make: (file, { root, version, show }) => {
-      if (!file.from) throw new ReleaseError('the openapi-reference generator needs "from"', show(join(root, 'project.json')));
+      if (!file.from) throw new ReleaseError('the openapi-reference generator needs "from"', { file: show(join(root, 'project.json')) });
       const source = join(root, file.from);
       return openApiReference(parseYamlFile(source, show(source)), version, show(source));
     },
@@ -37,10 +37,9 @@ const GENERATORS: Record<GeneratedFile['kind'], Generator> = {
 export function generateFile(file: GeneratedFile, context: GeneratorContext): { data: Buffer; mode: number } {
   const generator = GENERATORS[file.kind];
   if (!generator)
-    throw new ReleaseError(
-      `unknown generated file kind "${file.kind}" (known: ${Object.keys(GENERATORS).join(', ')})`,
-      context.show(join(context.root, 'project.json')),
-    );
+    throw new ReleaseError(`unknown generated file kind "${file.kind}" (known: ${Object.keys(GENERATORS).join(', ')})`, {
+      file: context.show(join(context.root, 'project.json')),
+    });
   const made = generator.make(file, context);
   return { data: typeof made === 'string' ? Buffer.from(made, 'utf8') : made, mode: generator.executable ? 0o755 : 0o644 };
 }

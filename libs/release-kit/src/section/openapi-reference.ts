@@ -37,9 +37,9 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 export function openApiReference(document: unknown, version: string, shownAs: string): string {
   const api = document as OpenApi;
   if (!api || typeof api !== 'object' || !String(api.openapi ?? '').startsWith('3.')) {
-    throw new ReleaseError('is not an OpenAPI 3 document (no `openapi: 3.x` field)', shownAs);
+    throw new ReleaseError('is not an OpenAPI 3 document (no `openapi: 3.x` field)', { file: shownAs });
   }
-  if (!api.paths || Object.keys(api.paths).length === 0) throw new ReleaseError('has no paths to document', shownAs);
+  if (!api.paths || Object.keys(api.paths).length === 0) throw new ReleaseError('has no paths to document', { file: shownAs });
   const out: string[] = [];
   out.push(`# ${api.info?.title ?? 'API'} reference`, '', `**Release:** ${version}`, '');
   out.push(`Generated from \`${shownAs.split('/').pop()}\` (OpenAPI ${api.openapi}) when the release package was built.`, '');

@@ -215,10 +215,9 @@ class BatchBuffers {
 function assertNoDuplicates(sources: SectionSource[]): void {
   for (let i = 1; i < sources.length; i++) {
     if (sources[i].path === sources[i - 1].path) {
-      throw new ReleaseError(
-        `two sources map to the same package path "${sources[i].path}" (also ${sources[i - 1].origin})`,
-        sources[i].origin,
-      );
+      throw new ReleaseError(`two sources map to the same package path "${sources[i].path}" (also ${sources[i - 1].origin})`, {
+        file: sources[i].origin,
+      });
     }
   }
 }
@@ -227,12 +226,10 @@ function assertSizes(sources: SectionSource[], maxFileBytes: number): void {
   for (const source of sources) {
     const size = source.data?.length ?? source.size ?? statSync(source.file!).size;
     if (size > maxFileBytes) {
-      throw new ReleaseError(
-        `is ${size} bytes, more than maxFileBytes (${maxFileBytes})`,
-        source.origin,
-        undefined,
-        'raise "maxFileBytes" in the package target\'s options if the file belongs in the release',
-      );
+      throw new ReleaseError(`is ${size} bytes, more than maxFileBytes (${maxFileBytes})`, {
+        file: source.origin,
+        hint: 'raise "maxFileBytes" in the package target\'s options if the file belongs in the release',
+      });
     }
   }
 }
@@ -260,7 +257,7 @@ function archiveOrder(section: string, directories: string[], sources: SectionSo
 
 function workspacePath(workspaceRoot: string, source: SectionSource): string {
   const path = relative(workspaceRoot, source.file!);
-  if (path.startsWith('..')) throw new ReleaseError('is outside the workspace', source.origin);
+  if (path.startsWith('..')) throw new ReleaseError('is outside the workspace', { file: source.origin });
   return path.split('\\').join('/');
 }
 

@@ -27,21 +27,22 @@ export function listSourceFiles(folder: string, workspaceRoot: string, displayRo
       const absolutePath = join(dir, name);
       const relativePath = rel ? `${rel}/${name}` : name;
       if (!Buffer.from(name, 'utf8').equals(nameBytes)) {
-        throw new ReleaseError('cannot be archived safely: its name is not valid UTF-8', show(absolutePath), undefined, 'rename the file');
+        throw new ReleaseError('cannot be archived safely: its name is not valid UTF-8', {
+          file: show(absolutePath),
+          hint: 'rename the file',
+        });
       }
       assertArchivablePath(relativePath, show(absolutePath));
       let stat = lstatSync(absolutePath);
       if (stat.isSymbolicLink()) {
         const target = resolveLink(absolutePath, show(absolutePath));
         if (target !== realRoot && !target.startsWith(realRoot + sep)) {
-          throw new ReleaseError(
-            `is a symlink that leaves the workspace (to ${target})`,
-            show(absolutePath),
-            undefined,
-            'copy the file into the workspace instead',
-          );
+          throw new ReleaseError(`is a symlink that leaves the workspace (to ${target})`, {
+            file: show(absolutePath),
+            hint: 'copy the file into the workspace instead',
+          });
         }
-        if (ancestors.has(target)) throw new ReleaseError('is a symlink loop', show(absolutePath));
+        if (ancestors.has(target)) throw new ReleaseError('is a symlink loop', { file: show(absolutePath) });
         stat = statSync(absolutePath);
         if (stat.isDirectory()) {
           visit(absolutePath, relativePath, new Set([...ancestors, target]));
@@ -50,7 +51,7 @@ export function listSourceFiles(folder: string, workspaceRoot: string, displayRo
       }
       if (stat.isDirectory()) visit(absolutePath, relativePath, new Set([...ancestors, realpathSync(absolutePath)]));
       else if (stat.isFile()) files.push({ relativePath, absolutePath, size: stat.size, mode: stat.mode & 0o7777 });
-      else throw new ReleaseError('is not a regular file or folder (device, socket or FIFO)', show(absolutePath));
+      else throw new ReleaseError('is not a regular file or folder (device, socket or FIFO)', { file: show(absolutePath) });
     }
   };
 
@@ -58,9 +59,9 @@ export function listSourceFiles(folder: string, workspaceRoot: string, displayRo
   try {
     rootStat = statSync(folder);
   } catch {
-    throw new ReleaseError('the section source folder is missing', show(folder));
+    throw new ReleaseError('the section source folder is missing', { file: show(folder) });
   }
-  if (!rootStat.isDirectory()) throw new ReleaseError('is not a folder', show(folder));
+  if (!rootStat.isDirectory()) throw new ReleaseError('is not a folder', { file: show(folder) });
   try {
     visit(folder, '', new Set([realpathSync(folder)]));
   } catch (error) {
@@ -74,7 +75,7 @@ function resolveLink(link: string, shown: string): string {
     return realpathSync(link);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new ReleaseError('is a symlink loop', shown);
-    throw new ReleaseError('is a symlink whose target does not exist', shown);
+    if (code === 'ELOOP') throw new ReleaseError('is a symlink loop', { file: shown });
+    throw new ReleaseError('is a symlink whose target does not exist', { file: shown });
   }
 }

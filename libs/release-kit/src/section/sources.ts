@@ -59,7 +59,9 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
       assertArchivablePath(path, `${options.projectRoot}/project.json (sources "${mapping.to}" -> ${source.origin})`);
       if (mapping.render) {
         if (file.size > MAX_RENDERED)
-          throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, source.origin);
+          throw new ReleaseError(`is too large to render (${file.size} bytes); move it to a mapping without "render"`, {
+            file: source.origin,
+          });
         source.renderVersion = options.version;
       }
       result.push(source);

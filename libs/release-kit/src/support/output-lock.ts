@@ -28,12 +28,10 @@ export async function withOutputLock<T>(dir: string, shownDir: string, log: (lin
     if (holder !== waitingFor) log(`waiting for the assembly running as pid ${holder} (${shownDir}/${LOCK_FILE})`);
     waitingFor = holder;
     if (Date.now() - started > WAIT_MS)
-      throw new ReleaseError(
-        `another assembly (pid ${holder}) has held the lock for over ${WAIT_MS / 60_000} minutes`,
-        `${shownDir}/${LOCK_FILE}`,
-        undefined,
-        'stop it, or remove the lock if that pid is not an assembly',
-      );
+      throw new ReleaseError(`another assembly (pid ${holder}) has held the lock for over ${WAIT_MS / 60_000} minutes`, {
+        file: `${shownDir}/${LOCK_FILE}`,
+        hint: 'stop it, or remove the lock if that pid is not an assembly',
+      });
     await sleep(POLL_MS);
   }
   try {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 /** The versions of what decides the package's bytes; recorded in MANIFEST.json. */
 export function toolVersions(): Record<string, string> {
   return {
-    'release-kit': packageVersion('@spacetime/release-kit'),
+    'release-kit': JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version,
     openpgp: packageVersion('openpgp'),
     tar: packageVersion('tar'),
     zlib: process.versions.zlib,

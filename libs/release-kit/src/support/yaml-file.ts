@@ -12,7 +12,7 @@ export function parseYamlFile(file: string, shownAs = file): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new ReleaseError('the file is missing or unreadable', shownAs);
+    throw new ReleaseError('the file is missing or unreadable', { file: shownAs });
   }
   return parseYamlText(text, shownAs);
 }
@@ -39,7 +39,7 @@ function throwFirstError(errors: YamlError[], shownAs: string): void {
   const error = errors[0];
   if (!error) return;
   const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  throw new ReleaseError(`invalid YAML: ${message}`, shownAs, error.linePos?.[0]?.line);
+  throw new ReleaseError(`invalid YAML: ${message}`, { file: shownAs, line: error.linePos?.[0]?.line });
 }
 
 /** Parses JSON; a syntax error names the file and line. */
@@ -53,6 +53,9 @@ export function parseJsonText(text: string, shownAs: string): unknown {
     const line = position
       ? text.slice(0, Number(position[1])).split('\n').length
       : yaml().parseDocument(text).errors[0]?.linePos?.[0]?.line;
-    throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*$/, '')}`, shownAs, line);
+    throw new ReleaseError(`invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*$/, '')}`, {
+      file: shownAs,
+      line,
+    });
   }
 }

@@ -159,7 +159,7 @@ function schemaValidator(): (obj: Obj) => Array<{ path: Path; message: string }>
   const root = (require.resolve.paths('kubernetes-models') ?? [])
     .map((p) => join(p, 'kubernetes-models'))
     .find((p) => existsSync(join(p, 'package.json')));
-  if (!root) throw new ReleaseError('the npm package kubernetes-models is not installed', 'package.json', undefined, 'run `npm ci`');
+  if (!root) throw new ReleaseError('the npm package kubernetes-models is not installed', { file: 'package.json', hint: 'run `npm ci`' });
   const cache = new Map<string, any>();
   return (obj) => {
     const file = join(root, ...String(obj.apiVersion ?? '').split('/'), `${obj.kind}.js`);

@@ -18,11 +18,10 @@ export function locatedDocuments(text: string, shownAs: string): LocatedDoc[] {
   for (const doc of list) {
     const error = doc.errors[0];
     if (error)
-      throw new ReleaseError(
-        `invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-        shownAs,
-        error.linePos?.[0]?.line,
-      );
+      throw new ReleaseError(`invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, {
+        file: shownAs,
+        line: error.linePos?.[0]?.line,
+      });
   }
   return list.filter((d) => d.contents !== null).map((doc) => located(doc, counter));
 }
@@ -32,11 +31,10 @@ export function locatedDocument(text: string, shownAs: string): LocatedDoc {
   const doc = yaml().parseDocument(text, { lineCounter: counter, prettyErrors: true });
   const error = doc.errors[0];
   if (error)
-    throw new ReleaseError(
-      `invalid syntax: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-      shownAs,
-      error.linePos?.[0]?.line,
-    );
+    throw new ReleaseError(`invalid syntax: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, {
+      file: shownAs,
+      line: error.linePos?.[0]?.line,
+    });
   return located(doc, counter);
 }
 

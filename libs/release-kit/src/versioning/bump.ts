@@ -38,12 +38,11 @@ export function nextVersion(current: string, request: VersionRequest): string {
     next = bumped;
   }
   if (!semver.gt(next, current)) {
-    throw new ReleaseError(
-      `the new version ${next} is not greater than the current version ${current}`,
-      'VERSION',
-      1,
-      'versions only move forward (SemVer precedence); pick a higher version',
-    );
+    throw new ReleaseError(`the new version ${next} is not greater than the current version ${current}`, {
+      file: 'VERSION',
+      line: 1,
+      hint: 'versions only move forward (SemVer precedence); pick a higher version',
+    });
   }
   return next;
 }

@@ -40,23 +40,17 @@ export function planVersionBump(input: {
         .slice(0, 10)
         .map((l) => `\n    ${l}`)
         .join('') + (history.dirty.length > 10 ? `\n    ... ${history.dirty.length - 10} more` : '');
-    throw new ReleaseError(
-      `the git working tree is not clean; commit or stash these first:${shown}`,
-      undefined,
-      undefined,
-      'a version bump commits only VERSION and the release notes',
-    );
+    throw new ReleaseError(`the git working tree is not clean; commit or stash these first:${shown}`, {
+      hint: 'a version bump commits only VERSION and the release notes',
+    });
   }
   const title = checkTitle(input.title);
   const version = nextVersion(input.currentVersion, input.request);
   const tag = versionTag(version);
   if (history.tagExists(tag))
-    throw new ReleaseError(
-      `the tag ${tag} already exists`,
-      undefined,
-      undefined,
-      `pick another version, or delete the tag with \`git tag -d ${tag}\` if it was made by mistake`,
-    );
+    throw new ReleaseError(`the tag ${tag} already exists`, {
+      hint: `pick another version, or delete the tag with \`git tag -d ${tag}\` if it was made by mistake`,
+    });
   const changes = groupCommits(history.commits);
   return {
     previousVersion: input.currentVersion,
@@ -87,12 +81,9 @@ export function readVersionHistory(root: string): VersionHistory {
   try {
     git('rev-parse', '--verify', 'HEAD');
   } catch {
-    throw new ReleaseError(
-      `${root} is not a git repository with a commit`,
-      undefined,
-      undefined,
-      'the version bump reads the commits since the last v* tag',
-    );
+    throw new ReleaseError(`${root} is not a git repository with a commit`, {
+      hint: 'the version bump reads the commits since the last v* tag',
+    });
   }
   const dirty = git('status', '--porcelain', '--untracked-files=normal').split('\n').filter(Boolean);
   let lastTag: string | undefined;
@@ -156,9 +147,7 @@ export function applyVersionBump(root: string, plan: VersionPlan, files: Record<
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
     throw new ReleaseError(
       `git failed while ${committed ? `tagging ${plan.tag} (the commit "${plan.commitMessage}" was made)` : `committing ${plan.version} (nothing was changed)`}: ${stderr || (e as Error).message}`,
-      undefined,
-      undefined,
-      'set user.name and user.email (git config) if git asks for an identity',
+      { hint: 'set user.name and user.email (git config) if git asks for an identity' },
     );
   }
   return { commit: git('rev-parse', 'HEAD').trim() };

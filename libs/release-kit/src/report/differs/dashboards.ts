@@ -27,7 +27,7 @@ function titlesByUid(pkg: ReleasePackage): Map<string, string> {
     try {
       dashboard = JSON.parse(data.toString('utf8'));
     } catch (e) {
-      throw new ReleaseError(`not JSON: ${(e as Error).message}`, `${pkg.source}: ${path}`);
+      throw new ReleaseError(`not JSON: ${(e as Error).message}`, { file: `${pkg.source}: ${path}` });
     }
     titles.set(dashboard.uid ?? path, dashboard.title ?? '(untitled)');
   }

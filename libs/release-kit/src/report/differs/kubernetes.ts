@@ -41,7 +41,10 @@ function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> 
   if (!overlays.length) return rendered;
   const kubectl = findTool('kubectl');
   if (!kubectl.path)
-    throw new ReleaseError('kubectl is not installed: the Kubernetes objects cannot be rendered', 'kubectl', undefined, kubectl.install);
+    throw new ReleaseError('kubectl is not installed: the Kubernetes objects cannot be rendered', {
+      file: 'kubectl',
+      hint: kubectl.install,
+    });
   const tree = mkdtempSync(join(tmpdir(), 'release-diff-kubernetes-'));
   try {
     for (const [path, data] of pkg.contents) {
@@ -58,7 +61,7 @@ function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> 
             .split(tree + '/')
             .join('')
             .trim()}`,
-          `${pkg.source}: ${folder}`,
+          { file: `${pkg.source}: ${folder}` },
         );
       const objects = parseYamlStream(run.output, `${pkg.source}: ${folder} (rendered)`) as Array<KubeObject | null>;
       rendered.set(overlay, new Map(objects.filter((o): o is KubeObject => !!o).map((o) => [identity(o), o])));
