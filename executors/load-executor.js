@@ -1,5 +1,5 @@
 // Nx forks one Node process per task, and loading a TypeScript executor through @swc-node/register
-// costs about 0.8 s of that process (it loads the TypeScript compiler). executors.json points here
+// costs a large part of that process (it loads the TypeScript compiler). executors.json points here
 // instead: each executor is bundled with esbuild, and the bundle is reused until one of its source
 // files changes. Plain CommonJS, because it is what loads before anything is compiled.
 'use strict';

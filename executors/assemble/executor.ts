@@ -12,15 +12,15 @@ export default async function assemble(options: AssembleExecutorSchema, context:
     if (options.production) assertToolchain(doctor());
     const result = await assembleRelease({
       workspaceRoot: context.root,
-      config: options.config ?? 'libs/release/release.config.json',
-      sectionsDir: options.sectionsDir ?? 'dist/sections',
-      outputDir: options.outputDir ?? 'dist/release',
-      validationDir: options.validationDir ?? 'dist/validation',
-      production: options.production ?? false,
+      config: options.config,
+      sectionsDir: options.sectionsDir,
+      outputDir: options.outputDir,
+      validationDir: options.validationDir,
+      production: options.production,
       log: (line) => console.warn(line),
     });
     // The report draws the graph of this run (ExecutorContext.taskGraph); see release:report.
-    if (context.taskGraph) recordTaskGraph(join(context.root, options.outputDir ?? 'dist/release', TASK_GRAPH_FILE), context.taskGraph);
+    if (context.taskGraph) recordTaskGraph(join(context.root, options.outputDir, TASK_GRAPH_FILE), context.taskGraph);
     const show = (p: string) => relative(context.root, p);
     console.log(
       `spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, signed ${result.manifest.signing.fingerprint}):`,

@@ -1,7 +1,7 @@
 export interface AssembleExecutorSchema {
-  config?: string;
-  sectionsDir?: string;
-  outputDir?: string;
-  validationDir?: string;
-  production?: boolean;
+  config: string;
+  sectionsDir: string;
+  outputDir: string;
+  validationDir: string;
+  production: boolean;
 }

@@ -12,7 +12,7 @@ import type { DiffExecutorSchema } from './schema';
 export default async function diff(options: DiffExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
     const version = readVersion(join(context.root, 'VERSION'));
-    const outputDir = join(context.root, options.outputDir ?? 'dist/release');
+    const outputDir = join(context.root, options.outputDir);
     const current = join(outputDir, packageFolderName(version));
     const from = resolvePackageSource(options.from, context.root);
     const result = await diffReleases(from, current, { from: options.from, to: relative(context.root, current) });

@@ -1,5 +1,5 @@
 export interface DiffExecutorSchema {
   from: string;
-  outputDir?: string;
-  json?: boolean;
+  outputDir: string;
+  json: boolean;
 }

@@ -14,7 +14,7 @@ export default async function dockerImage(options: DockerImageExecutorSchema, co
     const epoch = process.env.SOURCE_DATE_EPOCH;
     const result = await buildAndSaveImage({
       workspaceRoot: context.root,
-      dockerfile: join(context.root, projectRoot, options.dockerfile ?? 'Dockerfile'),
+      dockerfile: join(context.root, projectRoot, options.dockerfile),
       contextDir: join(context.root, options.contextPath),
       outputDir: join(context.root, options.outputPath),
       version,
@@ -22,7 +22,7 @@ export default async function dockerImage(options: DockerImageExecutorSchema, co
       revision: revision?.commit,
       created: epoch ? entryEpoch(epoch) : (revision?.time ?? entryEpoch()),
       mtime: entryEpoch(),
-      production: options.production ?? false,
+      production: options.production,
       log: (line) => console.log(line),
     });
     if (result.skipped) console.warn(`SKIPPED ${options.outputPath}: ${result.skipped}`);

@@ -1,7 +1,7 @@
 export interface DockerImageExecutorSchema {
-  dockerfile?: string;
+  dockerfile: string;
   contextPath: string;
   outputPath: string;
   baseImage?: string;
-  production?: boolean;
+  production: boolean;
 }

@@ -1,3 +1,3 @@
 export interface DoctorExecutorSchema {
-  strict?: boolean;
+  strict: boolean;
 }

@@ -10,15 +10,15 @@ export default async function godotExport(options: GodotExportExecutorSchema, co
     const projectRoot = context.projectsConfigurations!.projects[context.projectName!].root;
     const result = await exportGodotProject({
       workspaceRoot: context.root,
-      projectDir: join(context.root, projectRoot, options.project ?? 'godot'),
+      projectDir: join(context.root, projectRoot, options.project),
       preset: options.preset,
-      mode: options.mode ?? 'release',
+      mode: options.mode,
       outputDir: join(context.root, options.outputPath),
-      name: options.name ?? 'spacetime-server',
+      name: options.name,
       version: readVersion(join(context.root, 'VERSION')),
       godot: options.godot,
-      timeoutSeconds: options.timeout ?? 900,
-      production: options.production ?? false,
+      timeoutSeconds: options.timeout,
+      production: options.production,
       log: (line) => console.log(line),
     });
     for (const skip of result.skipped) console.warn(`SKIPPED ${skip.artifact}: ${skip.reason}`);

@@ -1,10 +1,10 @@
 export interface GodotExportExecutorSchema {
-  project?: string;
+  project: string;
   preset: string;
-  mode?: 'release' | 'debug' | 'pack';
-  name?: string;
+  mode: 'release' | 'debug' | 'pack';
+  name: string;
   outputPath: string;
   godot?: string;
-  timeout?: number;
-  production?: boolean;
+  timeout: number;
+  production: boolean;
 }

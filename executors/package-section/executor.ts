@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { resolveArtifacts } from '@spacetime/release-kit/src/section/artifact-set';
 import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
+import { VERSION_TOKEN } from '@spacetime/release-kit/src/format/version-token';
 import { packSection } from '@spacetime/release-kit/src/section/packer';
 import { resolveSectionSources } from '@spacetime/release-kit/src/section/sources';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
@@ -18,14 +19,14 @@ export default async function packageSection(options: PackageSectionExecutorSche
       workspaceRoot: context.root,
       projectRoot,
       version,
-      sources: options.sources ?? [{ from: 'src', to: '.' }],
+      sources: options.sources,
       generate: options.generate,
     });
     // Files other targets built (declared as their outputs and this target's dependsOn), with their skips and metadata.
-    const artifacts = resolveArtifacts(context.root, options.artifacts ?? []);
-    const skipped = [...(options.skipped ?? []), ...artifacts.skipped].map((s) => ({
+    const artifacts = resolveArtifacts(context.root, options.artifacts);
+    const skipped = [...options.skipped, ...artifacts.skipped].map((s) => ({
       ...s,
-      artifact: `${section}/${s.artifact.split('{{version}}').join(version)}`,
+      artifact: `${section}/${s.artifact.split(VERSION_TOKEN).join(version)}`,
     }));
     const fragment = await packSection({
       workspaceRoot: context.root,

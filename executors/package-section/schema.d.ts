@@ -5,9 +5,9 @@ import type { SourceMapping } from '@spacetime/release-kit/src/section/sources';
 
 export interface PackageSectionExecutorSchema {
   section?: string;
-  sources?: SourceMapping[];
-  generate?: GeneratedFile[];
-  skipped?: Skip[];
-  artifacts?: ArtifactMapping[];
-  maxFileBytes?: number;
+  sources: SourceMapping[];
+  generate: GeneratedFile[];
+  skipped: Skip[];
+  artifacts: ArtifactMapping[];
+  maxFileBytes: number;
 }

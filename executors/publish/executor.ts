@@ -10,7 +10,7 @@ import type { PublishExecutorSchema } from './schema';
 
 export default async function publish(options: PublishExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
-    const configFile = options.config ?? 'libs/release/release.config.json';
+    const configFile = options.config;
     const config = loadReleaseConfig(join(context.root, configFile), configFile);
     const [artifactRepo, artifactRepoSource] = options.artifactRepo
       ? [options.artifactRepo, '--artifactRepo']
@@ -18,16 +18,16 @@ export default async function publish(options: PublishExecutorSchema, context: E
         ? [process.env.ARTIFACT_REPO, 'ARTIFACT_REPO']
         : [defaultArtifactRepo(context.root), 'the default repository'];
     await publishRelease({
-      outputDir: join(context.root, options.outputDir ?? 'dist/release'),
+      outputDir: join(context.root, options.outputDir),
       version: readVersion(join(context.root, 'VERSION')),
       sections: config.sections,
       artifactRepo,
       artifactRepoSource,
       registry: options.registry ?? (process.env.DOCKER_REGISTRY || undefined),
-      force: options.force ?? false,
+      force: options.force,
       acl: options.acl,
       partSize: options.partSize ? options.partSize * 2 ** 20 : DEFAULT_PART_SIZE,
-      production: options.production ?? false,
+      production: options.production,
       mtime: entryEpoch(),
       env: process.env,
       log: (line) => console.log(line),

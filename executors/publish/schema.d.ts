@@ -1,10 +1,10 @@
 export interface PublishExecutorSchema {
-  config?: string;
-  outputDir?: string;
+  config: string;
+  outputDir: string;
   artifactRepo?: string;
   registry?: string;
-  force?: boolean;
+  force: boolean;
   acl?: 'public-read';
-  partSize?: number;
-  production?: boolean;
+  partSize: number;
+  production: boolean;
 }

@@ -5,17 +5,16 @@ import { loadReleaseConfig } from '@spacetime/release-kit/src/format/release-con
 import { resolvePackageSource } from '@spacetime/release-kit/src/report/package-source';
 import { diffReleases } from '@spacetime/release-kit/src/report/release-diff';
 import { writeReleaseReport } from '@spacetime/release-kit/src/report/release-report';
-import { DEFAULT_PROFILE } from '@spacetime/release-kit/src/report/task-graph';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { ReportExecutorSchema } from './schema';
 
 export default async function report(options: ReportExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
-    const configFile = options.config ?? 'libs/release/release.config.json';
+    const configFile = options.config;
     const config = loadReleaseConfig(join(context.root, configFile), configFile);
     const version = readVersion(join(context.root, 'VERSION'));
-    const outputDir = join(context.root, options.outputDir ?? 'dist/release');
+    const outputDir = join(context.root, options.outputDir);
     const current = join(outputDir, packageFolderName(version));
     const diff = options.from
       ? await diffReleases(resolvePackageSource(options.from, context.root), current, {
@@ -28,8 +27,8 @@ export default async function report(options: ReportExecutorSchema, context: Exe
       outputDir,
       version,
       sections: config.sections,
-      validationDir: join(context.root, options.validationDir ?? 'dist/validation'),
-      profile: join(context.root, options.profile ?? DEFAULT_PROFILE),
+      validationDir: join(context.root, options.validationDir),
+      profile: join(context.root, options.profile),
       diff,
     });
     console.log(

@@ -1,7 +1,7 @@
 export interface ReportExecutorSchema {
   from?: string;
-  config?: string;
-  outputDir?: string;
-  validationDir?: string;
-  profile?: string;
+  config: string;
+  outputDir: string;
+  validationDir: string;
+  profile: string;
 }

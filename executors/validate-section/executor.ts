@@ -10,8 +10,8 @@ export default async function validateSectionExecutor(options: ValidateSectionEx
   return runExecutor(async () => {
     const project = context.projectName!;
     const section = options.section ?? project;
-    const mode = options.mode ?? 'development';
-    const reportDir = join(context.root, (options.reportDir ?? 'dist/validation/{projectName}').split('{projectName}').join(project));
+    const mode = options.mode;
+    const reportDir = join(context.root, options.reportDir.split('{projectName}').join(project));
     const report = validateSection({
       workspaceRoot: context.root,
       sectionOutput: join(context.root, 'dist', 'sections', project),

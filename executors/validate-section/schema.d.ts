@@ -1,5 +1,5 @@
 export interface ValidateSectionExecutorSchema {
   section?: string;
-  mode?: 'development' | 'production';
-  reportDir?: string;
+  mode: 'development' | 'production';
+  reportDir: string;
 }

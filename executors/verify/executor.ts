@@ -11,10 +11,10 @@ import type { VerifyExecutorSchema } from './schema';
 
 export default async function verify(options: VerifyExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
-    const configFile = options.config ?? 'libs/release/release.config.json';
+    const configFile = options.config;
     const config = loadReleaseConfig(join(context.root, configFile), configFile);
     const version = readVersion(join(context.root, 'VERSION'));
-    const outputDir = join(context.root, options.outputDir ?? 'dist/release');
+    const outputDir = join(context.root, options.outputDir);
     const names = archiveNames(version);
     const fingerprint = options.fingerprint === undefined ? undefined : normaliseFingerprint(options.fingerprint);
     if (options.fingerprint !== undefined && !fingerprint)

@@ -1,6 +1,6 @@
 export interface VerifyExecutorSchema {
-  config?: string;
-  outputDir?: string;
+  config: string;
+  outputDir: string;
   key?: string;
   fingerprint?: string;
 }

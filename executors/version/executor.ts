@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { releaseNotesSource } from '@spacetime/release-kit/src/format/release-config';
 import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 import { parseVersionText } from '@spacetime/release-kit/src/versioning/version-file';
@@ -18,8 +18,8 @@ export default async function version(options: VersionExecutorSchema, context: E
         throw new ReleaseError('is missing', { file: path });
       }
     };
-    const configFile = options.config ?? 'libs/release/release.config.json';
-    const notesPath = releaseNotesSource(read(configFile), dirname(configFile), configFile);
+    const configFile = options.config;
+    const notesPath = releaseNotesSource(read(configFile), configFile);
     const plan = planVersionBump({
       currentVersion: parseVersionText(read('VERSION')),
       request: { bump: options.bump, preid: options.preid, version: options.to },

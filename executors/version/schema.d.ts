@@ -5,6 +5,6 @@ export interface VersionExecutorSchema {
   preid?: string;
   to?: string;
   title?: string;
-  config?: string;
-  dryRun?: boolean;
+  config: string;
+  dryRun: boolean;
 }

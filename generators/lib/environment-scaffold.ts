@@ -1,3 +1,4 @@
+import { RELEASE_CONFIG_FILE } from '@spacetime/release-kit/src/format/release-config';
 import { Document, isMap, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { ENV_KEY_LINE, envTemplateKeys } from '@spacetime/release-kit/src/format/env-template';
 import { PACKAGE_NAME } from '@spacetime/release-kit/src/format/layout';
@@ -9,7 +10,7 @@ import { assertDnsLabel, displayName } from './scaffold-names';
 export const ENVIRONMENT_PATHS = {
   configDir: 'libs/sections/config/src',
   overlaysDir: 'libs/sections/kubernetes/src/overlays',
-  releaseConfig: 'libs/release/release.config.json',
+  releaseConfig: RELEASE_CONFIG_FILE,
   envTemplate: '.env.template',
   kustomization: 'kustomization.yaml',
 } as const;

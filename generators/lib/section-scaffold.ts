@@ -1,8 +1,9 @@
+import { RELEASE_CONFIG_FILE } from '@spacetime/release-kit/src/format/release-config';
 import { assertDnsLabel, displayName } from './scaffold-names';
 
 export const SECTION_PATHS = {
   sectionsDir: 'libs/sections',
-  releaseConfig: 'libs/release/release.config.json',
+  releaseConfig: RELEASE_CONFIG_FILE,
   releaseProject: 'libs/release/project.json',
 } as const;
 

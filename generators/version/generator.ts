@@ -1,5 +1,5 @@
 import { logger, Tree } from '@nx/devkit';
-import { releaseNotesSource } from '@spacetime/release-kit/src/format/release-config';
+import { RELEASE_CONFIG_FILE, releaseNotesSource } from '@spacetime/release-kit/src/format/release-config';
 import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
 import { parseVersionText } from '@spacetime/release-kit/src/versioning/version-file';
 import { planVersionBump, readVersionHistory, VersionHistory } from '@spacetime/release-kit/src/versioning/version-plan';
@@ -13,7 +13,7 @@ import type { VersionGeneratorSchema } from './schema';
  */
 export default async function versionGenerator(tree: Tree, options: VersionGeneratorSchema, history?: VersionHistory) {
   const current = parseVersionText(read(tree, 'VERSION'), 'VERSION');
-  const notesPath = releaseNotesSource(read(tree, 'libs/release/release.config.json'), 'libs/release');
+  const notesPath = releaseNotesSource(read(tree, RELEASE_CONFIG_FILE));
   const plan = planVersionBump({
     currentVersion: current,
     request: { bump: options.bump, preid: options.preid, version: options.to },

@@ -29,8 +29,8 @@ export interface PackFileOptions {
   /**
    * Write around the page cache (O_DIRECT), for a large output that this process does not read
    * back. On a VM whose fresh pages each cost a fault in the host, a buffered write of new data
-   * runs at the speed of page allocation (about 300 MB/s measured here) and a direct one at the
-   * disk's (about 1 GB/s); either way the archive no longer evicts the workspace's cached files.
+   * runs at the speed of page allocation and a direct one at the disk's; either way the archive no
+   * longer evicts the workspace's cached files.
    * A file system that refuses O_DIRECT gets buffered writes.
    */
   direct?: boolean;

@@ -8,8 +8,8 @@ const WINDOW = 32 << 10;
 /**
  * Deflates on the thread pool into one output buffer that fits the result (deflate's worst case is
  * the input plus 5 bytes per stored block and a little more). With zlib's default 16 KiB chunks a
- * 1 MiB piece went back and forth between the pool and the main thread about 30 times: deflating
- * the 200 MiB server stand-in cost 5.5 s of CPU that way and 4.4–4.9 s this way, for the same bytes.
+ * 1 MiB piece goes back and forth between the pool and the main thread about 30 times, which costs
+ * CPU and gives the same bytes.
  */
 function deflate(input: Buffer, options: ZlibOptions): Promise<Buffer> {
   const chunkSize = Math.max(64 << 10, input.length + (input.length >> 10) + 1024);

@@ -1,10 +1,10 @@
 // The package folder's file-system work, which release:assemble runs in a worker thread, on the
 // other core, while it does something else:
 // - the copies: files that cannot be hard-linked (sources, rendered files), each written new and
-//   checked against the SHA-256 its section was packaged with. A cold assembly of 20,000 documents
-//   creates 20,000 files, 2 to 7 s of file-system calls on this VM, while the archives are written;
-// - the scan of the folder an earlier assembly left (the spare): a stat of each of its 20,000 files
-//   (0.3 s), while the root files (SBOM, MANIFEST.json, signature) are made.
+//   checked against the SHA-256 its section was packaged with: a file-system call or more per file,
+//   made while the archives are written;
+// - the scan of the folder an earlier assembly left (the spare): a stat of each of its files, made
+//   while the root files (SBOM, MANIFEST.json, signature) are made.
 // Plain CommonJS, so that the worker loads it as it is, from source or from a bundle.
 'use strict';
 const { createHash } = require('node:crypto');

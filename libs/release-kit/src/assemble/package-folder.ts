@@ -151,7 +151,7 @@ export function writePackageFolder(folder: string, input: PackageFolderInput): P
     writeFileSync(to, root.data, { flag: 'wx', mode: 0o600 });
     chmodSync(to, root.mode);
   }
-  // A few files (the usual change) are copied here: a worker thread costs about 50 ms to start.
+  // A few files (the usual change) are copied here: starting a worker thread costs more than copying them.
   if (later.files.length <= COPIED_HERE && input.linkedCopy === undefined) {
     const failure = later.files.length ? copyFiles(later.batch(folder, input.workspaceRoot)) : undefined;
     if (failure) throw later.error(failure);

@@ -8,12 +8,14 @@ import Docker from 'dockerode';
 import { readArtifactSet, writeArtifactSet } from '../section/artifact-set';
 import { deflateOptions } from '../archive/compression';
 import { FILE_MODE } from '../format/determinism';
+import { PACKAGE_NAME } from '../format/layout';
 import { ReleaseError } from '../support/errors';
 import { gzipHeader, gzipTrailer } from '../archive/gzip';
 import { tarHeader, tarPadding } from '../archive/tar-header';
 import { dockerTags } from '../versioning/docker-tags';
 
-export const IMAGE_REPOSITORY = 'spacetime-vr';
+/** The image is named as the package is. */
+export const IMAGE_REPOSITORY = PACKAGE_NAME;
 export const BUILD_LOG = 'docker-build.log';
 
 export function imageTarballName(version: string): string {

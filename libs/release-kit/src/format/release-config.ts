@@ -4,7 +4,10 @@ import { cachedValidator } from '../support/cached-validator';
 import { ReleaseError } from '../support/errors';
 import { parseJsonText } from '../support/yaml-file';
 
-/** libs/release/release.config.json: what the package holds, in which order. */
+/** Where the release config is, relative to the workspace (executors take another with `--config`). */
+export const RELEASE_CONFIG_FILE = 'libs/release/release.config.json';
+
+/** The release config: what the package holds, in which order. */
 export interface ReleaseConfig {
   /** Section projects, each shipping the package folder of the same name. */
   sections: string[];
@@ -49,9 +52,10 @@ export function loadReleaseConfig(file: string, shownAs = file): ReleaseConfig {
 }
 
 /** Workspace-relative path of the release notes source named by the release config text. */
-export function releaseNotesSource(configText: string, releaseDir = 'libs/release', shownAs = `${releaseDir}/release.config.json`): string {
-  const config = parseJsonText(configText, shownAs) as { templates?: { releaseNotes?: unknown } };
+export function releaseNotesSource(configText: string, configFile = RELEASE_CONFIG_FILE): string {
+  const releaseDir = posix.dirname(configFile);
+  const config = parseJsonText(configText, configFile) as { templates?: { releaseNotes?: unknown } };
   const notes = config?.templates?.releaseNotes;
-  if (typeof notes !== 'string' || !notes) throw new ReleaseError('templates.releaseNotes is missing', { file: shownAs });
+  if (typeof notes !== 'string' || !notes) throw new ReleaseError('templates.releaseNotes is missing', { file: configFile });
   return posix.normalize(posix.join(releaseDir, notes));
 }

@@ -5,8 +5,6 @@ import { writeAtomically } from '../support/write-atomically';
 
 /** Where release:assemble records the task graph of its run, beside the package. */
 export const TASK_GRAPH_FILE = '.task-graph.json';
-/** Where the report looks for the run's timings: `NX_PROFILE=<this> npx nx run release:assemble`. */
-export const DEFAULT_PROFILE = 'dist/release/nx-profile.json';
 
 /** The parts of Nx's TaskGraph (ExecutorContext.taskGraph) the report uses. */
 export interface NxTaskGraph {

@@ -6,7 +6,7 @@ import type { Options, ValidateFunction } from 'ajv';
 /**
  * A JSON Schema validator that Ajv compiles once per schema, options and Ajv version, and keeps as
  * its standalone code in node_modules/.cache/spacetime-validators: loading Ajv and compiling the
- * schema would cost every release:assemble about 80 ms of its start. The schema is not checked
+ * schema would be part of every release:assemble's start. The schema is not checked
  * against the JSON Schema meta-schema (the unit tests do that). Where the cache cannot be written,
  * the validator is compiled in memory, as it would be without the cache.
  */

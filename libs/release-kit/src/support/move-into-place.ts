@@ -15,9 +15,9 @@ export function partialPathFor(target: string, label = basename(target), dir = d
 /**
  * Where a large folder bound for `outputDir` is staged, and set aside while it is replaced. The Nx
  * daemon watches the whole workspace but a few folders (node_modules among them) and handles every
- * event under it, outputs included: 20,000 files created beside the published package folder
- * cost it about 1.2 s of CPU, linking them again as the spare 0.9 s, and each rename of such a
- * folder within the watch 0.4 s, on the same 2 cores as the build. So a folder in the workspace's
+ * event under it, outputs included: every file created beside the published package folder, every
+ * link made for the spare and every rename of such a folder within the watch costs it CPU on the
+ * same cores as the build (docs/decisions.md has the figures). So a folder in the workspace's
  * output is staged in node_modules/.cache, one folder per output folder, and renamed into place
  * whole. A rename cannot cross file systems: where it fails (a separate node_modules mount, or an
  * output folder outside the workspace, which nothing watches), it is `outputDir` itself.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type * as Yaml from 'yaml';
 import { ReleaseError } from './errors';
 
-/** The YAML library, loaded on first use: it takes about 60 ms to load, and most task processes parse no YAML. */
+/** The YAML library, loaded on first use: most task processes parse no YAML. */
 let loaded: typeof Yaml | undefined;
 export const yaml = () => (loaded ??= require('yaml') as typeof Yaml);
 

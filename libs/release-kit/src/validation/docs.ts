@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { ValidationContext } from './findings';
+import { VERSION_TOKEN } from '../format/version-token';
 
 /** The documents the spec requires, relative to the docs folder. */
 export const REQUIRED_DOCS = [
@@ -92,7 +93,7 @@ export function validateDocs(ctx: ValidationContext): void {
       }
     }
     md.lines.forEach((text, i) => {
-      if (text.includes('{{version}}')) ctx.add('docs/version', file, i + 1, 'still holds the {{version}} placeholder');
+      if (text.includes(VERSION_TOKEN)) ctx.add('docs/version', file, i + 1, `still holds the ${VERSION_TOKEN} placeholder`);
       const versions = [
         ...text.matchAll(/\*\*(?:Release|Version):\*\*\s*v?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)/g),
         ...text.matchAll(/spacetime-vr(?:-v|:|-)(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)(?=\.tar\.gz|\b|\/|`|$)/g),
