@@ -16,7 +16,9 @@ const ownLocation = {
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => ({
       loader: 'ts',
-      contents: `const __filename = ${JSON.stringify(args.path)}; const __dirname = ${JSON.stringify(dirname(args.path))};\n${readFileSync(args.path, 'utf8')}`,
+      contents:
+        `const __filename = ${JSON.stringify(args.path)}; const __dirname = ${JSON.stringify(dirname(args.path))};\n` +
+        readFileSync(args.path, 'utf8'),
     }));
   },
 };

@@ -129,7 +129,8 @@ test('release:assemble runs with the smaller young generation that libs/release/
   const log = join(dir, 'calls');
   writeFileSync(
     join(dir, 'git'),
-    `#!/bin/sh\necho "$NX_TASK_TARGET_PROJECT:$NX_TASK_TARGET_TARGET $NODE_OPTIONS" >> ${log}\nexec ${sh(ws, 'command -v git').output.trim()} "$@"\n`,
+    `#!/bin/sh\necho "$NX_TASK_TARGET_PROJECT:$NX_TASK_TARGET_TARGET $NODE_OPTIONS" >> ${log}\n` +
+      `exec ${sh(ws, 'command -v git').output.trim()} "$@"\n`,
     { mode: 0o755 },
   );
   const run = nx(ws, ['run', 'release:assemble'], { ...env, PATH: `${dir}:${process.env.PATH}` });

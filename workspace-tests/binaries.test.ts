@@ -69,37 +69,41 @@ test('release:assemble carries the exported server and the image; MANIFEST.json 
   assert.is(runIt.output.trim(), 'spacetime-server 2.5.0 preset=Linux Server mode=--export-release args=--headless');
 });
 
-test("artifacts.json lists the image tarball's size and SHA-256; a tarball changed after the image target ran is refused by name, and Nx restores it from its cache", () => {
-  const tarball = join(ws, 'dist/binaries/image/spacetime-vr-2.5.0.tar.gz');
-  const packaged = join(ws, 'dist/release/spacetime-vr-v2.5.0', TARBALL);
-  const bytes = readFileSync(tarball);
-  const listed = JSON.parse(readFileSync(join(ws, 'dist/binaries/image/artifacts.json'), 'utf8')).files;
-  assert.equal(listed, [
-    { path: 'spacetime-vr-2.5.0.tar.gz', mode: 0o644, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
-  ]);
-  assert.is(statSync(packaged).ino, statSync(tarball).ino, 'the package folder links the build output instead of copying it');
+test(
+  "artifacts.json lists the image tarball's size and SHA-256; a tarball changed after the image target ran is refused by name, " +
+    'and Nx restores it from its cache',
+  () => {
+    const tarball = join(ws, 'dist/binaries/image/spacetime-vr-2.5.0.tar.gz');
+    const packaged = join(ws, 'dist/release/spacetime-vr-v2.5.0', TARBALL);
+    const bytes = readFileSync(tarball);
+    const listed = JSON.parse(readFileSync(join(ws, 'dist/binaries/image/artifacts.json'), 'utf8')).files;
+    assert.equal(listed, [
+      { path: 'spacetime-vr-2.5.0.tar.gz', mode: 0o644, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+    ]);
+    assert.is(statSync(packaged).ino, statSync(tarball).ino, 'the package folder links the build output instead of copying it');
 
-  // Written through by hand: the package folder shares the inode, and verification names the file.
-  const tampered = Buffer.from(bytes);
-  tampered[tampered.length >> 1] ^= 0xff;
-  writeFileSync(tarball, tampered);
-  const verify = nx(ws, ['run', 'release:verify'], env);
-  assert.is.not(verify.status, 0, verify.output);
-  assert.match(verify.output, /binaries\/spacetime-vr-2\.5\.0\.tar\.gz/);
-  const repack = nx(ws, ['run', 'binaries:package', '--exclude-task-dependencies'], env);
-  assert.is.not(repack.status, 0, repack.output);
-  assert.match(
-    repack.output,
-    /dist\/binaries\/image\/spacetime-vr-2\.5\.0\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json\n\s+hint: rebuild it: run the target that writes dist\/binaries\/image with --skip-nx-cache/,
-  );
+    // Written through by hand: the package folder shares the inode, and verification names the file.
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length >> 1] ^= 0xff;
+    writeFileSync(tarball, tampered);
+    const verify = nx(ws, ['run', 'release:verify'], env);
+    assert.is.not(verify.status, 0, verify.output);
+    assert.match(verify.output, /binaries\/spacetime-vr-2\.5\.0\.tar\.gz/);
+    const repack = nx(ws, ['run', 'binaries:package', '--exclude-task-dependencies'], env);
+    assert.is.not(repack.status, 0, repack.output);
+    assert.match(
+      repack.output,
+      /dist\/binaries\/image\/spacetime-vr-2\.5\.0\.tar\.gz: has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} listed: it changed after the target that built it wrote artifacts\.json\n\s+hint: rebuild it: run the target that writes dist\/binaries\/image with --skip-nx-cache/,
+    );
 
-  // With its build targets in the graph, Nx restores their outputs from its cache before packaging.
-  const rebuilt = nx(ws, ['run', 'release:assemble'], env);
-  assert.is(rebuilt.status, 0, rebuilt.output);
-  assert.ok(readFileSync(packaged).equals(bytes));
-  assert.is(statSync(packaged).ino, statSync(tarball).ino);
-  assert.is(nx(ws, ['run', 'release:verify'], env).status, 0);
-});
+    // With its build targets in the graph, Nx restores their outputs from its cache before packaging.
+    const rebuilt = nx(ws, ['run', 'release:assemble'], env);
+    assert.is(rebuilt.status, 0, rebuilt.output);
+    assert.ok(readFileSync(packaged).equals(bytes));
+    assert.is(statSync(packaged).ino, statSync(tarball).ino);
+    assert.is(nx(ws, ['run', 'release:verify'], env).status, 0);
+  },
+);
 
 test("Nx's cache restore replaces a build output instead of writing through it, so the package folder's link keeps its bytes", () => {
   const tarball = join(ws, 'dist/binaries/image/spacetime-vr-2.5.0.tar.gz');

@@ -62,7 +62,8 @@ export async function renderPage(url: string, viewports: Array<{ width: number; 
         'Runtime.evaluate',
         {
           expression:
-            'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, viewportWidth: window.innerWidth, bodyText: document.body ? document.body.innerText : "" })',
+            'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, viewportWidth: window.innerWidth, ' +
+            'bodyText: document.body ? document.body.innerText : "" })',
           returnByValue: true,
         },
         sessionId,

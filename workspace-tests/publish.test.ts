@@ -102,7 +102,8 @@ test('release:publish pushes the image, uploads the release and the pinned chart
   }
   const unpacked = sh(
     release,
-    'mkdir x && tar -xzf spacetime-vr-v2.5.0.tar.gz -C x && cd x/spacetime-vr-v2.5.0 && sha256sum -c --quiet ../../SHA256SUMS && cmp ../../MANIFEST.json MANIFEST.json',
+    'mkdir x && tar -xzf spacetime-vr-v2.5.0.tar.gz -C x && cd x/spacetime-vr-v2.5.0 && ' +
+      'sha256sum -c --quiet ../../SHA256SUMS && cmp ../../MANIFEST.json MANIFEST.json',
   );
   assert.is(unpacked.status, 0, unpacked.output);
   const gpg = sh(release, 'gpg --batch --import release-signing-key.asc && gpg --batch --verify SHA256SUMS.asc SHA256SUMS', {

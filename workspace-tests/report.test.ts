@@ -181,7 +181,8 @@ function changeToOldPackage(dir: string): void {
   edit('kubernetes/overlays/staging/kustomization.yaml', (t) =>
     t.replace(
       'patches:\n',
-      'patches:\n  - patch: |-\n      $patch: delete\n      apiVersion: policy/v1\n      kind: PodDisruptionBudget\n      metadata:\n        name: spacetime-vr\n',
+      'patches:\n  - patch: |-\n      $patch: delete\n' +
+        '      apiVersion: policy/v1\n      kind: PodDisruptionBudget\n      metadata:\n        name: spacetime-vr\n',
     ),
   );
   // Monitoring: one alert rule is new, one dashboard was dropped.

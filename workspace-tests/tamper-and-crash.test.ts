@@ -85,9 +85,9 @@ test('a flipped byte in any entry of the .tar.gz and of the .zip is detected', a
     writeFileSync(zip, flip(zipData, offset + (size >> 1)));
     if ((await failuresOf(zip, 'zip')).length === 0) missed.push(`zip ${name}`);
   }
-  console.log(
-    `  .tar.gz: ${tarEntries.length - missed.filter((m) => m.startsWith('tar')).length}/${tarEntries.length}, .zip: ${zipEntries.length - missed.filter((m) => m.startsWith('zip')).length}/${zipEntries.length} one-byte tamperings detected`,
-  );
+  const tarDetected = tarEntries.length - missed.filter((m) => m.startsWith('tar')).length;
+  const zipDetected = zipEntries.length - missed.filter((m) => m.startsWith('zip')).length;
+  console.log(`  .tar.gz: ${tarDetected}/${tarEntries.length}, .zip: ${zipDetected}/${zipEntries.length} one-byte tamperings detected`);
   assert.ok(tarEntries.length > 100 && zipEntries.length > 100);
   assert.equal(missed, []);
 });
@@ -325,13 +325,16 @@ test('assemblies killed at 24 random moments of their write phase leave the prev
     }
   }
   console.log(
-    `  crash safety (engine): ${KILLS} kills, ${insideWrites} of them inside the ${writeMs} ms write phase (${leftPartials} left partial files), ${inTransition} between the archives' and the folder's move, ${mixtures} mixtures`,
+    `  crash safety (engine): ${KILLS} kills, ${insideWrites} of them inside the ${writeMs} ms write phase ` +
+      `(${leftPartials} left partial files), ${inTransition} between the archives' and the folder's move, ${mixtures} mixtures`,
   );
   assert.is(mixtures, 0);
   assert.ok(insideWrites >= KILLS / 2, 'most kills landed inside the write phase');
 });
 
-test('nx run release:assemble killed (process group, SIGKILL) while writing leaves a whole package, and the next run succeeds', async () => {
+const killedWhileWriting =
+  'nx run release:assemble killed (process group, SIGKILL) while writing leaves a whole package, and the next run succeeds';
+test(killedWhileWriting, async () => {
   // A 128 MiB file that does not compress is copied into both archives: it widens the write phase
   // of this small package (about 80 ms) so that a kill through Nx's process tree lands inside it.
   writeFileSync(join(ws, 'libs/sections/binaries/godot/addons/crash-window.bin'), randomBytes(128 << 20));

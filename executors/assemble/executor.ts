@@ -23,7 +23,8 @@ export default async function assemble(options: AssembleExecutorSchema, context:
     if (context.taskGraph) recordTaskGraph(join(context.root, options.outputDir, TASK_GRAPH_FILE), context.taskGraph);
     const show = (p: string) => relative(context.root, p);
     console.log(
-      `spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, signed ${result.manifest.signing.fingerprint}):`,
+      `spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, ` +
+        `signed ${result.manifest.signing.fingerprint}):`,
     );
     for (const path of [result.packageDir, result.tarGz, result.zip, result.publicKey, result.verifier]) console.log(`  ${show(path)}`);
   });

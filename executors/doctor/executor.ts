@@ -7,9 +7,8 @@ export default async function doctorExecutor(options: DoctorExecutorSchema) {
     const reports = doctor();
     console.log(formatDoctor(reports));
     const bad = reports.filter((r) => r.status !== 'found');
-    console.log(
-      `\n${reports.length - bad.length} of ${reports.length} tools found at their minimum version${bad.length ? `; missing or too old: ${bad.map((r) => `${r.name} (${r.status})`).join(', ')}` : ''}`,
-    );
+    const missing = bad.length ? `; missing or too old: ${bad.map((r) => `${r.name} (${r.status})`).join(', ')}` : '';
+    console.log(`\n${reports.length - bad.length} of ${reports.length} tools found at their minimum version${missing}`);
     if (options.strict) assertToolchain(reports);
   });
 }

@@ -32,7 +32,9 @@ export default async function report(options: ReportExecutorSchema, context: Exe
       diff,
     });
     console.log(
-      `${relative(context.root, result.file)}: ${result.bytes} bytes in ${Date.now() - started} ms (${result.model.validation.length} validation reports, ${result.model.tasks?.length ?? 0} tasks${diff ? `, diff against ${options.from}` : ''})`,
+      `${relative(context.root, result.file)}: ${result.bytes} bytes in ${Date.now() - started} ms ` +
+        `(${result.model.validation.length} validation reports, ${result.model.tasks?.length ?? 0} tasks` +
+        `${diff ? `, diff against ${options.from}` : ''})`,
     );
   });
 }

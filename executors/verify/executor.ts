@@ -31,7 +31,8 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
     if (report.failures.length)
       throw new ReleaseError(`${packageFolderName(version)}: verification failed (${report.failures.length} problems)`);
     console.log(
-      `${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip`,
+      `${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, ` +
+        `signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip`,
     );
   });
 }

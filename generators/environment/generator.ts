@@ -58,7 +58,8 @@ export default async function environmentGenerator(tree: Tree, options: Environm
   if (newConfig !== configText) tree.write(releaseConfig, newConfig);
 
   logger.info(
-    `Environment "${env.name}" (namespace ${env.namespace}) derived from ${env.from}. Review ${envDir}/${envTemplate} and ${overlayDir}/, ` +
+    `Environment "${env.name}" (namespace ${env.namespace}) derived from ${env.from}. ` +
+      `Review ${envDir}/${envTemplate} and ${overlayDir}/, ` +
       `then \`npx nx run release:assemble\`; scripts/deployment/deploy.sh ${env.name} accepts it in the next package.`,
   );
 }

@@ -27,7 +27,10 @@ interface Timing {
   daemonRssKiB?: number;
 }
 
-/** Runs `command` under /usr/bin/time; `prepare` (clearing the last run's outputs, then `sync`, so that no run pays for the last one's writeback) runs first, untimed. */
+/**
+ * Runs `command` under /usr/bin/time; `prepare` (clearing the last run's outputs, then `sync`, so that
+ * no run pays for the last one's writeback) runs first, untimed.
+ */
 function timed(cwd: string, command: string, env: NodeJS.ProcessEnv = {}, prepare = 'true'): Timing {
   const cleared = spawnSync('bash', ['-c', prepare], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
   if (cleared.status !== 0) throw new Error(`${prepare} failed (${cleared.status}):\n${cleared.stderr}`);
@@ -64,13 +67,18 @@ const copySources = `mkdir pkg && ${Object.entries(SECTIONS)
     ' && ',
   )} && mkdir pkg/binaries/bench && cp ${join(buildOutputs, IMAGE_FILE)} ${join(buildOutputs, SERVER_FILE)} pkg/binaries/bench/`;
 
-const specSteps = `${copySources} && (cd pkg && find . -type f ! -name "SHA256SUMS*" -exec sha256sum {} \\; > SHA256SUMS) && tar -czf pkg.tar.gz pkg/ && zip -qr pkg.zip pkg/`;
-const carefulPipeline = `${copySources} && (cd pkg && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum > SHA256SUMS) && tar --sort=name -cf - pkg | pigz > pkg.tar.gz && zip -qr pkg.zip pkg`;
+const specSteps =
+  `${copySources} && (cd pkg && find . -type f ! -name "SHA256SUMS*" -exec sha256sum {} \\; > SHA256SUMS) && ` +
+  'tar -czf pkg.tar.gz pkg/ && zip -qr pkg.zip pkg/';
+const carefulPipeline =
+  `${copySources} && (cd pkg && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum > SHA256SUMS) && ` +
+  'tar --sort=name -cf - pkg | pigz > pkg.tar.gz && zip -qr pkg.zip pkg';
 // Nx's own command, as a global `nx` runs it: npx puts npm's start-up in front of every command,
 // which is measured on its own below, and not part of the build.
 const nxCommand = 'node_modules/.bin/nx';
 const assemble = `${nxCommand} run release:assemble --output-style=static > /dev/null`;
-// Cold: no Nx cache, no daemon, no outputs. Clearing them (and flushing the disk) is not part of the build, as clearing pkg/ is not part of (a) and (b).
+// Cold: no Nx cache, no daemon, no outputs. Clearing them (and flushing the disk) is not part of the build,
+// as clearing pkg/ is not part of (a) and (b).
 const clearOurs = `${nxCommand} reset > /dev/null && rm -rf dist && sync`;
 const daemonFile = join(ws, '.nx/workspace-data/d/server-process.json');
 
@@ -129,21 +137,32 @@ git(ws, 'checkout', '-q', '--', '.');
 spawnSync(nxCommand, ['reset'], { cwd: ws, env: { ...process.env, ...nxEnv } });
 
 const coldSeconds = Math.min(results.c.seconds, cold2.seconds);
+const coldBest: Timing = {
+  seconds: coldSeconds,
+  maxRssKiB: Math.max(results.c.maxRssKiB, cold2.maxRssKiB),
+  daemonRssKiB: Math.max(results.c.daemonRssKiB!, cold2.daemonRssKiB!),
+};
 const rss = (kib: number | undefined) => (kib === undefined ? '' : `${(kib / 1024).toFixed(0)} MiB`);
 const row = (label: string, t: Timing) => `| ${label} | ${t.seconds.toFixed(1)} s | ${rss(t.maxRssKiB)} | ${rss(t.daemonRssKiB)} |`;
 const ours = archives.map((f) => statSync(f).size);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+const npxNote =
+  `Each run above starts Nx as \`${nxCommand}\` (what a global \`nx\` runs); ` +
+  `through \`npx nx\`, npm's start-up adds ${npxStart.toFixed(2)} s to each (median of 5 \`--version\` runs each way).`;
+const identical =
+  `two cold builds byte-identical: ${rebuildIdentical ? 'yes' : 'NO'}; ` +
+  `incremental build byte-identical to a cold one: ${incrementalIdentical ? 'yes' : 'NO'}`;
 console.log(`
 | run | wall | peak RSS (largest process) | Nx daemon's peak RSS |
 | --- | --- | --- | --- |
 ${row('a. spec manual steps (cp, find -exec sha256sum, tar -czf, zip -r)', results.a)}
 ${row('b. careful pipeline (one sha256sum, tar --sort=name | pigz, zip -r)', results.b)}
-${row('c. release:assemble, cold (best of 2)', { seconds: coldSeconds, maxRssKiB: Math.max(results.c.maxRssKiB, cold2.maxRssKiB), daemonRssKiB: Math.max(results.c.daemonRssKiB!, cold2.daemonRssKiB!) })}
+${row('c. release:assemble, cold (best of 2)', coldBest)}
 ${row('d. release:assemble after one small change in config (first after a cold build)', results.d)}
 ${row('d2. release:assemble after a second small change (the last outputs kept as spares)', results.d2)}
 ${row('e. release:assemble, no-op rerun', results.e)}
 
-Each run above starts Nx as \`${nxCommand}\` (what a global \`nx\` runs); through \`npx nx\`, npm's start-up adds ${npxStart.toFixed(2)} s to each (median of 5 \`--version\` runs each way).
+${npxNote}
 
 | ratio | value | target |
 | --- | --- | --- |
@@ -155,6 +174,6 @@ Each run above starts Nx as \`${nxCommand}\` (what a global \`nx\` runs); throug
 | d / c, both through npx | ${((100 * (results.d.seconds + npxStart)) / (coldSeconds + npxStart)).toFixed(0)}% | |
 
 archives: ours ${mib(ours[0])} tar.gz, ${mib(ours[1])} zip; spec's ${mib(baselineSizes[0])} tar.gz, ${mib(baselineSizes[1])} zip
-archive checks: ${checks.map(([n, s]) => `${n} ${s}`).join(', ')}; two cold builds byte-identical: ${rebuildIdentical ? 'yes' : 'NO'}; incremental build byte-identical to a cold one: ${incrementalIdentical ? 'yes' : 'NO'}`);
+archive checks: ${checks.map(([n, s]) => `${n} ${s}`).join(', ')}; ${identical}`);
 cleanUp();
 if (!rebuildIdentical || checks.some(([, s]) => s !== 'ok')) process.exitCode = 1;

@@ -66,7 +66,9 @@ test('an output whose content still matches packs, and its recorded digest is th
   assert.is(fragment.files[0].sha256, createHash('sha256').update(IMAGE).digest('hex'));
 });
 
-test('an output changed in place after its target ran (same size) fails packaging, names the file, and leaves no section output', async () => {
+const changedInPlace =
+  'an output changed in place after its target ran (same size) fails packaging, names the file, and leaves no section output';
+test(changedInPlace, async () => {
   const root = await builtOutput();
   const tampered = Buffer.from(IMAGE);
   tampered[1 << 20] ^= 1;
@@ -158,7 +160,9 @@ test("a build output whose mode is not the package's is copied, and its own mode
   assert.ok(readFileSync(join(folder, 'binaries/spacetime-vr.tar.gz')).equals(IMAGE));
 });
 
-test('a build output written through after its section was packaged is not linked into the package: the folder fails, naming it', async () => {
+const writtenThroughAfterPackaging =
+  'a build output written through after its section was packaged is not linked into the package: the folder fails, naming it';
+test(writtenThroughAfterPackaging, async () => {
   const root = await builtOutput();
   const { write } = await folderOf(root);
   const tampered = Buffer.from(IMAGE);
@@ -179,7 +183,9 @@ test('a build output written through after its section was packaged is not linke
 /** Past RACY_MS since the last change: packaging records the stamps. */
 const settled = () => new Promise((resolve) => setTimeout(resolve, RACY_MS + 50));
 
-test('a build output changed just before packaging gets no stamp (a change in the same clock tick could keep it), so it is hashed again', async () => {
+const changedJustBeforePackaging =
+  'a build output changed just before packaging gets no stamp (a change in the same clock tick could keep it), so it is hashed again';
+test(changedJustBeforePackaging, async () => {
   const root = await builtOutput();
   utimesSync(join(root, 'dist/image/spacetime-vr.tar.gz'), 1e9, 1e9);
   await folderOf(root);

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 export function writeGodot4StandIn(dir: string, version = '4.5.1.stable.official.0standin'): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'godot');
+  // The script's lines longer than 140 columns are split into template pieces joined by +.
   writeFileSync(
     file,
     `#!/usr/bin/env node
@@ -38,7 +39,8 @@ if (args.length === 4 && args[3] === '--import') {
   console.log('[ DONE ] first_scan_filesystem');
   process.exit(0);
 }
-if (args.length !== 6 || !['--export-release', '--export-debug', '--export-pack'].includes(args[3])) refuse('not a Godot 4 export command line');
+if (args.length !== 6 || !['--export-release', '--export-debug', '--export-pack'].includes(args[3])) ` +
+      `refuse('not a Godot 4 export command line');
 const [, , , flag, preset, output] = args;
 if (!fs.existsSync(path.join(project, '.godot'))) refuse('the project was never imported (run --import first)');
 const presets = [...fs.readFileSync(path.join(project, 'export_presets.cfg'), 'utf8').matchAll(/^name="(.*)"$/gm)].map((m) => m[1]);
@@ -54,10 +56,12 @@ if (fault === 'hang') {
   return;
 }
 if (fault !== 'no-output') {
-  fs.writeFileSync(output, '#!/bin/sh\\necho "spacetime-server $(cat /opt/spacetime/VERSION.txt) preset=' + preset + ' mode=' + flag + ' args=$*"\\n', { mode: 0o700 });
+  fs.writeFileSync(output, '#!/bin/sh\\n` +
+      `echo "spacetime-server $(cat /opt/spacetime/VERSION.txt) preset=' + preset + ' mode=' + flag + ' args=$*"\\n', { mode: 0o700 });
 }
 console.log('savepack: end');
-if (fault === 'error') console.log('ERROR: Project export for preset "' + preset + '" failed.\\n   at: export_project (editor/export/editor_export_platform.cpp:123)');
+if (fault === 'error') console.log('ERROR: Project export for preset "' + preset + '" failed.\\n` +
+      `   at: export_project (editor/export/editor_export_platform.cpp:123)');
 process.exit(0);
 `,
   );

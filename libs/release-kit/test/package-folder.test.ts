@@ -1,6 +1,7 @@
 // The package folder copies what it cannot link (sources, rendered files) on a worker thread,
-// while assemble writes the archives (a few files, the usual change, on the calling thread): each copy is still checked against the SHA-256 its section
-// was packaged with, and a failure names the file and fails the folder.
+// while assemble writes the archives (a few files, the usual change, on the calling thread):
+// each copy is still checked against the SHA-256 its section was packaged with, and a failure
+// names the file and fails the folder.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -145,7 +146,9 @@ test("the linked copy (a first build's spare folder) is made once the folder is 
   for (const path of files(folder)) assert.is(statSync(join(copy, path)).ino, statSync(join(folder, path)).ino, path);
 });
 
-test('a folder scanned on a worker thread loses what the package does not have, has each file stamped, and is laid out from the scan', async () => {
+const scannedOnWorkerThread =
+  'a folder scanned on a worker thread loses what the package does not have, has each file stamped, and is laid out from the scan';
+test(scannedOnWorkerThread, async () => {
   const { root, folder, fragment, outputDir } = await packedSection(3);
   const sections = [{ fragment, outputDir, digest: 'd' }];
   const notes = { path: 'NOTES.md', data: Buffer.from('notes\n'), mode: 0o644 };

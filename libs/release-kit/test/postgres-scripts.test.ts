@@ -119,7 +119,8 @@ test.before(async () => {
   writeFileSync(join(cluster.data, 'pg_hba.conf'), 'local all postgres trust\nlocal all all scram-sha-256\n');
   appendFileSync(
     join(cluster.data, 'postgresql.conf'),
-    `\nlisten_addresses = ''\nport = ${cluster.port}\nunix_socket_directories = '${cluster.dir}'\nfsync = off\npassword_encryption = 'scram-sha-256'\n`,
+    `\nlisten_addresses = ''\nport = ${cluster.port}\nunix_socket_directories = '${cluster.dir}'\n` +
+      "fsync = off\npassword_encryption = 'scram-sha-256'\n",
   );
   asPostgres('pg_ctl', ['-D', cluster.data, '-l', join(cluster.dir, 'server.log'), '-w', '-t', '60', 'start']);
   cluster.started = true;

@@ -85,7 +85,10 @@ test('the Helm chart tgz is deterministic, Helm-shaped and pinned to the pushed 
 
 test('the Helm index merge keeps other versions, is deterministic, and refuses a changed chart unless forced', () => {
   const existing =
-    'apiVersion: v1\nentries:\n  spacetime-vr:\n    - name: spacetime-vr\n      version: 2.4.0\n      digest: old\n      urls: [spacetime-vr-2.4.0.tgz]\n  other-chart:\n    - name: other-chart\n      version: 0.1.0\n      digest: x\ngenerated: "2020-01-01T00:00:00Z"\n';
+    'apiVersion: v1\nentries:\n' +
+    '  spacetime-vr:\n    - name: spacetime-vr\n      version: 2.4.0\n      digest: old\n      urls: [spacetime-vr-2.4.0.tgz]\n' +
+    '  other-chart:\n    - name: other-chart\n      version: 0.1.0\n      digest: x\n' +
+    'generated: "2020-01-01T00:00:00Z"\n';
   const entry = {
     metadata: { name: 'spacetime-vr', version: '2.5.0', appVersion: '2.5.0', apiVersion: 'v2' },
     digest: 'b'.repeat(64),
@@ -239,7 +242,8 @@ test('the file:// repository has the same layout and the same immutability', asy
   );
 });
 
-test('bad input: missing bucket, wrong credentials, a bad repository URL, a missing package, a package that fails verification', async () => {
+const badInput = 'bad input: missing bucket, wrong credentials, a bad repository URL, a missing package, a package that fails verification';
+test(badInput, async () => {
   const cases: Array<[Partial<PublishOptions>, RegExp]> = [
     [{ artifactRepo: 's3://no-such-bucket/x' }, /^ARTIFACT_REPO: bucket no-such-bucket: the bucket no-such-bucket does not exist/],
     // s3rver checks the access key ID but not V4 signatures, so a wrong secret key goes unnoticed there.

@@ -53,7 +53,8 @@ const KUSTOMIZE = {
   'kubernetes/base/kustomization.yaml': 'resources:\n  - secret.yaml\n  - deployment.yaml\n',
   'kubernetes/base/secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  API_KEY: ${SECRET}\n`,
   'kubernetes/base/deployment.yaml':
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: app\n          image: app:1\n        - name: sidecar\n          image: side:1\n',
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n' +
+    '        - name: app\n          image: app:1\n        - name: sidecar\n          image: side:1\n',
   'kubernetes/overlays/staging/kustomization.yaml': 'resources:\n  - ../../base\nnamespace: app-staging\n',
 };
 

@@ -52,7 +52,9 @@ test('stableJson sorts keys bytewise at every level, drops undefined and ends wi
   );
   assert.is(
     stableJson({ a: { d: 1, c: 2 }, b: [{ x: 1 }, { y: 1, x: 2 }], c: [undefined] }),
-    '{\n  "a": {\n    "c": 2,\n    "d": 1\n  },\n  "b": [\n    {\n      "x": 1\n    },\n    {\n      "x": 2,\n      "y": 1\n    }\n  ],\n  "c": [\n    null\n  ]\n}\n',
+    '{\n  "a": {\n    "c": 2,\n    "d": 1\n  },\n' +
+      '  "b": [\n    {\n      "x": 1\n    },\n    {\n      "x": 2,\n      "y": 1\n    }\n  ],\n' +
+      '  "c": [\n    null\n  ]\n}\n',
     'objects and arrays already in order, holding some that are not',
   );
   assert.is(

@@ -194,7 +194,9 @@ test('monitoring: promtool, amtool and the dashboard rules report every failure 
 
 test('monitoring: the kubernetes_sd_configs stand-in keeps every line where it was', () => {
   const text =
-    'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          names: [x]\n      - role: endpoints\n    relabel_configs: []\n';
+    'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n' +
+    '      - role: pod\n        namespaces:\n          names: [x]\n      - role: endpoints\n' +
+    '    relabel_configs: []\n';
   const { text: out, replaced } = standInForKubernetesSd(text);
   assert.equal(replaced, [3]);
   assert.is(out.split('\n').length, text.split('\n').length);

@@ -48,7 +48,8 @@ const ITEMS: Array<[item: string, judge: Judge]> = [
             status: 'manual',
             evidence: [
               ...config.evidence,
-              'rotation happens in the secret store: confirm each production secret was generated for this environment and rotated within 90 days',
+              'rotation happens in the secret store: ' +
+                'confirm each production secret was generated for this environment and rotated within 90 days',
             ],
           }
         : config;
@@ -65,7 +66,8 @@ const ITEMS: Array<[item: string, judge: Judge]> = [
       return {
         status: 'pass',
         evidence: [
-          `the secret scan (private key blocks, cloud keys, tokens, high-entropy strings) found nothing in ${sections.length} sections: ${sections.join(', ')}`,
+          'the secret scan (private key blocks, cloud keys, tokens, high-entropy strings) ' +
+            `found nothing in ${sections.length} sections: ${sections.join(', ')}`,
         ],
       };
     },
@@ -96,7 +98,8 @@ const ITEMS: Array<[item: string, judge: Judge]> = [
         f,
         'kubernetes',
         /^k8s\//,
-        'every overlay rendered by `kubectl kustomize` and the Helm chart by `helm template`, checked against the Kubernetes schemas and the pod security policies',
+        'every overlay rendered by `kubectl kustomize` and the Helm chart by `helm template`, ' +
+          'checked against the Kubernetes schemas and the pod security policies',
       ),
   ],
   [
@@ -116,7 +119,8 @@ const ITEMS: Array<[item: string, judge: Judge]> = [
         return {
           status: 'manual',
           evidence: [
-            'the package ships no certificate (security/certificates/ holds the request configuration): check the certificate the cluster serves',
+            'the package ships no certificate (security/certificates/ holds the request configuration): ' +
+              'check the certificate the cluster serves',
           ],
         };
       return { status: 'pass', evidence: certificates.map((c) => `${cite(c)}: more than ${EXPIRY_DAYS} days left`) };
@@ -133,7 +137,8 @@ const ITEMS: Array<[item: string, judge: Judge]> = [
         : {
             status: 'pass',
             evidence: [
-              `SHA256SUMS.asc: a detached OpenPGP signature by ${f.signing.fingerprint} (${f.signing.mode === 'gpg' ? 'GPG_KEY_ID, the local gpg keyring' : 'RELEASE_SIGNING_KEY'})`,
+              `SHA256SUMS.asc: a detached OpenPGP signature by ${f.signing.fingerprint} ` +
+                `(${f.signing.mode === 'gpg' ? 'GPG_KEY_ID, the local gpg keyring' : 'RELEASE_SIGNING_KEY'})`,
             ],
           },
   ],
@@ -142,7 +147,8 @@ const ITEMS: Array<[item: string, judge: Judge]> = [
     (f) => ({
       status: 'pass',
       evidence: [
-        `SHA256SUMS lists ${f.checksummed} files, each hashed from the bytes written into the package; a recipient runs \`sha256sum -c SHA256SUMS\` and \`npx nx run release:verify\``,
+        `SHA256SUMS lists ${f.checksummed} files, each hashed from the bytes written into the package; ` +
+          'a recipient runs `sha256sum -c SHA256SUMS` and `npx nx run release:verify`',
       ],
     }),
   ],
@@ -207,7 +213,8 @@ function notValidated(sections: string[]): Omit<ChecklistAnswer, 'item'> {
   return {
     status: 'manual',
     evidence: [
-      `no validation report for this build of ${sections.map((s) => `${s}/`).join(', ')}: run \`npx nx run-many -t validate\` before assembling (release:assemble:production always does)`,
+      `no validation report for this build of ${sections.map((s) => `${s}/`).join(', ')}: ` +
+        'run `npx nx run-many -t validate` before assembling (release:assemble:production always does)',
     ],
   };
 }

@@ -36,8 +36,7 @@ export async function preflight(c: PreflightChecks): Promise<void> {
   c.log(`preflight: ${c.repository.location} accepts writes`);
   if (c.registry) {
     await checkRegistry(c.registry.docker, c.registry.name, c.registry.auth);
-    c.log(
-      `preflight: registry ${c.registry.name} accepts ${c.registry.auth ? `the credentials from ${c.registry.auth.source}` : 'anonymous pushes'}`,
-    );
+    const pushes = c.registry.auth ? `the credentials from ${c.registry.auth.source}` : 'anonymous pushes';
+    c.log(`preflight: registry ${c.registry.name} accepts ${pushes}`);
   }
 }

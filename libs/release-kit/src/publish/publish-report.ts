@@ -46,7 +46,9 @@ export function formatPublishSummary(report: PublishReport, seconds: number): st
   const count = (action: ObjectAction) => report.objects.filter((o) => o.action === action).length;
   const bytes = report.objects.filter((o) => o.action !== 'skipped').reduce((sum, o) => sum + o.size, 0);
   const lines = [
-    `published ${report.name} ${report.version} to ${report.repository} in ${seconds.toFixed(1)} s: ${count('uploaded')} uploaded, ${count('skipped')} already there, ${count('overwritten')} overwritten (${(bytes / (1 << 20)).toFixed(1)} MiB sent)`,
+    `published ${report.name} ${report.version} to ${report.repository} in ${seconds.toFixed(1)} s: ` +
+      `${count('uploaded')} uploaded, ${count('skipped')} already there, ${count('overwritten')} overwritten ` +
+      `(${(bytes / (1 << 20)).toFixed(1)} MiB sent)`,
     ...report.objects.map(
       (o) => `  ${o.action.padEnd(11)} ${o.key} (${o.size} bytes, sha256 ${o.sha256.slice(0, 12)}..., verified by ${o.verified})`,
     ),

@@ -164,9 +164,8 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
       o.log(`already there: ${object.key}`);
       continue;
     }
-    o.log(
-      `${object.action === 'overwritten' ? 'OVERWRITING (--force)' : 'uploading'} ${object.key} (${(object.size / (1 << 20)).toFixed(1)} MiB)`,
-    );
+    const verb = object.action === 'overwritten' ? 'OVERWRITING (--force)' : 'uploading';
+    o.log(`${verb} ${object.key} (${(object.size / (1 << 20)).toFixed(1)} MiB)`);
     await repository.put({
       key: object.key,
       file: object.file,
@@ -242,8 +241,9 @@ async function plan(repository: ArtifactRepository, force: boolean, files: Array
     else conflicts.push(object.key);
   }
   if (conflicts.length) {
+    const others = conflicts.length > 1 ? ` (also ${conflicts.slice(1).join(', ')})` : '';
     throw new ReleaseError(
-      `${repository.location}/${conflicts[0]} already exists with different content: a released version never changes${conflicts.length > 1 ? ` (also ${conflicts.slice(1).join(', ')})` : ''}`,
+      `${repository.location}/${conflicts[0]} already exists with different content: a released version never changes${others}`,
       { hint: 'publish a new version, or rerun with --force to overwrite (recorded in the publish report)' },
     );
   }

@@ -44,7 +44,8 @@ export async function withRetry<T>(
       if (attempt >= policy.attempts || !isTransient(error)) throw error;
       const delay = policy.firstDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
       log(
-        `  retrying ${what} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1}/${policy.attempts}): ${(error as Error).name}: ${(error as Error).message}`,
+        `  retrying ${what} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1}/${policy.attempts}): ` +
+          `${(error as Error).name}: ${(error as Error).message}`,
       );
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

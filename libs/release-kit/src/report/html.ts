@@ -30,6 +30,11 @@ const h = escapeHtml;
 /** The release report: one self-contained HTML page (inline CSS and SVG, no script, no requests). */
 export function renderReportHtml(model: ReportModel): string {
   const m = model.manifest;
+  const configurationBadge = badge(m.configuration === 'production' ? 'pass' : 'note', m.configuration);
+  const signingBadge = m.signing.development ? badge('fail', 'development signing key') : badge('pass', `signed ${m.signing.mode}`);
+  const skippedBadge = m.skipped.length ? badge('skipped', `${m.skipped.length} skipped`) : '';
+  const changesTitle = model.diff ? `Changes since ${model.diff.from.version}` : 'Changes';
+  const changes = model.diff ? diff(model.diff) : NO_PREVIOUS_VERSION;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -42,20 +47,29 @@ export function renderReportHtml(model: ReportModel): string {
 <body>
 <header>
 <h1>${h(m.name)} <span class="version">${h(m.version)}</span></h1>
-<p>${badge(m.configuration === 'production' ? 'pass' : 'note', m.configuration)} ${m.signing.development ? badge('fail', 'development signing key') : badge('pass', `signed ${m.signing.mode}`)} ${m.skipped.length ? badge('skipped', `${m.skipped.length} skipped`) : ''}</p>
+<p>${configurationBadge} ${signingBadge} ${skippedBadge}</p>
 </header>
 <main>
 ${section('metadata', 'Build', buildMetadata(model))}
 ${section('sizes', 'Size', sizeCharts(model))}
 ${section('tasks', 'Task graph of this build', taskGraph(model))}
 ${section('validation', 'Validation and security checks', validation(model.validation))}
-${section('diff', model.diff ? `Changes since ${model.diff.from.version}` : 'Changes', model.diff ? diff(model.diff) : '<p>No previous version given: run <code>npx nx run release:report --from=&lt;folder, archive or version&gt;</code> to include the release diff.</p>')}
+${section('diff', changesTitle, changes)}
 ${section('verify', 'Verify this package', verification(model))}
 </main>
 </body>
 </html>
 `;
 }
+
+const NO_PREVIOUS_VERSION =
+  '<p>No previous version given: run <code>npx nx run release:report --from=&lt;folder, archive or version&gt;</code> ' +
+  'to include the release diff.</p>';
+
+/** The badge colours: one class for each status, task outcome and change kind. */
+const BADGE_COLOURS =
+  '.pass,.ran{background:var(--ok)}.fail,.failed{background:var(--bad)}.waived,.skipped,.note{background:var(--warn)}' +
+  '.cache{background:var(--cache)}.notrun,.unknown{background:var(--muted)}';
 
 const CSS = `
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa;--cache:#0969da}
@@ -70,7 +84,7 @@ h3{font-size:1rem;margin:16px 0 4px}
 code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
 pre{background:var(--bg);padding:10px;border-radius:6px;white-space:pre-wrap}
 .badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
-.pass,.ran{background:var(--ok)}.fail,.failed{background:var(--bad)}.waived,.skipped,.note{background:var(--warn)}.cache{background:var(--cache)}.notrun,.unknown{background:var(--muted)}
+${BADGE_COLOURS}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}
@@ -147,7 +161,12 @@ function barChart(bars: Array<{ label: string; value: number; detail: string }>)
     const y = i * row + 2;
     const w = Math.max(1, Math.round(((width - labelWidth - valueWidth - 8) * b.value) / max));
     const tip = `${b.label}: ${formatBytes(b.value)}${b.detail ? `, ${b.detail}` : ''}`;
-    return `<g><title>${h(tip)}</title><text x="${labelWidth - 6}" y="${y + 15}" text-anchor="end">${h(shorten(b.label, 24))}</text><rect x="${labelWidth}" y="${y + 3}" width="${w}" height="${row - 6}" rx="2" fill="#0969da"/><text x="${labelWidth + w + 4}" y="${y + 15}">${h(formatBytes(b.value))}</text></g>`;
+    return (
+      `<g><title>${h(tip)}</title>` +
+      `<text x="${labelWidth - 6}" y="${y + 15}" text-anchor="end">${h(shorten(b.label, 24))}</text>` +
+      `<rect x="${labelWidth}" y="${y + 3}" width="${w}" height="${row - 6}" rx="2" fill="#0969da"/>` +
+      `<text x="${labelWidth + w + 4}" y="${y + 15}">${h(formatBytes(b.value))}</text></g>`
+    );
   });
   return `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="bar chart">${items.join('')}</svg>`;
 }
@@ -170,15 +189,19 @@ function taskGraph(model: ReportModel): string {
   const tasks = model.tasks;
   const note = model.profile
     ? `<p>Outcomes and durations from the Nx profile <code>${h(model.profile)}</code>.</p>`
-    : '<p>No Nx profile of the build was found, so outcomes and durations are unknown: build with <code>NX_PROFILE=dist/release/nx-profile.json npx nx run release:assemble</code>.</p>';
+    : '<p>No Nx profile of the build was found, so outcomes and durations are unknown: ' +
+      'build with <code>NX_PROFILE=dist/release/nx-profile.json npx nx run release:assemble</code>.</p>';
   const legend = (Object.keys(OUTCOME_COLOUR) as TaskOutcome[]).map((o) => badge(o === 'no timing recorded' ? 'unknown' : o, o)).join(' ');
-  const rows = tasks.map(
-    (t) =>
-      `<tr><td><code>${h(t.id)}</code></td><td>${badge(t.outcome === 'no timing recorded' ? 'unknown' : t.outcome, t.outcome)}</td><td class="num">${t.durationMs === undefined ? '' : h(formatDuration(t.durationMs))}</td><td>${t.dependsOn.map((d) => `<code>${h(d)}</code>`).join(', ')}</td></tr>`,
-  );
+  const rows = tasks.map((t) => {
+    const outcome = badge(t.outcome === 'no timing recorded' ? 'unknown' : t.outcome, t.outcome);
+    const duration = t.durationMs === undefined ? '' : h(formatDuration(t.durationMs));
+    const dependsOn = t.dependsOn.map((d) => `<code>${h(d)}</code>`).join(', ');
+    return `<tr><td><code>${h(t.id)}</code></td><td>${outcome}</td><td class="num">${duration}</td><td>${dependsOn}</td></tr>`;
+  });
+  const head = '<thead><tr><th>Task</th><th>Outcome</th><th>Duration</th><th>Depends on</th></tr></thead>';
   return `${note}<p>${legend}</p>
 <div class="scroll">${graphSvg(tasks)}</div>
-<div class="scroll"><table><thead><tr><th>Task</th><th>Outcome</th><th>Duration</th><th>Depends on</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+<div class="scroll"><table>${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 /** Tasks in columns by depth (longest chain of dependencies below them), edges from each dependency. */
@@ -212,10 +235,20 @@ function graphSvg(tasks: TaskRun[]): string {
   const nodes = tasks.map((t) => {
     const { x, y } = pos.get(t.id)!;
     const time = t.durationMs === undefined ? t.outcome : `${t.outcome}, ${formatDuration(t.durationMs)}`;
-    return `<g><title>${h(`${t.id}: ${time}`)}</title><rect x="${x}" y="${y}" width="${boxW}" height="${boxH}" rx="4" fill="#fff" stroke="${OUTCOME_COLOUR[t.outcome]}" stroke-width="2"/><rect x="${x}" y="${y}" width="6" height="${boxH}" fill="${OUTCOME_COLOUR[t.outcome]}"/><text x="${x + 12}" y="${y + 14}">${h(shorten(t.id, 32))}</text><text x="${x + 12}" y="${y + 28}" style="fill:#57606a">${h(time)}</text></g>`;
+    const colour = OUTCOME_COLOUR[t.outcome];
+    return (
+      `<g><title>${h(`${t.id}: ${time}`)}</title>` +
+      `<rect x="${x}" y="${y}" width="${boxW}" height="${boxH}" rx="4" fill="#fff" stroke="${colour}" stroke-width="2"/>` +
+      `<rect x="${x}" y="${y}" width="6" height="${boxH}" fill="${colour}"/>` +
+      `<text x="${x + 12}" y="${y + 14}">${h(shorten(t.id, 32))}</text>` +
+      `<text x="${x + 12}" y="${y + 28}" style="fill:#57606a">${h(time)}</text></g>`
+    );
   });
   // A wide graph keeps its labels readable (at least 80% scale) and scrolls inside its box.
-  return `<svg viewBox="0 0 ${width} ${height}" style="min-width:${Math.round(width * 0.8)}px" role="img" aria-label="task graph">${edges.join('')}${nodes.join('')}</svg>`;
+  return (
+    `<svg viewBox="0 0 ${width} ${height}" style="min-width:${Math.round(width * 0.8)}px" role="img" aria-label="task graph">` +
+    `${edges.join('')}${nodes.join('')}</svg>`
+  );
 }
 
 function formatDuration(ms: number): string {
@@ -229,13 +262,20 @@ function validation(results: SectionValidation[]): string {
     const findings = r.findings.length
       ? `<ul class="changes">${r.findings.map((f) => `<li>${badge(f.status, f.status)} <code>${h(f.evidence)}</code></li>`).join('')}</ul>`
       : '';
-    return `<tr><td>${h(r.section)}</td><td>${h(`${r.gate} (${r.mode})`)}</td><td>${badge(r.status, r.status)}</td><td>${r.checks.map((c) => `${badge('pass', 'ran')} ${h(c)}`).join('<br>')}${findings}</td></tr>`;
+    const checks = r.checks.map((c) => `${badge('pass', 'ran')} ${h(c)}`).join('<br>');
+    return (
+      `<tr><td>${h(r.section)}</td><td>${h(`${r.gate} (${r.mode})`)}</td><td>${badge(r.status, r.status)}</td>` +
+      `<td>${checks}${findings}</td></tr>`
+    );
   });
-  return `<div class="scroll"><table><thead><tr><th>Section</th><th>Run</th><th>Result</th><th>Checks and evidence</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  const head = '<thead><tr><th>Section</th><th>Run</th><th>Result</th><th>Checks and evidence</th></tr></thead>';
+  return `<div class="scroll"><table>${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function diff(d: ReleaseDiff): string {
-  const intro = `<p>From <code>${h(d.from.source)}</code> (${h(d.from.version)}, commit <code>${h(d.from.git_commit)}</code>) to ${h(d.to.version)}: ${changeCount(d)} changes.</p>`;
+  const intro =
+    `<p>From <code>${h(d.from.source)}</code> (${h(d.from.version)}, commit <code>${h(d.from.git_commit)}</code>) ` +
+    `to ${h(d.to.version)}: ${changeCount(d)} changes.</p>`;
   return (
     intro +
     d.sections
@@ -247,7 +287,8 @@ function diff(d: ReleaseDiff): string {
             .filter((c) => c.scope === scope)
             .map((c) => {
               const details = c.details?.length ? `<ul>${c.details.map((x) => `<li><code>${h(x)}</code></li>`).join('')}</ul>` : '';
-              return `<li>${badge(c.change === 'added' ? 'pass' : c.change === 'removed' ? 'fail' : 'note', c.change)} <code>${h(c.subject)}</code>${details}</li>`;
+              const kind = c.change === 'added' ? 'pass' : c.change === 'removed' ? 'fail' : 'note';
+              return `<li>${badge(kind, c.change)} <code>${h(c.subject)}</code>${details}</li>`;
             });
           return `<p><strong>${h(scope)}</strong></p><ul class="changes">${items.join('')}</ul>`;
         });
@@ -265,6 +306,9 @@ function verification(model: ReportModel): string {
     `gpg --import ../${model.publicKey}`,
     'gpg --verify SHA256SUMS.asc SHA256SUMS',
   ];
-  return `<p>A recipient checks the archive's checksums and signature:</p><pre>${h(commands.join('\n'))}</pre>
-<p>In the release workspace, one command checks the layout, every checksum, the signature, MANIFEST.json and both archives:</p><pre>npx nx run release:verify</pre>`;
+  return (
+    `<p>A recipient checks the archive's checksums and signature:</p><pre>${h(commands.join('\n'))}</pre>\n` +
+    '<p>In the release workspace, one command checks the layout, every checksum, the signature, MANIFEST.json and both archives:</p>' +
+    '<pre>npx nx run release:verify</pre>'
+  );
 }

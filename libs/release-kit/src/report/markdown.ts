@@ -6,8 +6,10 @@ export function diffMarkdown(diff: ReleaseDiff): string {
   const lines = [
     `# Release diff: ${escapeMarkdown(diff.from.version)} → ${escapeMarkdown(diff.to.version)}`,
     '',
-    `- from: ${escapeMarkdown(diff.from.source)} (commit ${escapeMarkdown(diff.from.git_commit)}, built ${escapeMarkdown(diff.from.build_date)})`,
-    `- to: ${escapeMarkdown(diff.to.source)} (commit ${escapeMarkdown(diff.to.git_commit)}, built ${escapeMarkdown(diff.to.build_date)})`,
+    `- from: ${escapeMarkdown(diff.from.source)} ` +
+      `(commit ${escapeMarkdown(diff.from.git_commit)}, built ${escapeMarkdown(diff.from.build_date)})`,
+    `- to: ${escapeMarkdown(diff.to.source)} ` +
+      `(commit ${escapeMarkdown(diff.to.git_commit)}, built ${escapeMarkdown(diff.to.build_date)})`,
     `- ${changeCount(diff)} changes`,
   ];
   for (const section of diff.sections) {

@@ -51,9 +51,8 @@ export function openApiReference(document: unknown, version: string, shownAs: st
   if (Object.keys(schemes).length) {
     out.push('## Authentication', '', '| Scheme | Type | Details |', '| --- | --- | --- |');
     for (const [name, s] of Object.entries(schemes)) {
-      out.push(
-        `| \`${name}\` | ${s.type ?? ''} | ${cell([s.scheme && `scheme ${s.scheme}`, s.name && `${s.in} \`${s.name}\``, s.description].filter(Boolean).join('; '))} |`,
-      );
+      const details = [s.scheme && `scheme ${s.scheme}`, s.name && `${s.in} \`${s.name}\``, s.description].filter(Boolean).join('; ');
+      out.push(`| \`${name}\` | ${s.type ?? ''} | ${cell(details)} |`);
     }
     out.push('');
   }
@@ -103,10 +102,8 @@ function operation(method: string, path: string, op: Operation): string[] {
   }
   if (op.requestBody) {
     const bodies = Object.entries(op.requestBody.content ?? {}).map(([type, c]) => `\`${type}\` ${typeName(c.schema)}`);
-    out.push(
-      `Request body${op.requestBody.required ? ' (required)' : ''}: ${bodies.join(', ')}${op.requestBody.description ? `. ${op.requestBody.description.trim()}` : ''}`,
-      '',
-    );
+    const description = op.requestBody.description ? `. ${op.requestBody.description.trim()}` : '';
+    out.push(`Request body${op.requestBody.required ? ' (required)' : ''}: ${bodies.join(', ')}${description}`, '');
   }
   if (op.responses) {
     out.push('| Status | Description | Body |', '| --- | --- | --- |');

@@ -85,7 +85,8 @@ export function checkPrometheusConfig(ctx: ValidationContext, file: string): voi
     'promtool/kubernetes-sd',
     file,
     replaced[0],
-    `this promtool has no Kubernetes service discovery: checked a copy where the kubernetes_sd_configs at lines ${replaced.join(', ')} are static_configs (${SD_STAND_IN}); the rest of the file is checked as shipped`,
+    'this promtool has no Kubernetes service discovery: checked a copy where the kubernetes_sd_configs ' +
+      `at lines ${replaced.join(', ')} are static_configs (${SD_STAND_IN}); the rest of the file is checked as shipped`,
     'note',
   );
   const second = runTool(promtool, ['check', 'config', copied]);

@@ -247,13 +247,10 @@ export function doctor(names: ToolName[] = DOCTOR_TOOLS): ToolReport[] {
     const run = spawnSync(tool.path, tool.spec.versionArgs, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LC_ALL: 'C' } });
     const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
     const version = tool.spec.versionPattern.exec(output)?.[1];
-    if (!version)
-      return {
-        ...base,
-        path: tool.path,
-        status: 'missing' as const,
-        found: `unreadable version (${output.trim().split('\n')[0] || (run.error as NodeJS.ErrnoException | undefined)?.code || `exit ${run.status}`})`,
-      };
+    if (!version) {
+      const reason = output.trim().split('\n')[0] || (run.error as NodeJS.ErrnoException | undefined)?.code || `exit ${run.status}`;
+      return { ...base, path: tool.path, status: 'missing' as const, found: `unreadable version (${reason})` };
+    }
     return {
       ...base,
       path: tool.path,
@@ -267,9 +264,8 @@ export function doctor(names: ToolName[] = DOCTOR_TOOLS): ToolReport[] {
 export function assertToolchain(reports: ToolReport[]): void {
   const bad = reports.filter((r) => r.status !== 'found');
   if (!bad.length) return;
-  throw new ReleaseError(
-    `the toolchain is incomplete:\n${bad.map((r) => `  - ${r.name}: ${r.status}${r.found ? ` (found ${r.found})` : ''}, needs >= ${r.minimum}; ${r.install}`).join('\n')}`,
-  );
+  const lines = bad.map((r) => `  - ${r.name}: ${r.status}${r.found ? ` (found ${r.found})` : ''}, needs >= ${r.minimum}; ${r.install}`);
+  throw new ReleaseError(`the toolchain is incomplete:\n${lines.join('\n')}`);
 }
 
 /** Compares dotted numeric versions (missing parts count as 0). */

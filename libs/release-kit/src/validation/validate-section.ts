@@ -133,7 +133,10 @@ function compareFindings(a: Finding, b: Finding): number {
 /** One line per section: what ran, what failed, where the report is. */
 export function formatSummary(report: ValidationReport, reportFile: string): string {
   const { error, skip, waiver } = report.counts;
-  return `${report.section}/: ${report.checks.length} checks (${report.checks.join('; ')}), ${error} failures, ${skip} skipped, ${waiver} waived (${report.mode}); report: ${reportFile}`;
+  return (
+    `${report.section}/: ${report.checks.length} checks (${report.checks.join('; ')}), ` +
+    `${error} failures, ${skip} skipped, ${waiver} waived (${report.mode}); report: ${reportFile}`
+  );
 }
 
 /** The error for a section that failed, pointing at where its findings are. */

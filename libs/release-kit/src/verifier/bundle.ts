@@ -37,7 +37,10 @@ function build() {
     logLevel: 'silent',
     // CommonJS dependencies (yauzl) call require(); an ES module has to make one.
     banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __verifierRequire } from 'node:module';\nconst require = __verifierRequire(import.meta.url);",
+      js:
+        '#!/usr/bin/env node\n' +
+        "import { createRequire as __verifierRequire } from 'node:module';\n" +
+        'const require = __verifierRequire(import.meta.url);',
     },
   });
 }

@@ -5,10 +5,12 @@ import { ArchiveLimits, DEFAULT_LIMITS } from './limits';
 import { normaliseFingerprint } from './signature';
 import { packageKind, verifyPackage } from './verify-package';
 
-const USAGE = `usage: node verify-release.mjs <package folder | .tar.gz | .zip> [--key release-signing-key.asc] [--fingerprint <hex>] [--json]
-       [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}] [--max-ratio ${DEFAULT_LIMITS.maxRatio}]
-Checks the layout, every SHA256SUMS entry, the signature, MANIFEST.json and (for an archive) every entry.
-Exit status: 0 verified, 1 verification failed, 2 usage error.`;
+const USAGE = [
+  'usage: node verify-release.mjs <package folder | .tar.gz | .zip> [--key release-signing-key.asc] [--fingerprint <hex>] [--json]',
+  `       [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}] [--max-ratio ${DEFAULT_LIMITS.maxRatio}]`,
+  'Checks the layout, every SHA256SUMS entry, the signature, MANIFEST.json and (for an archive) every entry.',
+  'Exit status: 0 verified, 1 verification failed, 2 usage error.',
+].join('\n');
 
 const EXIT = { verified: 0, failed: 1, usage: 2 } as const;
 
@@ -36,7 +38,8 @@ async function main(argv: string[]): Promise<number> {
     for (const failure of report.failures) console.log(`FAIL ${failure}`);
     console.log(
       verified
-        ? `OK ${report.target}: ${report.version}, ${report.files} files, SHA256SUMS and MANIFEST.json match, signed by ${report.fingerprint}`
+        ? `OK ${report.target}: ${report.version}, ${report.files} files, ` +
+            `SHA256SUMS and MANIFEST.json match, signed by ${report.fingerprint}`
         : `FAILED ${report.target}: ${report.failures.length} problems`,
     );
   }

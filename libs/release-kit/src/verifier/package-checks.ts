@@ -44,7 +44,8 @@ export async function checkPackage(
       const result = await verifySignature(sums, signature.toString('utf8'), options.publicKey, options.fingerprint);
       if (!result.valid)
         fail(
-          `signature: ${ROOT_FILES.signature} is not a valid signature of ${ROOT_FILES.checksums} by ${options.publicKeyName} (${result.reason})`,
+          `signature: ${ROOT_FILES.signature} is not a valid signature of ${ROOT_FILES.checksums} ` +
+            `by ${options.publicKeyName} (${result.reason})`,
         );
       facts.fingerprint = result.fingerprint;
     }

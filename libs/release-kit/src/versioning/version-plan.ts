@@ -145,10 +145,12 @@ export function applyVersionBump(root: string, plan: VersionPlan, files: Record<
       }
     }
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new ReleaseError(
-      `git failed while ${committed ? `tagging ${plan.tag} (the commit "${plan.commitMessage}" was made)` : `committing ${plan.version} (nothing was changed)`}: ${stderr || (e as Error).message}`,
-      { hint: 'set user.name and user.email (git config) if git asks for an identity' },
-    );
+    const step = committed
+      ? `tagging ${plan.tag} (the commit "${plan.commitMessage}" was made)`
+      : `committing ${plan.version} (nothing was changed)`;
+    throw new ReleaseError(`git failed while ${step}: ${stderr || (e as Error).message}`, {
+      hint: 'set user.name and user.email (git config) if git asks for an identity',
+    });
   }
   return { commit: git('rev-parse', 'HEAD').trim() };
 }

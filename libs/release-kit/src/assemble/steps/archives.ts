@@ -26,7 +26,8 @@ export const archives: AssembleStep = {
       ctx.layouts[names[name]] = written.layout;
       if (written.kept)
         ctx.log(
-          `${names[name]}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place (unchanged sections of the last-but-one archive)`,
+          `${names[name]}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place ` +
+            '(unchanged sections of the last-but-one archive)',
         );
     }
   },

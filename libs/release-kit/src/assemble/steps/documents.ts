@@ -36,7 +36,8 @@ export const rootDocuments: AssembleStep = {
       const failed = answerSecurityChecklist(facts).filter((a) => a.status === 'fail');
       if (failed.length)
         throw new ReleaseError(
-          `a production release cannot be built: the security checklist fails:\n  - ${failed.map((a) => `${a.item}: ${a.evidence.join('; ')}`).join('\n  - ')}`,
+          'a production release cannot be built: the security checklist fails:\n  - ' +
+            failed.map((a) => `${a.item}: ${a.evidence.join('; ')}`).join('\n  - '),
         );
     }
     // The answered checklist ships inside the security section, when the release has one.
