@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReleaseError } from './errors';
 import { partialPathFor } from './move-into-place';
 import { isAlive } from './process-alive';
+import { finishInterruptedSwap } from './swap-journal';
 
 /** Held by the one assembly that may write an output folder; it holds that process's pid. */
 export const LOCK_FILE = '.assemble.lock';
@@ -11,8 +12,9 @@ const POLL_MS = 200;
 const WAIT_MS = 30 * 60_000;
 
 /**
- * Runs `body` while holding `dir`/.assemble.lock, so that assemblies of one workspace take turns.
- * A lock whose process is gone (killed, crashed) is taken over; a live one is waited for.
+ * Runs `body` while holding `dir`/.assemble.lock, so that assemblies of one workspace (and whatever
+ * reads their outputs under the lock) take turns. A lock whose process is gone (killed, crashed) is
+ * taken over; a live one is waited for. A swap that a dead holder left half done is finished first.
  */
 export async function withOutputLock<T>(dir: string, shownDir: string, log: (line: string) => void, body: () => Promise<T>): Promise<T> {
   const lock = join(dir, LOCK_FILE);
@@ -35,6 +37,7 @@ export async function withOutputLock<T>(dir: string, shownDir: string, log: (lin
     await sleep(POLL_MS);
   }
   try {
+    if (finishInterruptedSwap(dir)) log(`finished the swap of outputs that an interrupted run left in ${shownDir}`);
     return await body();
   } finally {
     rmSync(lock, { force: true });
