@@ -1,6 +1,6 @@
 import { joinPathFragments, logger, Tree } from '@nx/devkit';
 import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
-import { deriveEnvTemplate, deriveOverlay, ENVIRONMENT_PATHS, resolveNewEnvironment } from '../lib/environment-scaffold';
+import { deriveEnvTemplate, deriveOverlay, ENVIRONMENT_PATHS, overlayNamespace, resolveNewEnvironment } from '../lib/environment-scaffold';
 import { appendToJsonArray, readJsonArray } from '../lib/json-edit';
 import { assertDnsLabel } from '../lib/scaffold-names';
 import type { EnvironmentGeneratorSchema } from './schema';
@@ -40,6 +40,16 @@ export default async function environmentGenerator(tree: Tree, options: Environm
     throw new ReleaseError(`--from=${env.from}: the environment has no Kubernetes overlay to copy (${fromOverlay}/${kustomization})`, {
       hint: `copy one of: ${withOverlay.join(', ')}`,
     });
+  }
+
+  for (const other of environments.filter((e) => e !== name)) {
+    const otherKustomization = joinPathFragments(overlaysDir, other, kustomization);
+    if (tree.exists(otherKustomization) && overlayNamespace(read(tree, otherKustomization)) === env.namespace) {
+      throw new ReleaseError(`--namespace=${env.namespace}: the ${other} environment deploys into it already`, {
+        file: otherKustomization,
+        hint: 'each environment needs a namespace of its own: leave --namespace out or name another one',
+      });
+    }
   }
 
   const template = deriveEnvTemplate(read(tree, fromTemplate), env);

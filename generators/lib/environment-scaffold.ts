@@ -30,12 +30,23 @@ export interface ResolvedEnvironment extends Required<Omit<NewEnvironment, 'repl
   replicas?: number;
 }
 
+/** The namespace an overlay's kustomization.yaml sets, if it sets one. */
+export function overlayNamespace(kustomizationText: string): string | undefined {
+  const namespace = parseDocument(kustomizationText).get('namespace');
+  return typeof namespace === 'string' ? namespace : undefined;
+}
+
 /** Checks the options of a new environment before anything is read or written. */
 export function resolveNewEnvironment(options: NewEnvironment): ResolvedEnvironment {
   const name = assertDnsLabel(options.name, 'the environment name');
   const from = assertDnsLabel(options.from, '--from');
   if (from === name) throw new ReleaseError(`--from=${from}: an environment cannot be derived from itself`);
   const namespace = assertDnsLabel(options.namespace ?? `${PACKAGE_NAME}-${name}`, '--namespace');
+  if (namespace === 'default' || namespace.startsWith('kube-')) {
+    throw new ReleaseError(`--namespace=${namespace}: a Kubernetes system namespace cannot hold an environment`, {
+      hint: `leave --namespace out (${PACKAGE_NAME}-${name}) or name a namespace of its own`,
+    });
+  }
   const replicas = options.replicas;
   if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 1000)) {
     throw new ReleaseError(`--replicas=${replicas} is not a whole number from 1 to 1000`);

@@ -116,6 +116,16 @@ const badEnvironments: Array<[string, Parameters<typeof environmentGenerator>[1]
   ],
   ['a bad --namespace', { name: 'qa', namespace: 'QA' }, /--namespace "QA" is not a DNS-1123 label/],
   ['a bad --replicas', { name: 'qa', replicas: 0 }, /--replicas=0/],
+  ['--namespace=kube-system', { name: 'qa', namespace: 'kube-system' }, /--namespace=kube-system: a Kubernetes system namespace/],
+  ['--namespace=kube-public', { name: 'qa', namespace: 'kube-public' }, /--namespace=kube-public: a Kubernetes system namespace/],
+  ['--namespace=kube-node-lease', { name: 'qa', namespace: 'kube-node-lease' }, /a Kubernetes system namespace/],
+  ['--namespace=default', { name: 'qa', namespace: 'default' }, /--namespace=default: a Kubernetes system namespace/],
+  [
+    "another environment's namespace",
+    { name: 'qa', namespace: 'spacetime-vr-staging' },
+    /overlays\/staging\/kustomization.yaml: --namespace=spacetime-vr-staging: the staging environment deploys into it already/,
+  ],
+  ["production's namespace", { name: 'qa', namespace: 'spacetime-vr' }, /the production environment deploys into it already/],
 ];
 for (const [what, options, expected] of badEnvironments) {
   test(`environment: ${what} is refused and the tree is untouched`, async () => {
