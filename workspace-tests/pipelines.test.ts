@@ -65,6 +65,37 @@ function unknownTargets(name: string, text: string): string[] {
     .map((use) => `${use.project ? `${use.project}:` : ''}${use.target} (in "${use.command.trim()}")`);
 }
 
+/** The jobs a `v*` tag runs (GitHub: `if` on refs/tags/; GitLab: `rules` on CI_COMMIT_TAG), each with its `nx run` targets. */
+function jobRuns(name: string, text: string): Array<{ job: string; tag: boolean; runs: string[] }> {
+  const doc = parsePipeline(name, text).toJS() as Record<string, unknown>;
+  const github = 'jobs' in doc;
+  const jobs = Object.entries((github ? doc.jobs : doc) as Record<string, Record<string, unknown>>).filter(
+    ([, job]) => job !== null && typeof job === 'object' && (github ? 'steps' in job : 'script' in job),
+  );
+  return jobs.map(([job, body]) => ({
+    job,
+    tag: /refs\/tags\/|CI_COMMIT_TAG/.test(JSON.stringify(github ? (body.if ?? '') : (body.rules ?? ''))),
+    runs: [...JSON.stringify(body).matchAll(/\bnx\s+run\s+([^\s"\\]+)/g)].map((m) => m[1]),
+  }));
+}
+
+/** What is wrong with a pipeline's releases: a tag job must assemble and publish with `:production`, and only tag jobs publish. */
+function releaseProblems(name: string, text: string): string[] {
+  const problems: string[] = [];
+  const jobs = jobRuns(name, text);
+  if (!jobs.some((j) => j.tag)) problems.push('no job runs on a v* tag');
+  for (const { job, tag, runs } of jobs) {
+    for (const run of runs.filter((r) => /^release:(publish|assemble)(:|$)/.test(r))) {
+      if (/^release:publish/.test(run) && !tag) problems.push(`${job}: ${run} outside a tag job`);
+      if (tag && !run.endsWith(':production')) problems.push(`${job}: ${run} is not the production configuration`);
+    }
+    for (const needed of ['release:assemble:production', 'release:publish:production']) {
+      if (tag && !runs.includes(needed)) problems.push(`${job}: never runs ${needed}`);
+    }
+  }
+  return problems;
+}
+
 const pipelines = PIPELINES.map((name) => ({ name, text: readFileSync(join(SOURCE_ROOT, name), 'utf8') }));
 
 test("both pipelines are valid YAML and run the contract's commands", () => {
@@ -81,6 +112,21 @@ test("both pipelines are valid YAML and run the contract's commands", () => {
 
 test('every target a pipeline names exists in the workspace (pending ones excepted)', () => {
   for (const { name, text } of pipelines) assert.equal(unknownTargets(name, text), [], name);
+});
+
+test('the tag jobs assemble and publish with the production configuration; only they publish', () => {
+  for (const { name, text } of pipelines) {
+    assert.equal(releaseProblems(name, text), [], name);
+    assert.ok(
+      jobRuns(name, text).some((j) => j.tag && j.runs.includes('release:publish:production')),
+      `${name}: no tag job runs release:publish:production`,
+    );
+    const plain = text.replace('nx run release:publish:production', 'nx run release:publish');
+    assert.equal(releaseProblems(name, plain), [
+      `release: release:publish is not the production configuration`,
+      'release: never runs release:publish:production',
+    ]);
+  }
 });
 
 test('the check fails on a bogus target and on broken YAML', () => {

@@ -1,18 +1,20 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { writeGodot4StandIn } from '../libs/release-kit/test/godot-stand-in';
-import { downloadAll, listKeys, S3Server, sha256, startS3Server } from '../libs/release-kit/test/s3-server';
+import { downloadAll, listKeys, S3Server, startS3Server } from '../libs/release-kit/test/s3-server';
 import { localBaseImage, requireTool } from './engines';
 import { RegistryServer, startRegistry } from './registry-server';
 import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
 
 /**
  * release:publish through real servers on loopback: s3rver (S3 protocol), Debian's
- * docker-registry, the Docker engine that built the image. Engine-level cases (conflicts,
- * --force, SIGKILL and rerun, bad credentials) are in libs/release-kit/test/publish.test.ts.
+ * docker-registry, the Docker engine that built the image. The workspace's package is a development
+ * build (release:assemble), so it goes out with --snapshot; a production release to releases/ and the
+ * engine-level cases (conflicts, rewritten objects, --force, the assemble lock, SIGKILL and rerun, bad
+ * credentials) are in libs/release-kit/test/publish.test.ts.
  */
 const BUCKET = 'spacetime-artifacts';
 const SECRET = 'secret-key-that-must-never-be-printed';
@@ -58,14 +60,40 @@ test.after(async () => {
   cleanUp();
 });
 
-test('release:publish pushes the image, uploads the release and the pinned chart; a recipient downloads and verifies it', async () => {
-  const run = nx(ws, ['run', 'release:publish'], publishEnv('spacetime'));
+/** The snapshot folder of the assembled development package: `snapshots/2.5.0-<short commit>`. */
+function snapshotDir(): string {
+  const manifest = JSON.parse(readFileSync(join(ws, 'dist/release/spacetime-vr-v2.5.0/MANIFEST.json'), 'utf8'));
+  assert.match(manifest.git_commit, /^[0-9a-f]{40}$/);
+  return `snapshots/2.5.0-${manifest.git_commit.slice(0, 7)}`;
+}
+
+const DEVELOPMENT_REFUSED = new RegExp(
+  'ERROR .*dist/release/spacetime-vr-v2\\.5\\.0/MANIFEST\\.json: is a development package, which is never published under releases/: ' +
+    'it was built with the development configuration; it is signed with the development key.*\\n\\s+' +
+    'hint: build with release:assemble:production, or publish it with --snapshot',
+);
+
+test('a development package is refused for releases/: nothing is uploaded or pushed', async () => {
+  const run = nx(ws, ['run', 'release:publish'], publishEnv('refused-development'));
+  assert.is.not(run.status, 0, run.output);
+  assert.match(run.output, DEVELOPMENT_REFUSED);
+  assert.equal(await listKeys(s3.client, BUCKET, 'refused-development/'), []);
+  const tags = await fetch(`http://${registry.address}/v2/spacetime-vr/tags/list`);
+  assert.is(tags.status, 404, 'an image was pushed');
+});
+
+const snapshotTest =
+  'release:publish --snapshot pushes the image as dev, uploads the package and the pinned chart; a recipient verifies it';
+test(snapshotTest, async () => {
+  const run = nx(ws, ['run', 'release:publish', '--snapshot'], publishEnv('spacetime'));
   assert.is(run.status, 0, run.output);
   assert.not.match(run.output, new RegExp(SECRET));
   const reportText = readFileSync(join(ws, 'dist/release/publish-report.json'), 'utf8');
   assert.not.match(reportText, new RegExp(SECRET));
   const report = JSON.parse(reportText);
+  const snapshot = snapshotDir();
   assert.is(report.repository, `s3://${BUCKET}/spacetime`);
+  assert.equal([report.mode, report.prefix, report.chart.index], ['snapshot', snapshot, null]);
   assert.ok(
     report.objects.every((o: { action: string }) => o.action === 'uploaded'),
     reportText,
@@ -83,17 +111,19 @@ test('release:publish pushes the image, uploads the release and the pinned chart
   // The recipient: everything from the bucket into a fresh folder, then the spec's checks.
   const dir = tempDir('download');
   const keys = await downloadAll(s3.client, BUCKET, 'spacetime/', dir);
-  assert.equal(keys, [
-    'spacetime/charts/index.yaml',
-    'spacetime/charts/spacetime-vr-2.5.0.tgz',
-    'spacetime/releases/v2.5.0/MANIFEST.json',
-    'spacetime/releases/v2.5.0/SHA256SUMS',
-    'spacetime/releases/v2.5.0/SHA256SUMS.asc',
-    'spacetime/releases/v2.5.0/release-signing-key.asc',
-    'spacetime/releases/v2.5.0/spacetime-vr-v2.5.0.tar.gz',
-    'spacetime/releases/v2.5.0/spacetime-vr-v2.5.0.zip',
-  ]);
-  const release = join(dir, 'releases/v2.5.0');
+  assert.equal(
+    keys,
+    [
+      'MANIFEST.json',
+      'SHA256SUMS',
+      'SHA256SUMS.asc',
+      'release-signing-key.asc',
+      'spacetime-vr-2.5.0.tgz',
+      'spacetime-vr-v2.5.0.tar.gz',
+      'spacetime-vr-v2.5.0.zip',
+    ].map((file) => `spacetime/${snapshot}/${file}`),
+  );
+  const release = join(dir, snapshot);
   for (const archive of ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip', 'release-signing-key.asc']) {
     assert.ok(
       readFileSync(join(release, archive)).equals(readFileSync(join(ws, 'dist/release', archive))),
@@ -112,35 +142,28 @@ test('release:publish pushes the image, uploads the release and the pinned chart
   assert.is(gpg.status, 0, gpg.output);
   assert.match(gpg.output, /Good signature/);
 
-  const chart = join(dir, 'charts/spacetime-vr-2.5.0.tgz');
-  const index = parse(readFileSync(join(dir, 'charts/index.yaml'), 'utf8'));
-  const entry = index.entries['spacetime-vr'][0];
-  assert.equal(
-    [entry.version, entry.appVersion, entry.digest, entry.urls],
-    ['2.5.0', '2.5.0', sha256(readFileSync(chart)), ['spacetime-vr-2.5.0.tgz']],
-  );
-  const buildDate = JSON.parse(readFileSync(join(release, 'MANIFEST.json'), 'utf8')).build_date;
-  assert.equal([index.generated, entry.created], [buildDate, buildDate]);
-  sh(dir, 'tar -xzf charts/spacetime-vr-2.5.0.tgz -C charts');
-  const values = parse(readFileSync(join(dir, 'charts/spacetime-vr/values.yaml'), 'utf8'));
+  sh(release, 'mkdir chart && tar -xzf spacetime-vr-2.5.0.tgz -C chart');
+  const chart = parse(readFileSync(join(release, 'chart/spacetime-vr/Chart.yaml'), 'utf8'));
+  assert.equal([chart.version, chart.appVersion], ['2.5.0', '2.5.0']);
+  const values = parse(readFileSync(join(release, 'chart/spacetime-vr/values.yaml'), 'utf8'));
   assert.equal([values.image.registry, values.image.digest], [registry.address, report.image.digest]);
 });
 
 test('a rerun uploads nothing and pushes again harmlessly', () => {
-  const run = nx(ws, ['run', 'release:publish'], publishEnv('spacetime'));
+  const run = nx(ws, ['run', 'release:publish', '--snapshot'], publishEnv('spacetime'));
   assert.is(run.status, 0, run.output);
   const report = JSON.parse(readFileSync(join(ws, 'dist/release/publish-report.json'), 'utf8'));
   assert.ok(
     report.objects.every((o: { action: string }) => o.action === 'skipped'),
     JSON.stringify(report.objects),
   );
-  assert.match(run.output, /0 uploaded, 8 already there, 0 overwritten/);
+  assert.match(run.output, /0 uploaded, 7 already there, 0 overwritten/);
 });
 
 test('a registry that refuses the push: one clear error, nothing uploaded', async () => {
   const readOnly = await startRegistry({ readOnly: true });
   try {
-    const run = nx(ws, ['run', 'release:publish'], publishEnv('refused', { DOCKER_REGISTRY: readOnly.address }));
+    const run = nx(ws, ['run', 'release:publish', '--snapshot'], publishEnv('refused', { DOCKER_REGISTRY: readOnly.address }));
     assert.is.not(run.status, 0, run.output);
     assert.match(
       run.output,
@@ -153,20 +176,23 @@ test('a registry that refuses the push: one clear error, nothing uploaded', asyn
 });
 
 test('without ARTIFACT_REPO and DOCKER_REGISTRY: the file:// repository in dist/, the image skipped loudly; production refuses', () => {
-  const run = nx(ws, ['run', 'release:publish'], env);
+  const refused = nx(ws, ['run', 'release:publish'], env);
+  assert.is.not(refused.status, 0);
+  assert.match(refused.output, DEVELOPMENT_REFUSED);
+  const run = nx(ws, ['run', 'release:publish', '--snapshot'], env);
   assert.is(run.status, 0, run.output);
   assert.match(run.output, /SKIPPED the container registry: DOCKER_REGISTRY \(or --registry\) is not set/);
-  for (const file of [
-    'releases/v2.5.0/SHA256SUMS.asc',
-    'releases/v2.5.0/spacetime-vr-v2.5.0.tar.gz',
-    'charts/index.yaml',
-    'charts/spacetime-vr-2.5.0.tgz',
-  ]) {
-    assert.ok(existsSync(join(ws, 'dist/artifact-repo', file)), file);
+  const snapshot = snapshotDir();
+  for (const file of ['SHA256SUMS.asc', 'spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-2.5.0.tgz']) {
+    assert.ok(existsSync(join(ws, 'dist/artifact-repo', snapshot, file)), file);
   }
+  assert.equal(readdirSync(join(ws, 'dist/artifact-repo')), ['snapshots']);
   const strict = nx(ws, ['run', 'release:publish:production'], env);
   assert.is.not(strict.status, 0);
-  assert.match(strict.output, /ERROR DOCKER_REGISTRY: cannot publish the image: DOCKER_REGISTRY \(or --registry\) is not set/);
+  assert.match(strict.output, DEVELOPMENT_REFUSED);
+  const strictSnapshot = nx(ws, ['run', 'release:publish:production', '--snapshot'], env);
+  assert.is.not(strictSnapshot.status, 0);
+  assert.match(strictSnapshot.output, /ERROR DOCKER_REGISTRY: cannot publish the image: DOCKER_REGISTRY \(or --registry\) is not set/);
 });
 
 test('no package: "run release:assemble first"', () => {

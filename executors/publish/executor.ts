@@ -19,6 +19,7 @@ export default async function publish(options: PublishExecutorSchema, context: E
         : [defaultArtifactRepo(context.root), 'the default repository'];
     await publishRelease({
       outputDir: join(context.root, options.outputDir),
+      outputDirShownAs: options.outputDir,
       version: readVersion(join(context.root, 'VERSION')),
       sections: config.sections,
       artifactRepo,
@@ -28,6 +29,7 @@ export default async function publish(options: PublishExecutorSchema, context: E
       acl: options.acl,
       partSize: options.partSize ? options.partSize * 2 ** 20 : DEFAULT_PART_SIZE,
       production: options.production,
+      snapshot: options.snapshot,
       mtime: entryEpoch(),
       env: process.env,
       log: (line) => console.log(line),

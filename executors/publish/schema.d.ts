@@ -7,4 +7,5 @@ export interface PublishExecutorSchema {
   acl?: 'public-read';
   partSize: number;
   production: boolean;
+  snapshot: boolean;
 }

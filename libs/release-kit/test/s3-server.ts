@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, request, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -72,8 +74,15 @@ export async function getObject(
   return { body: Buffer.from(await out.Body!.transformToByteArray()), metadata: out.Metadata ?? {} };
 }
 
-export async function putObject(client: S3Client, bucket: string, key: string, body: string | Buffer): Promise<void> {
-  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+/** Writes an object directly, as someone else would: `metadata` may copy what publish wrote (`x-amz-meta-*`). */
+export async function putObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: string | Buffer,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
 }
 
 /** Downloads every object under `prefix` into `dir` (keys relative to the prefix). */
@@ -89,4 +98,116 @@ export async function downloadAll(client: S3Client, bucket: string, prefix: stri
 
 export function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The SHA-256 checksums a store like S3 keeps for an object: whole, or per part with their composite. */
+type StoredChecksum = { full: string } | { composite: string; parts: Array<{ size: number; sha256: string }> };
+
+export interface ChecksumStore {
+  endpoint: string;
+  env: NodeJS.ProcessEnv;
+  client: S3Client;
+  /** Downloads (GET of an object) per key, since the store started. */
+  downloads: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * s3rver keeps no SHA-256 checksums. This stand-in sits in front of it and keeps them as S3 does,
+ * computed from the bytes it passes on: a PUT with `x-amz-checksum-sha256` is refused (BadDigest)
+ * when the bytes do not match and otherwise keeps it (a PUT without one keeps none: S3 would keep a
+ * CRC instead); multipart parts keep theirs and the completed object their composite. HeadObject
+ * with `x-amz-checksum-mode: ENABLED` returns them, and GetObjectAttributes the parts.
+ */
+export async function startChecksumStore(s3: S3Server): Promise<ChecksumStore> {
+  const checksums = new Map<string, StoredChecksum>();
+  const uploads = new Map<string, Map<number, { size: number; digest: Buffer }>>();
+  const downloads = new Map<string, number>();
+  const target = new URL(s3.endpoint);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(req.url!, 'http://store');
+      const path = decodeURIComponent(url.pathname);
+      const query = url.searchParams;
+      if (req.method === 'GET' && query.has('attributes')) return attributes(res, checksums.get(path));
+      const digest = createHash('sha256').update(body).digest();
+      const sent = req.headers['x-amz-checksum-sha256'];
+      if (req.method === 'PUT' && sent !== undefined && sent !== digest.toString('base64')) {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        return res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code><Message>checksum mismatch</Message></Error>');
+      }
+      if (req.method === 'GET' && [...query.keys()].every((k) => k === 'x-id')) downloads.set(path, (downloads.get(path) ?? 0) + 1);
+      const forwarded = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          const ok = (answer.statusCode ?? 500) < 300;
+          if (ok && req.method === 'PUT' && query.has('uploadId')) {
+            const parts = uploads.get(query.get('uploadId')!) ?? new Map();
+            parts.set(Number(query.get('partNumber')), { size: body.length, digest });
+            uploads.set(query.get('uploadId')!, parts);
+          } else if (ok && req.method === 'PUT') {
+            if (sent !== undefined) checksums.set(path, { full: digest.toString('base64') });
+            else checksums.delete(path);
+          } else if (ok && req.method === 'POST' && query.has('uploadId')) {
+            const parts = [...(uploads.get(query.get('uploadId')!) ?? new Map()).entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
+            const composite = createHash('sha256')
+              .update(Buffer.concat(parts.map((p) => p.digest)))
+              .digest('base64');
+            checksums.set(path, {
+              composite: `${composite}-${parts.length}`,
+              parts: parts.map((p) => ({ size: p.size, sha256: p.digest.toString('base64') })),
+            });
+          } else if (ok && req.method === 'DELETE') checksums.delete(path);
+          const headers = { ...answer.headers };
+          const kept = checksums.get(path);
+          if (req.method === 'HEAD' && req.headers['x-amz-checksum-mode'] === 'ENABLED' && kept && ok) {
+            headers['x-amz-checksum-sha256'] = 'full' in kept ? kept.full : kept.composite;
+            headers['x-amz-checksum-type'] = 'full' in kept ? 'FULL_OBJECT' : 'COMPOSITE';
+          }
+          res.writeHead(answer.statusCode ?? 500, headers);
+          answer.pipe(res);
+        },
+      );
+      forwarded.on('error', () => res.destroy());
+      forwarded.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { endpoint, env: { ...s3.env, AWS_ENDPOINT_URL: endpoint }, client, downloads, close };
+}
+
+/** GetObjectAttributes (Checksum, ObjectParts) of an object the store keeps part checksums of. */
+function attributes(res: ServerResponse, kept: StoredChecksum | undefined): void {
+  if (!kept || 'full' in kept) {
+    res.writeHead(kept ? 200 : 404, { 'content-type': 'application/xml' });
+    res.end(
+      kept
+        ? `<GetObjectAttributesResponse><Checksum><ChecksumSHA256>${kept.full}</ChecksumSHA256></Checksum></GetObjectAttributesResponse>`
+        : '<Error><Code>NoSuchKey</Code></Error>',
+    );
+    return;
+  }
+  const parts = kept.parts
+    .map((p, i) => `<Part><PartNumber>${i + 1}</PartNumber><Size>${p.size}</Size><ChecksumSHA256>${p.sha256}</ChecksumSHA256></Part>`)
+    .join('');
+  res.writeHead(200, { 'content-type': 'application/xml' });
+  res.end(
+    '<GetObjectAttributesResponse>' +
+      `<Checksum><ChecksumSHA256>${kept.composite.replace(/-\d+$/, '')}</ChecksumSHA256><ChecksumType>COMPOSITE</ChecksumType></Checksum>` +
+      `<ObjectParts><TotalPartsCount>${kept.parts.length}</TotalPartsCount><IsTruncated>false</IsTruncated>${parts}</ObjectParts>` +
+      '</GetObjectAttributesResponse>',
+  );
 }

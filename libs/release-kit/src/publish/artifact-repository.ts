@@ -5,8 +5,24 @@ import { ReleaseError } from '../support/errors';
 /** What a repository knows about a stored object. */
 export interface StoredObject {
   size: number;
-  /** The full-file SHA-256 recorded when it was uploaded (hex); absent for objects stored by others. */
-  sha256?: string;
+}
+
+/** A local file to compare with a stored object. */
+export interface LocalFile {
+  file: string;
+  size: number;
+  /** Its SHA-256, hex. */
+  sha256: string;
+}
+
+/**
+ * How a stored object was compared with a local file: by size (a different size differs), by a
+ * checksum the store computed from the bytes it holds, or by downloading and hashing it. Never by
+ * metadata, which anyone who writes the object can set.
+ */
+export interface Comparison {
+  same: boolean;
+  by: 'size' | 'checksum' | 'content';
 }
 
 export interface PutRequest {
@@ -36,7 +52,12 @@ export interface ArtifactRepository {
   /** Writes and deletes a small object under the prefix. */
   probeWrite(): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
-  /** Downloads the object and hashes it (for objects without recorded metadata, and verification). */
+  /**
+   * Whether the stored object holds exactly the local file's bytes (undefined when there is none):
+   * proven by a SHA-256 the store computed, else by a streamed download and hash.
+   */
+  compare(key: string, local: LocalFile): Promise<Comparison | undefined>;
+  /** Downloads the object and hashes it (verification after an upload). */
   hashContent(key: string): Promise<string>;
   /** A small object's content (the Helm index), or undefined when there is none. */
   read(key: string): Promise<Buffer | undefined>;

@@ -4,12 +4,12 @@ import { copyFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ReleaseError } from '../support/errors';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from '../support/move-into-place';
-import { ArtifactRepository, PutRequest, PutResult, StoredObject } from './artifact-repository';
+import { ArtifactRepository, Comparison, LocalFile, PutRequest, PutResult, StoredObject } from './artifact-repository';
 
 /**
  * A local folder with the S3 layout (development, or a mounted share). Objects are copied to a
  * temporary name and renamed into place, so a reader never sees a partial file. Nothing records
- * a checksum beside the files: `head` leaves sha256 out and callers hash the content.
+ * a checksum beside the files: an existing object is compared by hashing it.
  */
 export class FileRepository implements ArtifactRepository {
   readonly location: string;
@@ -37,6 +37,13 @@ export class FileRepository implements ArtifactRepository {
   async head(key: string): Promise<StoredObject | undefined> {
     const file = join(this.root, key);
     return existsSync(file) ? { size: statSync(file).size } : undefined;
+  }
+
+  async compare(key: string, local: LocalFile): Promise<Comparison | undefined> {
+    const stored = await this.head(key);
+    if (!stored) return undefined;
+    if (stored.size !== local.size) return { same: false, by: 'size' };
+    return { same: (await this.hashContent(key)) === local.sha256, by: 'content' };
   }
 
   async hashContent(key: string): Promise<string> {

@@ -7,13 +7,15 @@ import { ReleaseError } from '../support/errors';
 import { archiveNames, PACKAGE_NAME, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../format/layout';
 import { Manifest } from '../format/manifest';
 import { sha256 } from '../support/digest';
+import { withOutputLock } from '../support/output-lock';
 import { writeAtomically } from '../support/write-atomically';
 import { dockerTags } from '../versioning/docker-tags';
 import { ArtifactRepository, parseArtifactRepo } from './artifact-repository';
 import { FileRepository } from './file-repository';
 import { packageHelmChart } from './helm-chart';
 import { HELM_INDEX_FILE, mergeHelmIndex } from './helm-index';
-import { preflight } from './preflight';
+import { checkDestinations, requirePackage, verifyPackage } from './preflight';
+import { publishTarget } from './publish-target';
 import {
   formatPublishSummary,
   ObjectAction,
@@ -46,6 +48,13 @@ export interface PublishOptions {
   acl?: 'public-read';
   partSize: number;
   production: boolean;
+  /**
+   * Publish under `snapshots/<version>-<short commit>/` instead of `releases/v<version>/`: the one
+   * place a development package may go. Without it a development package is refused.
+   */
+  snapshot?: boolean;
+  /** The output folder as the user knows it (workspace-relative), for messages. */
+  outputDirShownAs?: string;
   /** The chart to package; defaults to the packaged one. */
   chartDir?: string;
   /** Chart archive entry mtime. */
@@ -62,6 +71,8 @@ interface PlannedObject {
   size: number;
   sha256: string;
   action?: ObjectAction;
+  /** For an object already there: how its bytes were proven to be the local file's. */
+  proof?: 'checksum' | 'content';
 }
 
 function openArtifactRepository(url: string, shownAs: string, env: NodeJS.ProcessEnv, log: (line: string) => void): ArtifactRepository {
@@ -70,44 +81,63 @@ function openArtifactRepository(url: string, shownAs: string, env: NodeJS.Proces
 }
 
 /**
- * Publishes a verified release: preflight, image push, Helm chart, then the objects in an order
- * where a reader never sees half a release (artifacts, then SHA256SUMS, its signature and
- * MANIFEST.json, then the chart index), each skipped when already there with the same SHA-256,
- * then every object verified and the report written.
+ * Publishes a verified release under the output folder's lock (so an assembly never swaps the
+ * package while it is read): preflight, the release-or-snapshot decision, image push, Helm chart,
+ * then the objects in an order where a reader never sees half a release (artifacts, then
+ * SHA256SUMS, its signature and MANIFEST.json, then the chart index), each skipped when already
+ * there with the same bytes, then every object verified and the report written.
  */
 export async function publishRelease(o: PublishOptions): Promise<PublishReport> {
-  const started = Date.now();
   const packageDir = join(o.outputDir, packageFolderName(o.version));
+  // Before the lock, which lives in the output folder: without a package there is nothing to wait for.
+  requirePackage(verifyOptions(o, packageDir));
+  return withOutputLock(o.outputDir, o.outputDirShownAs ?? o.outputDir, o.log, () => publishLocked(o, packageDir));
+}
+
+function verifyOptions(o: PublishOptions, packageDir: string) {
   const names = archiveNames(o.version);
+  return {
+    packageDir,
+    sections: o.sections,
+    publicKeyFile: join(o.outputDir, PUBLIC_KEY_FILE),
+    tarGz: join(o.outputDir, names.tarGz),
+    zip: join(o.outputDir, names.zip),
+  };
+}
+
+async function publishLocked(o: PublishOptions, packageDir: string): Promise<PublishReport> {
+  const started = Date.now();
+  const names = archiveNames(o.version);
+  await verifyPackage(verifyOptions(o, packageDir), o.log);
+  const manifest = JSON.parse(readFileSync(join(packageDir, ROOT_FILES.manifest), 'utf8')) as Manifest;
+  const manifestFile = join(o.outputDirShownAs ?? o.outputDir, packageFolderName(o.version), ROOT_FILES.manifest);
+  const target = publishTarget(manifest, o.version, o.snapshot ?? false, manifestFile);
+  if (target.mode === 'snapshot')
+    o.warn(
+      `SNAPSHOT: publishing under ${target.dir}/, not as a release` +
+        (target.development.length ? ` (a development package: ${target.development.join('; ')})` : ''),
+    );
+
   const repository = openArtifactRepository(o.artifactRepo, o.artifactRepoSource, o.env, o.log);
   const docker = o.docker ?? dockerClient(o.env);
-
   const registry = o.registry?.replace(/\/+$/, '');
   const auth = registry ? registryAuth(registry.split('/')[0], o.env) : undefined;
-  await preflight({
-    verify: {
-      packageDir,
-      sections: o.sections,
-      publicKeyFile: join(o.outputDir, PUBLIC_KEY_FILE),
-      tarGz: join(o.outputDir, names.tarGz),
-      zip: join(o.outputDir, names.zip),
-    },
+  await checkDestinations({
     repository,
     registry: registry ? { docker, name: registry.split('/')[0], auth } : undefined,
     log: o.log,
   });
-  const manifest = JSON.parse(readFileSync(join(packageDir, ROOT_FILES.manifest), 'utf8')) as Manifest;
   const image = releaseImage(manifest, packageDir);
   if ('skipped' in image || !registry) {
     const why = 'skipped' in image ? image.skipped : 'DOCKER_REGISTRY (or --registry) is not set';
     if (o.production)
       throw new ReleaseError(`cannot publish the image: ${why}`, {
-        file: 'skipped' in image ? join(packageDir, ROOT_FILES.manifest) : 'DOCKER_REGISTRY',
+        file: 'skipped' in image ? manifestFile : 'DOCKER_REGISTRY',
       });
     o.warn(`SKIPPED the container registry: ${why}`);
   }
 
-  const dir = `releases/v${o.version}`;
+  const dir = target.dir;
   const releaseObjects = await plan(repository, o.force, [
     [`${dir}/${PUBLIC_KEY_FILE}`, join(o.outputDir, PUBLIC_KEY_FILE)],
     [`${dir}/${names.tarGz}`, join(o.outputDir, names.tarGz)],
@@ -119,7 +149,8 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
 
   let published: PublishedImage;
   if (registry && !('skipped' in image)) {
-    const tags = dockerTags(o.version, { development: manifest.configuration !== 'production' });
+    // A snapshot is tagged as a development build whatever its configuration: never a version tag or `latest`.
+    const tags = dockerTags(o.version, { development: target.mode === 'snapshot' || manifest.configuration !== 'production' });
     const pushed = await pushImage({
       docker,
       registry,
@@ -142,26 +173,14 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
     mtime: o.mtime,
   });
   const chartFile = writeAtomically(join(o.outputDir, chart.fileName), chart.bytes);
-  const chartKey = `charts/${chart.fileName}`;
+  const chartKey = `${target.chartDir}/${chart.fileName}`;
   const chartObjects = await plan(repository, o.force, [[chartKey, chartFile]]);
-  const indexKey = `charts/${HELM_INDEX_FILE}`;
-  const existingIndex = await repository.read(indexKey);
-  const index = mergeHelmIndex(
-    existingIndex?.toString('utf8'),
-    { metadata: chart.metadata, digest: chart.sha256, url: chart.fileName, created: manifest.build_date },
-    manifest.build_date,
-    o.force,
-    `${repository.location}/${indexKey}`,
-  );
-  const indexFile = writeAtomically(join(o.outputDir, `${PACKAGE_NAME}-${HELM_INDEX_FILE}`), Buffer.from(index.text));
-  const indexObject = await describe(indexKey, indexFile);
-  const indexStored = existingIndex ? sha256(existingIndex) : undefined;
-  indexObject.action = indexStored === indexObject.sha256 ? 'skipped' : index.replaced ? 'overwritten' : 'uploaded';
+  const index = target.indexKey ? await planIndex(repository, o, target.indexKey, chart, manifest.build_date) : undefined;
 
-  const ordered = [...chartObjects, ...artifacts, ...catalogue, indexObject];
+  const ordered = [...chartObjects, ...artifacts, ...catalogue, ...(index ? [index] : [])];
   for (const object of ordered) {
     if (object.action === 'skipped') {
-      o.log(`already there: ${object.key}`);
+      o.log(`already there: ${object.key} (same bytes, by ${object.proof})`);
       continue;
     }
     const verb = object.action === 'overwritten' ? 'OVERWRITING (--force)' : 'uploading';
@@ -193,6 +212,9 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
     version: o.version,
     build_date: manifest.build_date,
     configuration: manifest.configuration,
+    mode: target.mode,
+    prefix: target.dir,
+    development: target.development,
     repository: repository.location,
     acl: o.acl ?? 'default',
     objects,
@@ -201,14 +223,38 @@ export async function publishRelease(o: PublishOptions): Promise<PublishReport> 
     chart: {
       key: chartKey,
       sha256: chart.sha256,
-      index: indexKey,
+      index: target.indexKey ?? null,
       image: 'digest' in published ? `${published.registry}/${IMAGE_REPOSITORY}@${published.digest}` : 'unpinned (no image pushed)',
     },
   };
-  rmSync(indexFile, { force: true });
+  if (index) rmSync(index.file, { force: true });
   writePublishReport(join(o.outputDir, PUBLISH_REPORT_FILE), report);
   o.log(formatPublishSummary(report, (Date.now() - started) / 1000));
   return report;
+}
+
+/** The merged Helm index, written beside the outputs: skipped when the stored one is identical (read and hashed). */
+async function planIndex(
+  repository: ArtifactRepository,
+  o: PublishOptions,
+  indexKey: string,
+  chart: { metadata: Record<string, unknown>; sha256: string; fileName: string },
+  buildDate: string,
+): Promise<PlannedObject> {
+  const existingIndex = await repository.read(indexKey);
+  const index = mergeHelmIndex(
+    existingIndex?.toString('utf8'),
+    { metadata: chart.metadata, digest: chart.sha256, url: chart.fileName, created: buildDate },
+    buildDate,
+    o.force,
+    `${repository.location}/${indexKey}`,
+  );
+  const indexFile = writeAtomically(join(o.outputDir, `${PACKAGE_NAME}-${HELM_INDEX_FILE}`), Buffer.from(index.text));
+  const indexObject = await describe(indexKey, indexFile);
+  const indexStored = existingIndex ? sha256(existingIndex) : undefined;
+  indexObject.action = indexStored === indexObject.sha256 ? 'skipped' : index.replaced ? 'overwritten' : 'uploaded';
+  indexObject.proof = 'content';
+  return indexObject;
 }
 
 /** The image MANIFEST.json records (ID and its tarball in the package), or why there is none. */
@@ -225,19 +271,24 @@ function releaseImage(manifest: Manifest, packageDir: string): { id: string; tar
   };
 }
 
-/** Hashes the local files and decides each one: upload, skip, or (forced) overwrite. A conflict stops before anything is written. */
+/**
+ * Hashes the local files and decides each one: upload, skip (the stored bytes are proven the same,
+ * by a checksum the store computed or by a download and hash, never by metadata), or (forced)
+ * overwrite. A conflict stops before anything is written.
+ */
 async function plan(repository: ArtifactRepository, force: boolean, files: Array<[string, string]>): Promise<PlannedObject[]> {
   const planned = await Promise.all(files.map(([key, file]) => describe(key, file)));
   const conflicts: string[] = [];
   for (const object of planned) {
-    const stored = await repository.head(object.key);
+    const stored = await repository.compare(object.key, object);
     if (!stored) {
       object.action = 'uploaded';
       continue;
     }
-    const same = stored.size === object.size && (stored.sha256 ?? (await repository.hashContent(object.key))) === object.sha256;
-    if (same) object.action = 'skipped';
-    else if (force) object.action = 'overwritten';
+    if (stored.same && stored.by !== 'size') {
+      object.action = 'skipped';
+      object.proof = stored.by;
+    } else if (force) object.action = 'overwritten';
     else conflicts.push(object.key);
   }
   if (conflicts.length) {
@@ -258,16 +309,16 @@ async function describe(key: string, file: string): Promise<PlannedObject> {
 
 /**
  * Every object: size and SHA-256 against the local file. Objects written by this run are
- * downloaded and hashed; the others by their recorded metadata (hashed where there is none).
+ * downloaded and hashed; an object already there keeps the proof that decided to skip it (a
+ * checksum the store computed, or a download and hash), after its size is checked again.
  */
-async function verifyObject(repository: ArtifactRepository, object: PlannedObject): Promise<'metadata' | 'content'> {
+async function verifyObject(repository: ArtifactRepository, object: PlannedObject): Promise<'checksum' | 'content'> {
   const stored = await repository.head(object.key);
   const wrong = (what: string) =>
     new ReleaseError(`${repository.location}/${object.key}: ${what} after the upload; rerun the publish to repair it`);
   if (!stored) throw wrong('is missing');
   if (stored.size !== object.size) throw wrong(`has ${stored.size} bytes, not ${object.size}`);
-  if (stored.sha256 !== undefined && stored.sha256 !== object.sha256) throw wrong('has the wrong recorded sha256');
-  if (object.action === 'skipped' && stored.sha256 !== undefined) return 'metadata';
+  if (object.action === 'skipped' && object.proof) return object.proof;
   if ((await repository.hashContent(object.key)) !== object.sha256) throw wrong('does not match its SHA-256');
   return 'content';
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -10,12 +11,21 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { ReleaseError } from '../support/errors';
-import { ArtifactRepository, PutRequest, PutResult, StoredObject } from './artifact-repository';
+import { ArtifactRepository, Comparison, LocalFile, PutRequest, PutResult, StoredObject } from './artifact-repository';
 import { multipartUpload } from './multipart-upload';
 import { withRetry } from './retry';
 
-/** Metadata key of the full-file SHA-256 (sent as `x-amz-meta-sha256`). */
+/**
+ * Metadata key of the full-file SHA-256 (sent as `x-amz-meta-sha256`), for people and other tools.
+ * Publish never trusts it: anyone who rewrites an object can keep it.
+ */
 export const SHA256_METADATA = 'sha256';
+
+/** The store's SHA-256 checksum of a multipart object: one per part, and the SHA-256 of their digests. */
+interface PartChecksums {
+  composite: string;
+  parts: Array<{ size: number; sha256: string }>;
+}
 
 /**
  * The S3 client: credentials from the SDK's standard chain (env, profile, SSO, instance role);
@@ -89,11 +99,76 @@ export class S3Repository implements ArtifactRepository {
         () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) })),
         this.log,
       );
-      return { size: out.ContentLength ?? 0, sha256: out.Metadata?.[SHA256_METADATA] };
+      return { size: out.ContentLength ?? 0 };
     } catch (e) {
       if (status(e) === 404) return undefined;
       throw this.explain(e, `s3://${this.bucket}/${this.key(key)}`);
     }
+  }
+
+  /**
+   * Same bytes, proven from the bytes: the SHA-256 checksum S3 computed and checked when the object
+   * was written (whole object, or each part of a multipart upload and their composite), else a
+   * streamed download and hash (a store that keeps no SHA-256 checksum, as s3rver). Never the
+   * `x-amz-meta-sha256` metadata.
+   */
+  async compare(key: string, local: LocalFile): Promise<Comparison | undefined> {
+    let out;
+    try {
+      out = await withRetry(
+        `HeadObject ${key}`,
+        () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key), ChecksumMode: 'ENABLED' })),
+        this.log,
+      );
+    } catch (e) {
+      if (status(e) === 404) return undefined;
+      throw this.explain(e, `s3://${this.bucket}/${this.key(key)}`);
+    }
+    if ((out.ContentLength ?? 0) !== local.size) return { same: false, by: 'size' };
+    const checksum = out.ChecksumSHA256;
+    if (checksum && !/-\d+$/.test(checksum) && out.ChecksumType !== 'COMPOSITE')
+      return { same: checksum === Buffer.from(local.sha256, 'hex').toString('base64'), by: 'checksum' };
+    if (checksum) {
+      const parts = await this.partChecksums(key);
+      const same = parts && (await matchesParts(local, parts));
+      if (same !== undefined) return { same, by: 'checksum' };
+    }
+    return { same: (await this.hashContent(key)) === local.sha256, by: 'content' };
+  }
+
+  /** The per-part SHA-256 checksums of a multipart object, or undefined where the store does not tell them. */
+  private async partChecksums(key: string): Promise<PartChecksums | undefined> {
+    const parts: PartChecksums['parts'] = [];
+    let composite: string | undefined;
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const out = await withRetry(
+          `GetObjectAttributes ${key}`,
+          () =>
+            this.client.send(
+              new GetObjectAttributesCommand({
+                Bucket: this.bucket,
+                Key: this.key(key),
+                ObjectAttributes: ['Checksum', 'ObjectParts'],
+                MaxParts: 1000,
+                PartNumberMarker: marker,
+              }),
+            ),
+          this.log,
+        );
+        composite ??= out.Checksum?.ChecksumSHA256;
+        for (const part of out.ObjectParts?.Parts ?? []) {
+          if (!part.ChecksumSHA256 || part.Size === undefined) return undefined;
+          parts.push({ size: part.Size, sha256: part.ChecksumSHA256 });
+        }
+        if (!out.ObjectParts?.IsTruncated) break;
+        marker = out.ObjectParts.NextPartNumberMarker;
+      }
+    } catch {
+      return undefined; // not every store answers GetObjectAttributes: the download decides
+    }
+    return composite && parts.length ? { composite, parts } : undefined;
   }
 
   async hashContent(key: string): Promise<string> {
@@ -149,7 +224,16 @@ export class S3Repository implements ArtifactRepository {
       const checksum = Buffer.from(request.sha256, 'hex').toString('base64');
       await withRetry(
         `PutObject ${request.key}`,
-        () => this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, ChecksumSHA256: checksum })),
+        () =>
+          this.client.send(
+            new PutObjectCommand({
+              ...common,
+              Body: body,
+              ContentLength: body.length,
+              ChecksumAlgorithm: 'SHA256',
+              ChecksumSHA256: checksum,
+            }),
+          ),
         this.log,
       );
       return { parts: 1 };
@@ -182,6 +266,36 @@ export class S3Repository implements ArtifactRepository {
       });
     return new ReleaseError(`${what} failed: ${name ?? 'HTTP ' + code}: ${e.message}`, { file: 'ARTIFACT_REPO' });
   }
+}
+
+/**
+ * Whether the local file has the store's part checksums (each part's SHA-256, and the SHA-256 of
+ * their digests); undefined when the parts do not add up to the file, so that the download decides.
+ */
+async function matchesParts(local: LocalFile, checksums: PartChecksums): Promise<boolean | undefined> {
+  if (checksums.parts.reduce((sum, p) => sum + p.size, 0) !== local.size) return undefined;
+  const digests: Buffer[] = [];
+  const file = await open(local.file, 'r');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  try {
+    let position = 0;
+    for (const part of checksums.parts) {
+      const hash = createHash('sha256');
+      for (let left = part.size; left > 0;) {
+        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, left), position);
+        if (bytesRead === 0) return undefined;
+        hash.update(buffer.subarray(0, bytesRead));
+        position += bytesRead;
+        left -= bytesRead;
+      }
+      const digest = hash.digest();
+      if (digest.toString('base64') !== part.sha256) return false;
+      digests.push(digest);
+    }
+  } finally {
+    await file.close();
+  }
+  return createHash('sha256').update(Buffer.concat(digests)).digest('base64') === checksums.composite.replace(/-\d+$/, '');
 }
 
 function status(error: unknown): number | undefined {

@@ -27,12 +27,12 @@ export async function withOutputLock<T>(dir: string, shownDir: string, log: (lin
       log(`took over ${shownDir}/${LOCK_FILE} from pid ${holder}, which is gone`);
       continue;
     }
-    if (holder !== waitingFor) log(`waiting for the assembly running as pid ${holder} (${shownDir}/${LOCK_FILE})`);
+    if (holder !== waitingFor) log(`waiting for pid ${holder}, which holds ${shownDir}/${LOCK_FILE} (an assembly or a publish)`);
     waitingFor = holder;
     if (Date.now() - started > WAIT_MS)
-      throw new ReleaseError(`another assembly (pid ${holder}) has held the lock for over ${WAIT_MS / 60_000} minutes`, {
+      throw new ReleaseError(`pid ${holder} (an assembly or a publish) has held the lock for over ${WAIT_MS / 60_000} minutes`, {
         file: `${shownDir}/${LOCK_FILE}`,
-        hint: 'stop it, or remove the lock if that pid is not an assembly',
+        hint: 'stop it, or remove the lock if that pid is neither an assembly nor a publish',
       });
     await sleep(POLL_MS);
   }
