@@ -419,7 +419,7 @@ test('an assembly waits for a live lock holder, and takes over the lock of a dea
   holder.kill();
   const waited = await running;
   assert.is(waited.status, 0, waited.output);
-  assert.match(waited.output, new RegExp(`waiting for the assembly running as pid ${holder.pid}`));
+  assert.match(waited.output, new RegExp(`waiting for pid ${holder.pid}, which holds`));
   assert.match(waited.output, new RegExp(`took over dist/release/.assemble.lock from pid ${holder.pid}, which is gone`));
 
   const dead = spawnSync('true');

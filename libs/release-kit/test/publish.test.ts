@@ -605,7 +605,7 @@ test('publish waits for the assemble lock another process holds, and uploads not
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.not.ok(settled, 'publish did not wait for the lock');
     assert.ok(
-      quietLog.some((l) => l.startsWith(`waiting for the assembly running as pid ${holder.pid}`)),
+      quietLog.some((l) => l.startsWith(`waiting for pid ${holder.pid}, which holds`)),
       quietLog.join('\n'),
     );
     assert.not.ok(
