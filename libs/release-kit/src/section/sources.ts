@@ -1,8 +1,9 @@
-import { join, posix, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { assertArchivablePath } from '../format/archive-path';
 import { ReleaseError } from '../support/errors';
 import { generateFile, GeneratedFile } from './generated-files';
-import { listSourceFiles } from './source-files';
+import { fileMapList, gitFileList, listSourceFiles } from './source-files';
 
 /** One file of a section: on disk, or bytes a renderer or generator made. */
 export interface SectionSource {
@@ -39,6 +40,12 @@ export interface ResolveSourcesOptions {
   version: string;
   sources: SourceMapping[];
   generate?: GeneratedFile[];
+  /**
+   * The project's files as Nx's file map has them (workspace-relative, `/` separators): tracked
+   * files plus untracked files git does not ignore, the files the package task's hash covers. Only
+   * these ship. Without it (outside Nx), `git ls-files` lists the same.
+   */
+  projectFiles?: Iterable<string>;
 }
 
 const MAX_RENDERED = 16 << 20;
@@ -48,11 +55,25 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
   const root = join(options.workspaceRoot, options.projectRoot);
   const show = (p: string) => relative(options.workspaceRoot, p);
   const result: SectionSource[] = [];
-  for (const mapping of options.sources) {
+  const folders = options.sources.map((mapping) => {
     const folder = join(root, mapping.from);
+    const inProject = relative(root, folder);
+    if (inProject === '..' || inProject.startsWith(`..${sep}`) || isAbsolute(inProject))
+      throw new ReleaseError(`sources "${mapping.from}" is outside the project: Nx hashes only the project's own files`, {
+        file: `${options.projectRoot}/project.json`,
+        hint: 'move the files into the project',
+      });
+    return folder;
+  });
+  // A generator's input is a source too: an ignored file feeds no generated file.
+  const inputs = (options.generate ?? []).filter((g) => g.from).map((g) => join(root, g.from!));
+  // One list for every mapping: Nx's file map, or one git call.
+  const list = options.projectFiles ? fileMapList(options.projectFiles) : gitFileList(options.workspaceRoot, [...folders, ...inputs]);
+  options.sources.forEach((mapping, index) => {
+    const folder = folders[index];
     // Each file's workspace-relative origin, without a path.relative per file.
     const shownFolder = show(folder);
-    for (const file of listSourceFiles(folder, options.workspaceRoot)) {
+    for (const file of listSourceFiles(folder, options.workspaceRoot, list)) {
       const path = posix.normalize(posix.join(mapping.to, file.relativePath));
       const origin = shownFolder ? `${shownFolder}/${file.relativePath}` : file.relativePath;
       const source: SectionSource = { path, origin, file: file.absolutePath, size: file.size, sourceMode: file.mode };
@@ -66,10 +87,16 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
       }
       result.push(source);
     }
-  }
+  });
   for (const generated of options.generate ?? []) {
     const origin = `${options.projectRoot}/project.json (generate ${generated.kind} -> ${JSON.stringify(generated.to).slice(1, -1)})`;
     assertArchivablePath(generated.to, origin);
+    const input = generated.from && join(root, generated.from);
+    if (input && list.paths && existsSync(input) && !list.paths.has(show(input).split(sep).join('/')))
+      throw new ReleaseError(`is not in ${list.source} (git ignores it), so it cannot make ${generated.to}`, {
+        file: show(input),
+        hint: 'commit the file, or stop ignoring it',
+      });
     const { data, mode } = generateFile(generated, { root, version: options.version, show });
     result.push({ path: generated.to, origin, data, sourceMode: mode });
   }
