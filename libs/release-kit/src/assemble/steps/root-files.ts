@@ -8,6 +8,8 @@ import { stableJsonBytes } from '../../support/stable-json';
 import { toolVersions } from '../../support/tool-versions';
 import type { AssembleStep } from '../context';
 import { buildSbom, readNpmLock, SBOM_FILE } from '../sbom';
+import { ReleaseError } from '../../support/errors';
+import { findSecrets } from '../../validation/secrets';
 
 /**
  * The root files: the documents, SBOM.cdx.json, MANIFEST.json, SHA256SUMS and its signature. They
@@ -31,6 +33,8 @@ export const rootFiles: AssembleStep = {
       mode: FILE_MODE,
     };
     const documents = [...ctx.documents, sbom];
+    // Made at assembly from templates and commit messages: scanned here, as the sections' files are by validation.
+    for (const document of documents) assertNoSecrets(document.path, document.data);
     ctx.listed = [
       ...sections.flatMap((s) => s.fragment.files),
       ...documents.map((d) => ({ path: d.path, size: d.data.length, sha256: sha256(d.data), mode: d.mode })),
@@ -62,3 +66,14 @@ export const rootFiles: AssembleStep = {
     ctx.deflatedRootFiles.catch(() => undefined);
   },
 };
+
+/** A root file that would ship a real-looking secret stops the assembly: no value is shown. */
+function assertNoSecrets(path: string, data: Buffer): void {
+  const [finding, ...more] = findSecrets(data);
+  if (!finding) return;
+  throw new ReleaseError(`${finding.message}${more.length ? ` (and ${more.length} more)` : ''}`, {
+    file: path,
+    line: finding.line,
+    hint: 'it comes from a template or a commit message: remove the secret there (and rotate it)',
+  });
+}
