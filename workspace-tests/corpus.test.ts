@@ -1,7 +1,7 @@
 // Bad input, case by case: every broken input ends in a clear error naming the file or option,
 // a non-zero exit, and nothing lost or half-written. One workspace copy and one assembled
 // baseline serve every case; each case's break is undone before the next.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gzipSync } from 'node:zlib';
 import { CraftedTarEntry, CraftedZipEntry, tarGz, zip } from './crafted-archives';
+import { HostileCase } from './hostile/corpus';
+import { hostileCorpus } from './hostile/build';
 import { cleanUp, copyWorkspace, git, nx, sh, tempDir } from './workspace';
 
 const TOP = 'spacetime-vr-v2.5.0';
@@ -696,7 +698,94 @@ test('--json lists the failures for CI', () => {
   );
 });
 
+// ---------------------------------------------------------------------------------------------
+// The hostile corpus: variants of the genuine package built here (workspace-tests/hostile/), each
+// of which the verifier must refuse with exit 1, a FAIL line naming the entry or field, valid
+// --json with verified false, and no stack trace.
+
+const STACK_TRACE = /^\s+at |^\w*Error:|internal error/m;
+let hostile: HostileCase[] = [];
+
+test('the untouched genuine package verifies, and every result names its configuration and signing mode', async () => {
+  const fingerprint = (await openpgp.readKey({ armoredKey: readFileSync(join(release, 'release-signing-key.asc'), 'utf8') }))
+    .getFingerprint()
+    .toUpperCase();
+  for (const target of [TOP, `${TOP}.tar.gz`, `${TOP}.zip`]) {
+    const run = verifier([join(release, target)]);
+    assert.is(run.status, 0, run.output);
+    assert.match(run.stdout, /^OK .*configuration development, signing mode development \(a development package: not for release\)/m);
+    assert.match(
+      run.stdout,
+      /the key came from beside the package and is not pinned: a valid signature proves the package is intact, not who signed it/,
+    );
+    const pinned = verifier([join(release, target), '--fingerprint', fingerprint]);
+    assert.is(pinned.status, 0, pinned.output);
+    assert.match(pinned.stdout, /^OK .*signed by the key pinned with --fingerprint/m);
+    const json = JSON.parse(verifier([join(release, target), '--json']).stdout);
+    assert.equal(
+      [json.verified, json.configuration, json.signing?.mode, json.key.source],
+      [true, 'development', 'development', 'beside the package'],
+    );
+  }
+  const required = verifier([join(release, TOP), '--require-production']);
+  assert.is(required.status, 1, required.output);
+  assert.match(required.stdout, /^FAILED .*configuration development, signing mode development/m);
+});
+
+test('the hostile corpus is built from the genuine package: at least 100 cases, every class', async () => {
+  const devKey = join(keys, 'config', 'spacetime-vr-release', 'development-signing-key.asc');
+  hostile = await hostileCorpus({ release, top: TOP }, tempDir('hostile'), { genuinePrivateKey: readFileSync(devKey, 'utf8') });
+  const classes = new Set(hostile.map((c) => c.kind));
+  assert.ok(hostile.length >= 100, `${hostile.length} cases`);
+  assert.equal([...classes].sort(), ['bomb', 'manifest', 'production', 'signature', 'tar', 'zip']);
+});
+
+/** Runs the verifier on a case twice, as text and as --json; a description of what is wrong, or undefined. */
+async function judge(c: HostileCase): Promise<string | undefined> {
+  const started = Date.now();
+  const [text, json] = await Promise.all([verifierAsync(c.args), verifierAsync([...c.args, '--json'])]);
+  const problems: string[] = [];
+  if (text.status !== 1) problems.push(`exit ${text.status}`);
+  const fails = text.stdout.split('\n').filter((line) => line.startsWith('FAIL '));
+  if (!fails.some((line) => c.expected.test(line))) problems.push(`no FAIL line matches ${c.expected}`);
+  if (STACK_TRACE.test(text.output) || STACK_TRACE.test(json.output)) problems.push('a stack trace or internal error');
+  try {
+    const report = JSON.parse(json.stdout);
+    if (report.verified !== false || json.status !== 1) problems.push(`--json: verified ${report.verified}, exit ${json.status}`);
+  } catch {
+    problems.push('--json is not valid JSON');
+  }
+  if (Date.now() - started > 30_000) problems.push(`took ${Date.now() - started} ms`);
+  return problems.length ? `${c.name}: ${problems.join('; ')}\n    ${text.output.split('\n').slice(0, 4).join('\n    ')}` : undefined;
+}
+
+function verifierAsync(args: string[]): Promise<{ status: number | null; stdout: string; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [join(release, 'verify-release.mjs'), ...args],
+      { cwd: ws, timeout: 60_000, maxBuffer: 1 << 26 },
+      (error, stdout, stderr) => resolve({ status: child.exitCode ?? (error ? -1 : 0), stdout, output: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+const summary: string[] = [];
+for (const kind of ['tar', 'zip', 'bomb', 'manifest', 'signature', 'production']) {
+  test(`hostile corpus, ${kind}: each case exits 1 with a FAIL line naming the entry or field, valid --json, no stack trace`, async () => {
+    const cases = hostile.filter((c) => c.kind === kind);
+    const missed: string[] = [];
+    for (let i = 0; i < cases.length; i += 2)
+      for (const miss of await Promise.all(cases.slice(i, i + 2).map(judge))) if (miss) missed.push(miss);
+    summary.push(`${kind} ${cases.length - missed.length}/${cases.length}`);
+    console.log(`  hostile ${kind}: ${cases.length - missed.length}/${cases.length} caught`);
+    assert.ok(cases.length > 0, `no ${kind} cases`);
+    assert.equal(missed, []);
+  });
+}
+
 test.after(() => {
+  if (summary.length) console.log(`  hostile corpus: ${hostile.length} cases, caught per class: ${summary.join(', ')}`);
   const cases = buildCases.length + unusualNames.length + verifierCases.length + 1;
   console.log(`  corpus: ${cases} cases in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   cleanUp();

@@ -20,6 +20,13 @@ export const UNMANIFESTED = new Set<string>([ROOT_FILES.manifest, ...UNCHECKSUMM
 
 export const PUBLIC_KEY_FILE = 'release-signing-key.asc';
 
+/**
+ * Files the assembler makes inside a section's folder (the answered security checklist). The
+ * archives hold a folder entry for each folder a section ships, but none for a folder that only
+ * such a file implies: the verifier accepts that folder without its entry.
+ */
+export const MADE_SECTION_FILES = new Set<string>(['security/reports/security-checklist.md']);
+
 export function archiveNames(version: string) {
   const base = packageFolderName(version);
   return { tarGz: `${base}.tar.gz`, zip: `${base}.zip` };

@@ -8,7 +8,7 @@ const ENTRY = join(__dirname, 'cli.ts');
 const WORKSPACE = join(__dirname, '..', '..', '..', '..');
 
 /**
- * The standalone verifier as one ES module for Node.js 20+, with openpgp, tar and yauzl inside.
+ * The standalone verifier as one ES module for Node.js 20+, with openpgp and tar's header encoder inside.
  * Byte-deterministic: fixed options, paths in comments relative to the workspace, and symlinked
  * node_modules (workspace copies) kept as they are rather than resolved to where they point.
  * Cached: it is rebuilt only when one of its source files, this file or esbuild changes.
@@ -35,7 +35,7 @@ function build() {
     charset: 'utf8',
     legalComments: 'inline',
     logLevel: 'silent',
-    // CommonJS dependencies (yauzl) call require(); an ES module has to make one.
+    // A CommonJS dependency calls require(); an ES module has to make one.
     banner: {
       js:
         '#!/usr/bin/env node\n' +

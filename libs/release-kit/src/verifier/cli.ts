@@ -3,12 +3,19 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ArchiveLimits, DEFAULT_LIMITS } from './limits';
 import { normaliseFingerprint } from './signature';
-import { packageKind, verifyPackage } from './verify-package';
+import { packageKind, verifyPackage, VerifyReport } from './verify-package';
 
 const USAGE = [
-  'usage: node verify-release.mjs <package folder | .tar.gz | .zip> [--key release-signing-key.asc] [--fingerprint <hex>] [--json]',
-  `       [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}] [--max-ratio ${DEFAULT_LIMITS.maxRatio}]`,
-  'Checks the layout, every SHA256SUMS entry, the signature, MANIFEST.json and (for an archive) every entry.',
+  'usage: node verify-release.mjs <package folder | .tar.gz | .zip> [--key release-signing-key.asc] [--fingerprint <hex>]',
+  `       [--require-production] [--json] [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}]`,
+  `       [--max-ratio ${DEFAULT_LIMITS.maxRatio}]`,
+  'Checks the layout, every SHA256SUMS entry, the signature, MANIFEST.json and (for an archive) that every entry is in',
+  'the exact form the assembler writes. Every result names the configuration (development or production) and signing mode.',
+  '  --key                 the public key (default: release-signing-key.asc beside the package)',
+  '  --fingerprint         the fingerprint of the key that must have made the signature (its primary key or the',
+  '                        signing subkey); without it, a key from beside the package proves integrity, not who signed',
+  '  --require-production  fail a development package (development configuration or development signing key)',
+  '  --json                the report as JSON, with "verified" true or false',
   'Exit status: 0 verified, 1 verification failed, 2 usage error.',
 ].join('\n');
 
@@ -36,14 +43,25 @@ async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify({ ...shown, verified }, null, 2));
   } else {
     for (const failure of report.failures) console.log(`FAIL ${failure}`);
+    const signedBy = `signed by ${report.fingerprint}${report.signingKey ? ` (subkey ${report.signingKey})` : ''}`;
     console.log(
       verified
-        ? `OK ${report.target}: ${report.version}, ${report.files} files, ` +
-            `SHA256SUMS and MANIFEST.json match, signed by ${report.fingerprint}`
-        : `FAILED ${report.target}: ${report.failures.length} problems`,
+        ? `OK ${report.target}: ${report.version}, ${report.files} files, SHA256SUMS and MANIFEST.json match; ` +
+            `${describePackage(report)}; ${signedBy}; ${report.key.proves}`
+        : `FAILED ${report.target}: ${report.failures.length} problems; ${describePackage(report)}`,
     );
   }
   return verified ? EXIT.verified : EXIT.failed;
+}
+
+/** The configuration and signing mode, as MANIFEST.json gives them (once its shape was checked). */
+function describePackage(report: VerifyReport): string {
+  if (!report.configuration || !report.signing) return 'configuration unknown, signing mode unknown';
+  const development = report.configuration !== 'production' || report.signing.development;
+  return (
+    `configuration ${report.configuration}, signing mode ${report.signing.mode}` +
+    (development ? ' (a development package: not for release)' : '')
+  );
 }
 
 function parseRequest(argv: string[]) {
@@ -53,6 +71,7 @@ function parseRequest(argv: string[]) {
     options: {
       key: { type: 'string' },
       fingerprint: { type: 'string' },
+      'require-production': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       'max-entries': { type: 'string' },
@@ -78,7 +97,15 @@ function parseRequest(argv: string[]) {
     maxBytes: positiveNumber(values['max-bytes'], '--max-bytes', DEFAULT_LIMITS.maxBytes),
     maxRatio: positiveNumber(values['max-ratio'], '--max-ratio', DEFAULT_LIMITS.maxRatio),
   };
-  return { target, kind, keyFile: values.key, fingerprint, json: values.json ?? false, limits };
+  return {
+    target,
+    kind,
+    keyFile: values.key,
+    fingerprint,
+    requireProduction: values['require-production'] ?? false,
+    json: values.json ?? false,
+    limits,
+  };
 }
 
 function positiveNumber(text: string | undefined, option: string, fallback: number): number {
@@ -93,7 +120,8 @@ process.exitCode = EXIT.failed;
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error) => {
-    console.error(`verify-release: internal error: ${(error as Error).stack}`);
+    // verifyPackage turns its own errors into failure lines: this is the last resort, one line, no stack.
+    console.log(`FAIL internal error: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
     process.exitCode = EXIT.failed;
   },
 );

@@ -1,7 +1,8 @@
 import { parseSha256Sums } from '../format/checksums';
 import { packageFolderName, ROOT_FILES, UNCHECKSUMMED, UNMANIFESTED } from '../format/layout';
-import { Manifest, octalMode } from '../format/manifest';
+import { Manifest, octalMode, SigningMode } from '../format/manifest';
 import { showName } from './entry-name';
+import { parseManifest } from './manifest-shape';
 import { PackageContents } from './package-contents';
 import { verifySignature } from './signature';
 
@@ -11,19 +12,27 @@ export interface PackageCheckOptions {
   /** The armored public key, or undefined when none was found (a failure). */
   publicKey: string | undefined;
   publicKeyName: string;
-  /** The fingerprint the key must have (upper-case hex). */
+  /** The fingerprint the key that made the signature must have (upper-case hex). */
   fingerprint?: string;
+  /** A development package (configuration or signing key) is a failure. */
+  requireProduction?: boolean;
 }
 
 export interface PackageFacts {
   version?: string;
+  /** The primary fingerprint of the key that made the signature. */
   fingerprint?: string;
+  /** The exact (sub)key that made it, when it is not the primary key. */
+  signingKey?: string;
+  /** From MANIFEST.json, once its shape was checked. */
+  configuration?: Manifest['configuration'];
+  signing?: { mode: SigningMode; fingerprint: string; development: boolean };
 }
 
 /**
  * The recipient's checks on a package, read from a folder or an archive alike: layout, every
- * SHA256SUMS line both ways, the signature, MANIFEST.json against the files, the version against
- * the top folder's name.
+ * SHA256SUMS line both ways, the signature, MANIFEST.json's shape and then the manifest against
+ * the files, the version against the top folder's name, the configuration when production is required.
  */
 export async function checkPackage(
   contents: PackageContents,
@@ -33,6 +42,7 @@ export async function checkPackage(
   const facts: PackageFacts = {};
   for (const file of Object.values(ROOT_FILES)) if (!contents.files.has(file)) fail(`layout: ${file} is missing`);
 
+  let signedBy: string | undefined;
   const sums = contents.roots.get(ROOT_FILES.checksums);
   if (sums) {
     checkSums(sums.toString('utf8'), contents, fail);
@@ -47,7 +57,9 @@ export async function checkPackage(
           `signature: ${ROOT_FILES.signature} is not a valid signature of ${ROOT_FILES.checksums} ` +
             `by ${options.publicKeyName} (${result.reason})`,
         );
+      else signedBy = result.fingerprint;
       facts.fingerprint = result.fingerprint;
+      if (result.signingKey && result.signingKey !== result.fingerprint) facts.signingKey = result.signingKey;
     }
   }
 
@@ -55,10 +67,25 @@ export async function checkPackage(
   const manifest = manifestData && parseManifest(manifestData, fail);
   if (manifest) {
     facts.version = manifest.version;
+    facts.configuration = manifest.configuration;
+    facts.signing = { mode: manifest.signing.mode, fingerprint: manifest.signing.fingerprint, development: manifest.signing.development };
     checkManifest(manifest, contents, fail);
+    if (signedBy && manifest.signing.fingerprint !== signedBy)
+      fail(`MANIFEST.json: signing.fingerprint ${manifest.signing.fingerprint} is not the key that signed SHA256SUMS (${signedBy})`);
   }
-  const sections = new Set([...(options.sections ?? []), ...(manifest?.sections ?? []).map((s) => s.name)]);
+  const manifestSections = new Set((manifest?.sections ?? []).map((s) => s.name));
+  const sections = new Set([...(options.sections ?? []), ...manifestSections]);
   for (const section of sections) if (!contents.folders.has(section)) fail(`layout: the section folder ${section}/ is missing`);
+  for (const folder of contents.emptyFolders ?? [])
+    if (!sections.has(folder)) fail(`${showName(`${contents.top}/${folder}`)}/: a folder that no file implies and no section names`);
+  if (options.requireProduction) {
+    if (!manifest) fail('configuration: unknown (MANIFEST.json is missing or unreadable); --require-production needs a production package');
+    else if (manifest.configuration !== 'production' || manifest.signing.development)
+      fail(
+        `configuration: a development package (MANIFEST.json: configuration "${manifest.configuration}", ` +
+          `signing mode "${manifest.signing.mode}"); --require-production accepts only a production package`,
+      );
+  }
   return facts;
 }
 
@@ -79,17 +106,6 @@ function checkSums(text: string, contents: PackageContents, fail: (line: string)
   }
   for (const path of contents.files.keys())
     if (!UNCHECKSUMMED.has(path) && !seen.has(path)) fail(`SHA256SUMS: ./${showName(path)} is not listed`);
-}
-
-function parseManifest(data: Buffer, fail: (line: string) => void): Manifest | undefined {
-  try {
-    const manifest = JSON.parse(data.toString('utf8'));
-    if (typeof manifest?.version === 'string' && Array.isArray(manifest.files)) return manifest;
-    fail('MANIFEST.json: has no "version" or "files"');
-  } catch {
-    fail('MANIFEST.json: not valid JSON');
-  }
-  return undefined;
 }
 
 function checkManifest(manifest: Manifest, contents: PackageContents, fail: (line: string) => void): void {

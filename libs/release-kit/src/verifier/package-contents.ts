@@ -16,6 +16,8 @@ export interface PackageContents {
   folders: Set<string>;
   /** The bytes of the signed root files (SHA256SUMS, its signature, MANIFEST.json), when present. */
   roots: Map<string, Buffer>;
+  /** Folders directly under the top that an archive lists without any file in them (judged against MANIFEST.json's sections). */
+  emptyFolders?: string[];
 }
 
 /** Root files the checks need as bytes; each is small, larger ones are not kept. */

@@ -5,7 +5,7 @@ import { octalMode } from '../format/manifest';
 import { showName } from './entry-name';
 import { readPackageFolder } from './folder-reader';
 import { ArchiveLimits, DEFAULT_LIMITS } from './limits';
-import { checkPackage } from './package-checks';
+import { checkPackage, PackageFacts } from './package-checks';
 import { PackageContents } from './package-contents';
 import { readTarGz } from './tar-gz-reader';
 import { readZip } from './zip-reader';
@@ -15,18 +15,30 @@ export type PackageKind = 'folder' | 'tar.gz' | 'zip';
 export interface VerifyTargetOptions {
   /** The public key file; defaults to release-signing-key.asc beside the target. */
   keyFile?: string;
+  /** The fingerprint the key that made the signature must have (upper-case hex). */
   fingerprint?: string;
   sections?: string[];
   limits?: ArchiveLimits;
+  /** A development package (configuration or signing key) fails. */
+  requireProduction?: boolean;
 }
 
-export interface VerifyReport {
+/** Where the public key came from, and so what a valid signature proves. */
+export interface KeyTrust {
+  file: string;
+  source: 'beside the package' | 'given with --key';
+  /** The key that made the signature was checked against --fingerprint. */
+  pinned: boolean;
+  /** What a valid signature proves, in a sentence. */
+  proves: string;
+}
+
+export interface VerifyReport extends PackageFacts {
   target: string;
   kind: PackageKind;
   failures: string[];
   files: number;
-  version?: string;
-  fingerprint?: string;
+  key: KeyTrust;
 }
 
 /** What a path names, by its type and extension; undefined when it is none of the three. */
@@ -41,6 +53,7 @@ export function packageKind(target: string): PackageKind | undefined {
 /**
  * Verifies one package folder or archive on its own, as a recipient holding only it and the
  * public key would. `contents` is returned too, so that a caller can compare several forms.
+ * Whatever goes wrong inside ends as a failure line, never as an exception.
  */
 export async function verifyPackage(
   target: string,
@@ -49,26 +62,53 @@ export async function verifyPackage(
 ): Promise<VerifyReport & { contents?: PackageContents }> {
   const failures: string[] = [];
   const fail = (line: string) => failures.push(kind === 'folder' ? line : `${basename(target)}: ${line}`);
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const contents =
-    kind === 'folder'
-      ? await readPackageFolder(target, fail)
-      : kind === 'tar.gz'
-        ? await readTarGz(target, limits, fail)
-        : await readZip(target, limits, fail);
-  const report = { target, kind, failures, files: contents?.files.size ?? 0 };
-  if (!contents) return report;
-  if (kind !== 'folder' && !contents.top) {
-    fail('holds no package folder');
+  const keyFile = options.keyFile ?? join(dirname(target), PUBLIC_KEY_FILE);
+  const key = keyTrust(keyFile, options);
+  const report: VerifyReport & { contents?: PackageContents } = { target, kind, failures, files: 0, key };
+  try {
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    const contents =
+      kind === 'folder'
+        ? await readPackageFolder(target, fail)
+        : kind === 'tar.gz'
+          ? await readTarGz(target, limits, fail)
+          : await readZip(target, limits, fail);
+    report.files = contents?.files.size ?? 0;
+    if (!contents) return report;
+    if (kind !== 'folder' && !contents.top) {
+      fail('holds no package folder');
+      return report;
+    }
+    const facts = await checkPackage(
+      contents,
+      {
+        sections: options.sections,
+        publicKey: readText(keyFile),
+        publicKeyName: basename(keyFile),
+        fingerprint: options.fingerprint,
+        requireProduction: options.requireProduction,
+      },
+      fail,
+    );
+    return Object.assign(report, facts, { contents });
+  } catch (e) {
+    fail(`internal error while verifying: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
     return report;
   }
-  const keyFile = options.keyFile ?? join(dirname(target), PUBLIC_KEY_FILE);
-  const facts = await checkPackage(
-    contents,
-    { sections: options.sections, publicKey: readText(keyFile), publicKeyName: basename(keyFile), fingerprint: options.fingerprint },
-    fail,
-  );
-  return { ...report, ...facts, contents };
+}
+
+function keyTrust(file: string, options: VerifyTargetOptions): KeyTrust {
+  const source = options.keyFile === undefined ? 'beside the package' : 'given with --key';
+  const pinned = options.fingerprint !== undefined;
+  return {
+    file: basename(file),
+    source,
+    pinned,
+    proves: pinned
+      ? 'the package is intact and signed by the key pinned with --fingerprint'
+      : `the key came from ${source === 'beside the package' ? 'beside the package' : 'the --key file'} and is not pinned: ` +
+        'a valid signature proves the package is intact, not who signed it (pin the signer with --fingerprint)',
+  };
 }
 
 /** Failure lines for every difference between an archive's files and the folder's. */

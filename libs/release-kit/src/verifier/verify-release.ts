@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ArchiveLimits } from './limits';
+import { PackageFacts } from './package-checks';
 import { compareContents, PackageKind, verifyPackage } from './verify-package';
 
 export interface VerifyOptions {
@@ -12,13 +13,19 @@ export interface VerifyOptions {
   tarGz?: string;
   zip?: string;
   limits?: ArchiveLimits;
+  /** A development package (configuration or signing key) fails. */
+  requireProduction?: boolean;
 }
 
 export interface VerifyReport {
   failures: string[];
   files: number;
   version?: string;
+  /** The primary fingerprint of the key that made the signature. */
   fingerprint?: string;
+  /** MANIFEST.json's configuration and signing mode, once its shape was checked. */
+  configuration?: PackageFacts['configuration'];
+  signing?: PackageFacts['signing'];
 }
 
 /**
@@ -33,6 +40,7 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     fingerprint: options.fingerprint,
     sections: options.sections,
     limits: options.limits,
+    requireProduction: options.requireProduction,
   };
   const folder = await verifyPackage(dir, 'folder', targetOptions);
   const failures = [...folder.failures];
@@ -50,5 +58,12 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     failures.push(...report.failures);
     if (report.contents && folder.contents) failures.push(...compareContents(basename(archive), report.contents, folder.contents));
   }
-  return { failures, files: folder.files, version: folder.version, fingerprint: folder.fingerprint };
+  return {
+    failures,
+    files: folder.files,
+    version: folder.version,
+    fingerprint: folder.fingerprint,
+    configuration: folder.configuration,
+    signing: folder.signing,
+  };
 }
