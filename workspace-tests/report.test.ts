@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { resolveSigner } from '../libs/release-kit/src/assemble/signing';
+import { formatSha256Sums } from '../libs/release-kit/src/format/checksums';
+import { stableJsonBytes } from '../libs/release-kit/src/support/stable-json';
 import { pngSize, renderPage } from './chromium';
+import { tarGz } from './crafted-archives';
 import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
 
 // One build of the package; the "old" package is a copy of it with one change of each kind
@@ -36,10 +42,12 @@ test('release:assemble records its task graph; with NX_PROFILE, Nx records what 
   assert.ok(existsSync(join(ws, PROFILE)));
 });
 
-test('release:diff against a copy changed once in each kind reports exactly those changes', () => {
+test('release:diff against a copy changed once in each kind reports exactly those changes', async () => {
   simulateImageBuild(current, { id: 'b', size: 150_000_000, version: '2.5.0', binaryBytes: 3000 });
+  await reseal(current);
   cpSync(current, old, { recursive: true });
   changeToOldPackage(old);
+  await reseal(old);
 
   const run = nx(ws, ['run', 'release:diff', `--from=${old}`, '--json', '--output-style=static'], env);
   assert.is(run.status, 0, run.output);
@@ -167,6 +175,45 @@ test('the documented screenshot command works', () => {
   assert.equal([pngSize(png).width, pngSize(png).height], [390, 844]);
 });
 
+test('release:diff refuses an old archive that does not verify, and writes nothing outside its temporary folder', () => {
+  const marker = `escaped-${process.pid}-${Date.now()}.yaml`;
+  const escapeTo = join(tmpdir(), marker);
+  const top = 'spacetime-vr-v2.4.0';
+  const overlay = 'resources:\n  - ../../base\n';
+  const escaping = `kubernetes/../../../../../../../..${tmpdir()}/${marker}`;
+  const listed = (path: string, data: string) => ({
+    path,
+    size: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    mode: '0644',
+  });
+  const manifest = JSON.stringify({
+    name: 'spacetime-vr',
+    version: '2.4.0',
+    sections: [{ name: 'kubernetes', files: 2, bytes: 2, metadata: {} }],
+    files: [listed('kubernetes/overlays/staging/kustomization.yaml', overlay), listed(escaping, 'pwned: true\n')],
+  });
+  const hostile = tarGz([
+    { path: `${top}/MANIFEST.json`, data: manifest },
+    { path: `${top}/kubernetes/overlays/staging/kustomization.yaml`, data: overlay },
+    { path: `${top}/${escaping}`, data: 'pwned: true\n' },
+  ]);
+  const dir = tempDir('hostile-old');
+  writeFileSync(join(dir, `${top}.tar.gz`), hostile);
+  const repo = tempDir('hostile-repo');
+  mkdirSync(join(repo, 'releases/v2.4.0'), { recursive: true });
+  writeFileSync(join(repo, `releases/v2.4.0/${top}.tar.gz`), hostile);
+  for (const [from, extraEnv] of [
+    [join(dir, `${top}.tar.gz`), {}],
+    ['2.4.0', { ARTIFACT_REPO: pathToFileURL(repo).href }],
+  ] as const) {
+    const run = nx(ws, ['run', 'release:diff', `--from=${from}`, '--output-style=static'], { ...env, ...extraEnv });
+    assert.is.not(run.status, 0, run.output);
+    assert.match(run.output, /does not verify, so it is not read/);
+    assert.not.ok(existsSync(escapeTo), `${escapeTo} was written`);
+  }
+});
+
 /** The changes a reviewer should see, made backwards: to the old package. */
 function changeToOldPackage(dir: string): void {
   const edit = (path: string, change: (text: string) => string) =>
@@ -238,7 +285,26 @@ function rewriteManifest(
       return { path: p, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), mode };
     });
   change(manifest);
-  writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
+  writeFileSync(file, stableJsonBytes(manifest));
+}
+
+/**
+ * Signs a package folder edited by hand again, as assemble would have (SHA256SUMS over every file,
+ * signed with the build's own key), with the public key beside it: release:diff reads only
+ * packages that verify.
+ */
+async function reseal(dir: string): Promise<void> {
+  const files = (JSON.parse(readFileSync(join(dir, 'MANIFEST.json'), 'utf8')).files as Array<{ path: string; sha256: string }>).concat({
+    path: 'MANIFEST.json',
+    sha256: createHash('sha256')
+      .update(readFileSync(join(dir, 'MANIFEST.json')))
+      .digest('hex'),
+  });
+  const sums = Buffer.from(formatSha256Sums(files));
+  writeFileSync(join(dir, 'SHA256SUMS'), sums);
+  const signer = await resolveSigner(env);
+  writeFileSync(join(dir, 'SHA256SUMS.asc'), await signer.sign(sums, new Date()));
+  writeFileSync(join(dir, '..', 'release-signing-key.asc'), signer.publicKey);
 }
 
 test.run();

@@ -37,16 +37,21 @@ export function fixtureWorkspace(root = tempDir('workspace')): string {
 }
 
 export async function packFixtureSections(root: string): Promise<void> {
-  for (const section of FIXTURE_SECTIONS) {
+  await packSections(root, '1.2.3', FIXTURE_SECTIONS, ['alpha']);
+}
+
+/** Packs each section's `src/` folder into dist/sections, as the package executor does. */
+async function packSections(root: string, version: string, sections: string[], rendered: string[] = []): Promise<void> {
+  for (const section of sections) {
     await packSection({
       workspaceRoot: root,
       section,
-      version: '1.2.3',
+      version,
       sources: resolveSectionSources({
         workspaceRoot: root,
         projectRoot: `libs/sections/${section}`,
-        version: '1.2.3',
-        sources: [{ from: 'src', to: '.', render: section === 'alpha' }],
+        version,
+        sources: [{ from: 'src', to: '.', render: rendered.includes(section) }],
       }),
       skipped: [],
       outputDir: join(root, 'dist/sections', section),
@@ -55,12 +60,41 @@ export async function packFixtureSections(root: string): Promise<void> {
   }
 }
 
+/**
+ * A release holding exactly `files` (package-relative paths; the first folder of each is its
+ * section) besides the root files, built in a workspace of its own as the executors build one.
+ */
+export async function buildReleaseOf(version: string, files: Record<string, string>, env: NodeJS.ProcessEnv = {}): Promise<AssembleResult> {
+  const root = tempDir('workspace');
+  const sections = [...new Set(Object.keys(files).map((p) => p.split('/')[0]))].sort();
+  writeTree(root, {
+    VERSION: `${version}\n`,
+    'libs/release/release.config.json': JSON.stringify({
+      sections,
+      environments: ['production'],
+      templates: { releaseNotes: 'templates/notes.md', checklist: 'templates/checklist.md' },
+    }),
+    'libs/release/templates/notes.md': '# Release {{version}}\n',
+    'libs/release/templates/checklist.md': '- [ ] deploy {{version}}\n',
+    ...Object.fromEntries(Object.entries(files).map(([path, text]) => [path.replace(/^([^/]+)\//, 'libs/sections/$1/src/'), text])),
+  });
+  git(root, 'init', '-q', '-b', 'main');
+  git(root, 'add', '-A');
+  git(root, '-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit', '-q', '-m', 'fixture');
+  await packSections(root, version, sections);
+  return assembleFixture(root, env);
+}
+
 export async function buildFixtureRelease(
   root: string,
   env: NodeJS.ProcessEnv = {},
   log?: (line: string) => void,
 ): Promise<AssembleResult> {
   await packFixtureSections(root);
+  return assembleFixture(root, env, log);
+}
+
+function assembleFixture(root: string, env: NodeJS.ProcessEnv, log?: (line: string) => void): Promise<AssembleResult> {
   return assembleRelease({
     workspaceRoot: root,
     config: 'libs/release/release.config.json',

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
@@ -13,41 +12,12 @@ import { readPackage } from '../src/report/package-reader';
 import { resolvePackageSource } from '../src/report/package-source';
 import { diffPackages, readForDiff } from '../src/report/release-diff';
 import { readTaskRuns, recordTaskGraph } from '../src/report/task-graph';
+import { buildReleaseOf } from './fixture-release';
 import { cleanTempDirs, tempDir, tool, writeTree } from './helpers';
 
 test.after.each(cleanTempDirs);
 
 const SECRET = 'Zm9vYmFyLXNlY3JldA==';
-
-/** A package folder `<parent>/spacetime-vr-v<version>/` with a MANIFEST.json listing its files. */
-function writePackage(parent: string, version: string, files: Record<string, string>): string {
-  const dir = join(parent, `spacetime-vr-v${version}`);
-  writeTree(dir, files);
-  const manifest = {
-    name: 'spacetime-vr',
-    version,
-    build_date: '2026-01-01T00:00:00Z',
-    git_commit: 'c0ffee',
-    git_branch: 'main',
-    git_dirty: false,
-    build_user: 'test',
-    configuration: 'development',
-    signing: { mode: 'development', fingerprint: 'F00D', development: true },
-    sections: [{ name: 'config', files: 1, bytes: 1, metadata: {} }],
-    files: Object.entries(files)
-      .sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-      .map(([path, text]) => ({
-        path,
-        size: Buffer.byteLength(text),
-        sha256: createHash('sha256').update(text).digest('hex'),
-        mode: '0644',
-      })),
-    tools: {},
-    skipped: [],
-  };
-  writeFileSync(join(dir, 'MANIFEST.json'), JSON.stringify(manifest));
-  return dir;
-}
 
 const KUSTOMIZE = {
   'kubernetes/base/kustomization.yaml': 'resources:\n  - secret.yaml\n  - deployment.yaml\n',
@@ -59,22 +29,36 @@ const KUSTOMIZE = {
 };
 
 test('a package reads the same from its folder, its .tar.gz and its .zip, and only the wanted contents are loaded', async () => {
-  const parent = tempDir('report-reader');
-  writePackage(parent, '1.0.0', {
+  const built = await buildReleaseOf('1.0.0', {
     'config/staging/.env.template': 'A=1\n',
     'docs/big.md': 'x'.repeat(5000),
-    'docs/a <b> & c.md': 'odd name\n',
+    'docs/notes.md': 'notes\n',
   });
-  tool('tar', ['-czf', 'pkg.tar.gz', 'spacetime-vr-v1.0.0'], parent);
-  tool('zip', ['-qr', 'pkg.zip', 'spacetime-vr-v1.0.0'], parent);
   const wanted = (p: string) => p.startsWith('config/');
-  const read = await Promise.all(['spacetime-vr-v1.0.0', 'pkg.tar.gz', 'pkg.zip'].map((p) => readPackage(join(parent, p), wanted, p)));
+  const read = await Promise.all([built.packageDir, built.tarGz, built.zip].map((p) => readPackage(p, wanted)));
   for (const pkg of read) {
     assert.is(pkg.manifest.version, '1.0.0', pkg.source);
-    assert.equal([...pkg.files.keys()], ['config/staging/.env.template', 'docs/a <b> & c.md', 'docs/big.md']);
+    assert.ok(
+      ['config/staging/.env.template', 'docs/big.md', 'docs/notes.md'].every((p) => pkg.files.has(p)),
+      pkg.source,
+    );
     assert.equal([...pkg.contents.keys()], ['config/staging/.env.template'], pkg.source);
     assert.is(pkg.contents.get('config/staging/.env.template')!.toString(), 'A=1\n');
+    assert.is(pkg.signedBy.fingerprint, built.manifest.signing.fingerprint);
   }
+});
+
+test('an old package that does not verify is not read: a tampered archive is refused with its failures', async () => {
+  const built = await buildReleaseOf('1.0.0', { 'config/staging/.env.template': 'A=1\n' });
+  const archive = readFileSync(built.zip);
+  const at = archive.indexOf('A=1');
+  assert.ok(at > 0, 'the template is stored, so its bytes can be changed in place');
+  archive[at + 2] = '2'.charCodeAt(0);
+  writeFileSync(built.zip, archive);
+  const error = await readPackage(built.zip, () => true).catch((e) => e);
+  assert.instance(error, ReleaseError);
+  assert.match(error.message, /does not verify, so it is not read/);
+  assert.match(error.message, /config\/staging\/.env.template/);
 });
 
 test('a folder or archive that is not a package is an error naming it', async () => {
@@ -152,14 +136,21 @@ test('the semantic diff matches named list entries by name and shows paths, not 
 });
 
 test('the diff names Secret and env template changes without their values', async () => {
-  const parent = tempDir('report-diff');
-  const old = writePackage(parent, '1.0.0', { ...KUSTOMIZE, 'config/staging/.env.template': `API_KEY=${SECRET}\nOLD=1\n` });
-  const current = writePackage(parent, '1.1.0', {
-    ...KUSTOMIZE,
-    'kubernetes/base/secret.yaml': KUSTOMIZE['kubernetes/base/secret.yaml'].replace(SECRET, 'bmV3LXNlY3JldA==') + '  EXTRA: ZXh0cmE=\n',
-    'kubernetes/base/deployment.yaml': KUSTOMIZE['kubernetes/base/deployment.yaml'].replace('app:1', 'app:2'),
-    'config/staging/.env.template': 'API_KEY=changed-value\nNEW=2\n',
-  });
+  const keys = { XDG_CONFIG_HOME: tempDir('report-keys') };
+  const old = (await buildReleaseOf('1.0.0', { ...KUSTOMIZE, 'config/staging/.env.template': `API_KEY=${SECRET}\nOLD=1\n` }, keys))
+    .packageDir;
+  const current = (
+    await buildReleaseOf(
+      '1.1.0',
+      {
+        ...KUSTOMIZE,
+        'kubernetes/base/secret.yaml': KUSTOMIZE['kubernetes/base/secret.yaml'].replace(SECRET, 'bmV3LXNlY3JldA==') + '  EXTRA: ZXh0cmE=\n',
+        'kubernetes/base/deployment.yaml': KUSTOMIZE['kubernetes/base/deployment.yaml'].replace('app:1', 'app:2'),
+        'config/staging/.env.template': 'API_KEY=changed-value\nNEW=2\n',
+      },
+      keys,
+    )
+  ).packageDir;
   const diff = diffPackages(await readForDiff(old), await readForDiff(current));
   const kubernetes = diff.sections.find((s) => s.id === 'kubernetes')!.changes;
   assert.equal(kubernetes, [
@@ -182,6 +173,11 @@ test('the diff names Secret and env template changes without their values', asyn
   );
   const everything = JSON.stringify(diff) + diffMarkdown(diff);
   for (const value of [SECRET, 'bmV3LXNlY3JldA==', 'ZXh0cmE=', 'changed-value']) assert.not.match(everything, value);
+  assert.ok(diff.same_key, 'both are signed by one key');
+  const other = (await buildReleaseOf('1.0.0', { ...KUSTOMIZE }, { XDG_CONFIG_HOME: tempDir('other-keys') })).packageDir;
+  const rekeyed = diffPackages(await readForDiff(other), await readForDiff(current));
+  assert.not.ok(rekeyed.same_key);
+  assert.match(diffMarkdown(rekeyed), /\*\*signed by another key\*\*/);
 });
 
 test('HTML and Markdown escape names that hold markup', () => {

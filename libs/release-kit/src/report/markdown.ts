@@ -10,6 +10,12 @@ export function diffMarkdown(diff: ReleaseDiff): string {
       `(commit ${escapeMarkdown(diff.from.git_commit)}, built ${escapeMarkdown(diff.from.build_date)})`,
     `- to: ${escapeMarkdown(diff.to.source)} ` +
       `(commit ${escapeMarkdown(diff.to.git_commit)}, built ${escapeMarkdown(diff.to.build_date)})`,
+    ...(diff.same_key
+      ? [`- both signed by ${escapeMarkdown(diff.to.signed_by)}`]
+      : [
+          `- **signed by another key**: ${escapeMarkdown(diff.from.signed_by)} (from) and ` +
+            `${escapeMarkdown(diff.to.signed_by)} (to); check that both are keys you trust`,
+        ]),
     `- ${changeCount(diff)} changes`,
   ];
   for (const section of diff.sections) {

@@ -25,11 +25,15 @@ export interface PackageSummary {
   source: string;
   git_commit: string;
   build_date: string;
+  /** The primary fingerprint of the key that signed it (each package is checked with the key beside it). */
+  signed_by: string;
 }
 
 export interface ReleaseDiff {
   from: PackageSummary;
   to: PackageSummary;
+  /** Whether both packages are signed by the same key: a different key is worth a reviewer's look. */
+  same_key: boolean;
   sections: Array<{ id: string; title: string; changes: Change[] }>;
 }
 
@@ -42,6 +46,7 @@ export function diffPackages(before: ReleasePackage, after: ReleasePackage): Rel
   return {
     from: summary(before),
     to: summary(after),
+    same_key: before.signedBy.fingerprint === after.signedBy.fingerprint,
     sections: DIFFERS.map((d) => ({ id: d.id, title: d.title, changes: d.diff(before, after) })),
   };
 }
@@ -54,7 +59,8 @@ export async function diffReleases(from: string, to: string, shown: { from?: str
 }
 
 function summary(pkg: ReleasePackage): PackageSummary {
-  return { version: pkg.manifest.version, source: pkg.source, git_commit: pkg.manifest.git_commit, build_date: pkg.manifest.build_date };
+  const { version, git_commit, build_date } = pkg.manifest;
+  return { version, source: pkg.source, git_commit, build_date, signed_by: pkg.signedBy.fingerprint };
 }
 
 export function changeCount(diff: ReleaseDiff): number {

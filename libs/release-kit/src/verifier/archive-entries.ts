@@ -32,6 +32,8 @@ export class ArchiveEntries {
   constructor(
     private readonly limits: ArchiveLimits,
     private readonly fail: (line: string) => void,
+    /** Package-relative paths whose bytes the caller keeps too (within MAX_KEPT_BYTES). */
+    private readonly wanted: (path: string) => boolean = () => false,
   ) {}
 
   /** Judges an entry's header: true to read its data, false to skip it, 'stop' to end the read. */
@@ -101,7 +103,7 @@ export class ArchiveEntries {
       );
   }
 
-  /** Records a file's facts once its data has been read; `data` only for root files worth keeping. */
+  /** Records a file's facts once its data has been read; `data` only for the files kept (see keepsData). */
   add(rawName: string, facts: FileFacts, data?: Buffer): void {
     const path = rawName.split('/').slice(1).join('/');
     this.contents.files.set(path, facts);
@@ -110,7 +112,8 @@ export class ArchiveEntries {
 
   keepsData(rawName: string, size: number): boolean {
     const parts = rawName.split('/');
-    return parts.length === 2 && KEPT_ROOT_FILES.has(parts[1]) && size <= MAX_KEPT_BYTES;
+    if (size > MAX_KEPT_BYTES) return false;
+    return (parts.length === 2 && KEPT_ROOT_FILES.has(parts[1])) || (parts.length > 1 && this.wanted(parts.slice(1).join('/')));
   }
 
   /**

@@ -5,8 +5,15 @@ import { compareBytes } from '../support/stable-json';
 import { showName } from './entry-name';
 import { emptyContents, KEPT_ROOT_FILES, MAX_KEPT_BYTES, PackageContents } from './package-contents';
 
-/** Reads a package folder: every regular file hashed; anything else (a symlink, a device) is a failure. */
-export async function readPackageFolder(dir: string, fail: (line: string) => void): Promise<PackageContents> {
+/**
+ * Reads a package folder: every regular file hashed (the root files and the `wanted` ones kept);
+ * anything else (a symlink, a device) is a failure.
+ */
+export async function readPackageFolder(
+  dir: string,
+  fail: (line: string) => void,
+  wanted: (path: string) => boolean = () => false,
+): Promise<PackageContents> {
   const contents = emptyContents(basename(dir));
   const visit = async (folder: string, rel: string) => {
     for (const name of readdirSync(folder).sort(compareBytes)) {
@@ -16,7 +23,7 @@ export async function readPackageFolder(dir: string, fail: (line: string) => voi
         contents.folders.add(path);
         await visit(join(folder, name), path);
       } else if (stat.isFile()) {
-        const keep = !rel && KEPT_ROOT_FILES.has(name) && stat.size <= MAX_KEPT_BYTES;
+        const keep = ((!rel && KEPT_ROOT_FILES.has(name)) || wanted(path)) && stat.size <= MAX_KEPT_BYTES;
         const { sha256, data } = await hashFile(join(folder, name), keep);
         contents.files.set(path, { size: stat.size, mode: stat.mode & 0o7777, sha256 });
         if (data) contents.roots.set(path, data);

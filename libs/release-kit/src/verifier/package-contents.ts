@@ -14,7 +14,7 @@ export interface PackageContents {
   files: Map<string, FileFacts>;
   /** Package-relative path of every folder. */
   folders: Set<string>;
-  /** The bytes of the signed root files (SHA256SUMS, its signature, MANIFEST.json), when present. */
+  /** The bytes of the signed root files (SHA256SUMS, its signature, MANIFEST.json), when present, and of the files a caller wanted. */
   roots: Map<string, Buffer>;
   /** Folders directly under the top that an archive lists without any file in them (judged against MANIFEST.json's sections). */
   emptyFolders?: string[];

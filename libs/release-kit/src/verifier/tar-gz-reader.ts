@@ -298,8 +298,9 @@ export async function readTarGz(
   archive: string,
   limits: ArchiveLimits,
   fail: (line: string) => void,
+  wanted?: (path: string) => boolean,
 ): Promise<PackageContents | undefined> {
-  const entries = new ArchiveEntries(limits, fail);
+  const entries = new ArchiveEntries(limits, fail, wanted);
   const tar = new TarStream(entries, fail);
   let stopped = false;
   let compressed = 0;

@@ -21,6 +21,8 @@ export interface VerifyTargetOptions {
   limits?: ArchiveLimits;
   /** A development package (configuration or signing key) fails. */
   requireProduction?: boolean;
+  /** Package-relative paths whose bytes are returned in `contents.roots` too (release:diff reads through this). */
+  wanted?: (path: string) => boolean;
 }
 
 /** Where the public key came from, and so what a valid signature proves. */
@@ -69,10 +71,10 @@ export async function verifyPackage(
     const limits = options.limits ?? DEFAULT_LIMITS;
     const contents =
       kind === 'folder'
-        ? await readPackageFolder(target, fail)
+        ? await readPackageFolder(target, fail, options.wanted)
         : kind === 'tar.gz'
-          ? await readTarGz(target, limits, fail)
-          : await readZip(target, limits, fail);
+          ? await readTarGz(target, limits, fail, options.wanted)
+          : await readZip(target, limits, fail, options.wanted);
     report.files = contents?.files.size ?? 0;
     if (!contents) return report;
     if (kind !== 'folder' && !contents.top) {

@@ -78,11 +78,16 @@ const INFLATE_AT_ONCE = 1 << 20;
  * end records must close the file. Every entry streams and is hashed in memory; none inflates
  * past the size its headers give, and the sizes together stay within --max-bytes.
  */
-export async function readZip(archive: string, limits: ArchiveLimits, fail: (line: string) => void): Promise<PackageContents | undefined> {
+export async function readZip(
+  archive: string,
+  limits: ArchiveLimits,
+  fail: (line: string) => void,
+  wanted?: (path: string) => boolean,
+): Promise<PackageContents | undefined> {
   let file: FileHandle | undefined;
   try {
     file = await open(archive, 'r');
-    return await readOpenZip(file, (await file.stat()).size, new ArchiveEntries(limits, fail), limits, fail);
+    return await readOpenZip(file, (await file.stat()).size, new ArchiveEntries(limits, fail, wanted), limits, fail);
   } catch (e) {
     fail(`cannot be read: ${(e as Error).message.split('\n')[0]}`);
     return undefined;

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ReleaseError } from '../../support/errors';
 import { compareBytes } from '../../support/stable-json';
 import { runTool } from '../../validation/findings';
@@ -49,8 +49,12 @@ function renderOverlays(pkg: ReleasePackage): Map<string, Map<string, unknown>> 
   try {
     for (const [path, data] of pkg.contents) {
       if (!KUBERNETES.test(path)) continue;
-      mkdirSync(dirname(join(tree, path)), { recursive: true });
-      writeFileSync(join(tree, path), data);
+      // The package was verified, so its names are safe; a name that still leaves the folder is refused here too.
+      const to = resolve(tree, path);
+      if (!to.startsWith(`${tree}${sep}`))
+        throw new ReleaseError('a file name leaves the package folder', { file: `${pkg.source}: ${path}` });
+      mkdirSync(dirname(to), { recursive: true });
+      writeFileSync(to, data);
     }
     for (const overlay of overlays) {
       const folder = `kubernetes/overlays/${overlay}`;
