@@ -1,9 +1,10 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { developmentKeyPath, resolveSigner } from '../src/assemble/signing';
+import { ReleaseError } from '../src/support/errors';
 import { verifySignature } from '../src/verifier/signature';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 
@@ -85,4 +86,18 @@ test('an expired key and a file that is not a key are refused', async () => {
 });
 
 test.after(cleanTempDirs);
+test('a private key file that other users can read is refused with a hint, and accepted once it is 0600', async () => {
+  const dir = tempDir('signing-open');
+  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Open' }], format: 'armored' });
+  const file = join(dir, 'open.asc');
+  writeFileSync(file, privateKey);
+  chmodSync(file, 0o644);
+  const error = await resolveSigner({ RELEASE_SIGNING_KEY: file }).catch((e) => e);
+  assert.instance(error, ReleaseError);
+  assert.match(error.message, `${file}: the private key file is open to other users (mode 0644)`);
+  assert.match(error.message, `hint: chmod 600 ${file}`);
+  chmodSync(file, 0o600);
+  assert.is((await resolveSigner({ RELEASE_SIGNING_KEY: file })).mode, 'openpgp');
+});
+
 test.run();

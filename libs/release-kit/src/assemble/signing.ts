@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -76,6 +76,7 @@ async function openpgpSigner(keyFile: string, passphrase: string | undefined, mo
       hint: 'export one with `gpg --armor --export-secret-keys <id>`',
     });
   }
+  assertPrivate(keyFile);
   if (!key.isDecrypted()) {
     if (!passphrase) throw new ReleaseError('the key is protected by a passphrase; set RELEASE_SIGNING_PASSPHRASE', { file: keyFile });
     try {
@@ -131,4 +132,14 @@ function gpgSigner(keyId: string): Signer {
       return gpg(['--local-user', fingerprint, '--detach-sign', '--armor', '--output', '-'], data);
     },
   };
+}
+
+/** A private key file that other users may read, write or run is refused, as ssh refuses one. */
+function assertPrivate(keyFile: string): void {
+  const mode = statSync(keyFile).mode & 0o777;
+  if (mode & 0o077)
+    throw new ReleaseError(`the private key file is open to other users (mode ${mode.toString(8).padStart(4, '0')})`, {
+      file: keyFile,
+      hint: `chmod 600 ${keyFile}, and rotate the key if anyone else could have read it`,
+    });
 }
