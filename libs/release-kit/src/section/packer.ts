@@ -48,7 +48,11 @@ export const DEFAULT_MAX_FILE_BYTES = 8 * 2 ** 30;
 export const LARGE_FILE = 1 << 20;
 /** Small files and headers are joined into gzip members of about this many bytes. */
 const TAR_BATCH = 4 << 20;
-/** A batch below TAR_BATCH takes one more file under LARGE_FILE with its header and padding. */
+/**
+ * A batch below TAR_BATCH takes one more file under LARGE_FILE with its header and padding. A file
+ * held in memory that does not fit what is left (a made file can be any size, a long path takes a
+ * PAX header) gets a member of its own instead, as a large file does.
+ */
 const BATCH_CAPACITY = TAR_BATCH + LARGE_FILE + 1024;
 /** Files from this size on are deflated on the thread pool, smaller ones on the main thread. */
 const POOL_DEFLATE = 64 << 10;
@@ -112,8 +116,20 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     );
   };
   const addToBatch = async (...parts: Buffer[]) => {
-    for (const part of parts) batchSize += part.copy(batch, batchSize);
+    for (const part of parts) {
+      // Never cut short: callers check with fitsBatch first.
+      if (batchSize + part.length > batch.length) throw new Error(`a tar batch of ${batchSize} bytes cannot take ${part.length} more`);
+      batchSize += part.copy(batch, batchSize);
+    }
     if (batchSize >= TAR_BATCH) await flushBatch();
+  };
+  const fitsBatch = (...parts: Buffer[]) => parts.reduce((sum, part) => sum + part.length, batchSize) <= batch.length;
+  /** The file's header ends a member, its content is a member of its own (its zip entry's data), its padding starts the next. */
+  const addOwnMember = async (header: Buffer, index: number, size: number) => {
+    await addToBatch(header);
+    await flushBatch();
+    tar.push({ content: index });
+    await addToBatch(tarPadding(size));
   };
 
   try {
@@ -148,18 +164,18 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
             ? Promise.resolve({ file, deflated: deflateRawSync(shipped, deflateOptions()) })
             : deflateWhole(shipped).then((deflated) => ({ file, deflated })),
         );
-        await addToBatch(
-          tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime }),
-          shipped,
-          tarPadding(shipped.length),
-        );
+        const header = tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime });
+        const padding = tarPadding(shipped.length);
+        if (fitsBatch(header, shipped, padding)) await addToBatch(header, shipped, padding);
+        else await addOwnMember(header, files.length - 1, shipped.length);
       } else {
         await zipQueue.drain();
         Object.assign(file, await packLargeFile(source.file!, zipPack));
-        await addToBatch(tarHeader({ path: `${top}/${path}`, type: 'file', size: file.size, mode, mtime: options.mtime }));
-        await flushBatch();
-        tar.push({ content: files.length - 1 });
-        await addToBatch(tarPadding(file.size));
+        await addOwnMember(
+          tarHeader({ path: `${top}/${path}`, type: 'file', size: file.size, mode, mtime: options.mtime }),
+          files.length - 1,
+          file.size,
+        );
       }
       if (source.sha256 && file.sha256 !== source.sha256)
         throw changedArtifact(source.origin, `has SHA-256 ${file.sha256}, not the ${source.sha256} listed`);
