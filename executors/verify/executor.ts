@@ -38,7 +38,9 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
       throw new ReleaseError(`${packageFolderName(version)}: verification failed (${report.failures.length} problems)`);
     console.log(
       `${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, ` +
-        `signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip`,
+        `signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip; ` +
+        `configuration ${report.configuration}, signing mode ${report.signing?.mode}` +
+        (report.signing?.development ? ' (a development package: not for release)' : ''),
     );
   });
 }

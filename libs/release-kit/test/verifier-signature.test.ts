@@ -79,6 +79,7 @@ test('a genuine signature verifies with and without the pin; a pin the key does 
     valid: true,
     fingerprint: fp(genuine),
     signingKey: fp(genuine),
+    userIds: ['Genuine'],
   });
   assert.is((await verifySignature(DATA, signature, armored)).valid, true);
   const other = await verifySignature(DATA, signature, armored, 'AB'.repeat(20));

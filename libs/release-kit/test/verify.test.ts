@@ -4,6 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AssembleResult } from '../src/assemble/assemble';
 import { resolveSigner } from '../src/assemble/signing';
+import { formatSha256Sums } from '../src/format/checksums';
+import { sha256 } from '../src/support/digest';
+import { stableJsonBytes } from '../src/support/stable-json';
+import { verifyPackage } from '../src/verifier/verify-package';
 import { verifyRelease } from '../src/verifier/verify-release';
 import { buildFixtureRelease, FIXTURE_SECTIONS, fixtureWorkspace } from './fixture-release';
 import { cleanTempDirs, tempDir, tool } from './helpers';
@@ -146,4 +150,25 @@ function replace(file: string, content: string) {
 }
 
 test.after(cleanTempDirs);
+test('--require-production fails a development package re-signed with the development key as if it were production', async () => {
+  const ws = fixtureWorkspace();
+  const result = await buildFixtureRelease(ws);
+  const folder = result.packageDir;
+  const manifest = JSON.parse(readFileSync(join(folder, 'MANIFEST.json'), 'utf8'));
+  manifest.configuration = 'production';
+  manifest.signing = { ...manifest.signing, mode: 'openpgp', development: false };
+  writeFileSync(join(folder, 'MANIFEST.json'), stableJsonBytes(manifest));
+  const listed = [...manifest.files, { path: 'MANIFEST.json', sha256: sha256(readFileSync(join(folder, 'MANIFEST.json'))) }];
+  const sums = Buffer.from(formatSha256Sums(listed));
+  writeFileSync(join(folder, 'SHA256SUMS'), sums);
+  // The same development key the build used (fixture-release keeps it beside the workspace).
+  const signer = await resolveSigner({ XDG_CONFIG_HOME: join(ws, '..', `${ws.split('/').pop()}-keys`) });
+  writeFileSync(join(folder, 'SHA256SUMS.asc'), await signer.sign(sums, new Date()));
+  const plain = await verifyPackage(folder, 'folder', { keyFile: result.publicKey });
+  assert.equal(plain.failures, [], 'the forged claims verify as far as integrity goes');
+  const strict = await verifyPackage(folder, 'folder', { keyFile: result.publicKey, requireProduction: true });
+  assert.equal(strict.failures.length, 1, strict.failures.join('\n'));
+  assert.match(strict.failures[0], /signature: made by a development signing key .*--require-production accepts only a release key/);
+});
+
 test.run();

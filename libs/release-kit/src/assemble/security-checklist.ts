@@ -5,7 +5,7 @@ import { CERTIFICATE_NOTE, EXPIRY_DAYS, OPEN_FINDINGS_RULE } from '../validation
 import type { ValidationReport } from '../validation/validate-section';
 
 /** Where the answered checklist ships, inside the security section. */
-export const SECURITY_CHECKLIST_FILE = 'security/reports/security-checklist.md';
+export { SECURITY_CHECKLIST_FILE } from '../format/layout';
 
 export type ItemStatus = 'pass' | 'fail' | 'manual';
 

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { DEFAULT_ENTRY_EPOCH } from '../format/determinism';
-import type { SigningMode } from '../format/manifest';
+import { DEVELOPMENT_KEY_USER, type SigningMode } from '../format/manifest';
 import { ReleaseError } from '../support/errors';
 
 export interface Signer {
@@ -18,7 +18,6 @@ export interface Signer {
 }
 
 const DEV_KEY_FILE = 'development-signing-key.asc';
-const DEV_USER = { name: 'SpaceTime VR development signing key (not for production)', email: 'release-dev@spacetime-vr.invalid' };
 
 /** Where the development key lives: outside every workspace, readable by its owner only. */
 export function developmentKeyPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -42,7 +41,7 @@ async function ensureDevelopmentKey(env: NodeJS.ProcessEnv): Promise<string> {
   const { privateKey } = await openpgp.generateKey({
     type: 'ecc',
     curve: 'ed25519Legacy',
-    userIDs: [DEV_USER],
+    userIDs: [DEVELOPMENT_KEY_USER],
     // Dated at the fixed archive epoch so that it may sign for any build date.
     date: new Date(DEFAULT_ENTRY_EPOCH * 1000),
     format: 'armored',

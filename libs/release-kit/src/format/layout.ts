@@ -25,7 +25,9 @@ export const PUBLIC_KEY_FILE = 'release-signing-key.asc';
  * archives hold a folder entry for each folder a section ships, but none for a folder that only
  * such a file implies: the verifier accepts that folder without its entry.
  */
-export const MADE_SECTION_FILES = new Set<string>(['security/reports/security-checklist.md']);
+/** The answered security checklist, which assemble writes into the security section. */
+export const SECURITY_CHECKLIST_FILE = 'security/reports/security-checklist.md';
+export const MADE_SECTION_FILES = new Set<string>([SECURITY_CHECKLIST_FILE]);
 
 export function archiveNames(version: string) {
   const base = packageFolderName(version);

@@ -5,6 +5,12 @@ import { PACKAGE_NAME } from './layout';
 /** How SHA256SUMS.asc was made: the development key, an armored key file (openpgp), or the gpg keyring. */
 export type SigningMode = 'development' | 'openpgp' | 'gpg';
 
+/** The user ID of every development signing key: the verifier tells such a key by it. */
+export const DEVELOPMENT_KEY_USER = {
+  name: 'SpaceTime VR development signing key (not for production)',
+  email: 'release-dev@spacetime-vr.invalid',
+};
+
 export interface ManifestFile {
   path: string;
   size: number;

@@ -1,6 +1,6 @@
 import { parseSha256Sums } from '../format/checksums';
 import { packageFolderName, ROOT_FILES, UNCHECKSUMMED, UNMANIFESTED } from '../format/layout';
-import { Manifest, octalMode, SigningMode } from '../format/manifest';
+import { DEVELOPMENT_KEY_USER, Manifest, octalMode, SigningMode } from '../format/manifest';
 import { showName } from './entry-name';
 import { parseManifest } from './manifest-shape';
 import { PackageContents } from './package-contents';
@@ -58,6 +58,8 @@ export async function checkPackage(
             `by ${options.publicKeyName} (${result.reason})`,
         );
       else signedBy = result.fingerprint;
+      if (result.valid && options.requireProduction && result.userIds?.some((id) => id.includes(DEVELOPMENT_KEY_USER.email)))
+        fail(`signature: made by a development signing key (${result.fingerprint}); --require-production accepts only a release key`);
       facts.fingerprint = result.fingerprint;
       if (result.signingKey && result.signingKey !== result.fingerprint) facts.signingKey = result.signingKey;
     }

@@ -6,6 +6,8 @@ export interface SignatureCheck {
   fingerprint?: string;
   /** The fingerprint of the exact (sub)key that made the signature, when it verified. */
   signingKey?: string;
+  /** The key's user IDs, as `name <email>`. */
+  userIds?: string[];
   reason?: string;
 }
 
@@ -60,7 +62,7 @@ export async function verifySignature(
         `the signature was made by ${signer === primary ? 'the key' : `subkey ${signer} of the key`} ${primary}, ` +
         `which is not the expected ${fingerprint} (the key merely carries ${fingerprint} as a subkey)`,
     };
-  return { valid: true, fingerprint: primary, signingKey: signer };
+  return { valid: true, fingerprint: primary, signingKey: signer, userIds: key.getUserIDs() };
 }
 
 /** A fingerprint as the user typed it (spaces, lower case, 0x) in the form openpgp prints. */
