@@ -94,7 +94,8 @@ export async function buildFixtureRelease(
   return assembleFixture(root, env, log);
 }
 
-function assembleFixture(root: string, env: NodeJS.ProcessEnv, log?: (line: string) => void): Promise<AssembleResult> {
+/** Assembles the sections packed in `root` as the development configuration does, with a key of its own beside the workspace. */
+export function assembleFixture(root: string, env: NodeJS.ProcessEnv = {}, log?: (line: string) => void): Promise<AssembleResult> {
   return assembleRelease({
     workspaceRoot: root,
     config: 'libs/release/release.config.json',

@@ -3,10 +3,11 @@
 // see them. Sizes around the packer's batch (4 MiB, plus a file under 1 MiB and 1 KiB of headers)
 // are packed on each side of every boundary.
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
+import { assembleFixture } from './fixture-release';
 import * as assert from 'uvu/assert';
-import { assembleRelease, AssembleResult } from '../src/assemble/assemble';
+import type { AssembleResult } from '../src/assemble/assemble';
 import { entryEpoch } from '../src/format/determinism';
 import { packSection } from '../src/section/packer';
 import { resolveSectionSources, SectionSource } from '../src/section/sources';
@@ -113,15 +114,7 @@ test.before(async () => {
     outputDir: join(root, 'dist/sections', SECTION),
     mtime: entryEpoch(),
   });
-  release = await assembleRelease({
-    workspaceRoot: root,
-    config: 'libs/release/release.config.json',
-    sectionsDir: 'dist/sections',
-    outputDir: 'dist/release',
-    validationDir: 'dist/validation',
-    production: false,
-    env: { XDG_CONFIG_HOME: join(root, '..', `${basename(root)}-keys`) },
-  });
+  release = await assembleFixture(root);
 });
 
 test('GNU tar lists every made file at its full size', () => {

@@ -9,11 +9,11 @@ import { DEFAULT_LIMITS } from '../src/verifier/limits';
 import { canonicalHeader, decodeHeader, headerDifferences, parsePax } from '../src/verifier/tar-blocks';
 import { PackageKind, verifyPackage } from '../src/verifier/verify-package';
 import { readZip } from '../src/verifier/zip-reader';
-import { assembleRelease, AssembleResult } from '../src/assemble/assemble';
+import type { AssembleResult } from '../src/assemble/assemble';
 import { entryEpoch } from '../src/format/determinism';
 import { packSection } from '../src/section/packer';
 import { resolveSectionSources } from '../src/section/sources';
-import { buildFixtureRelease, fixtureWorkspace, packFixtureSections } from './fixture-release';
+import { assembleFixture, buildFixtureRelease, fixtureWorkspace, packFixtureSections } from './fixture-release';
 import { cleanTempDirs, compressible, incompressible, tempDir, writeTree } from './helpers';
 
 const TOP = 'spacetime-vr-v1.2.3';
@@ -177,15 +177,7 @@ test('a security section without reports/: the checklist the assembler adds has 
     outputDir: join(root, 'dist/sections/security'),
     mtime: entryEpoch(),
   });
-  const built = await assembleRelease({
-    workspaceRoot: root,
-    config: 'libs/release/release.config.json',
-    sectionsDir: 'dist/sections',
-    outputDir: 'dist/release',
-    validationDir: 'dist/validation',
-    production: false,
-    env: { XDG_CONFIG_HOME: join(root, '..', 'security-keys') },
-  });
+  const built = await assembleFixture(root);
   const names = parseZipNames(readFileSync(built.zip));
   assert.ok(names.includes(`${TOP}/security/reports/security-checklist.md`) && !names.includes(`${TOP}/security/reports/`));
   for (const [target, kind] of [
