@@ -43,14 +43,7 @@ export async function startS3Server(directory: string, buckets: string[]): Promi
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const env = { ...S3_CREDENTIALS, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' };
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = clientFor(endpoint);
   const close = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -177,14 +170,7 @@ export async function startChecksumStore(s3: S3Server): Promise<ChecksumStore> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = clientFor(endpoint);
   const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return { endpoint, env: { ...s3.env, AWS_ENDPOINT_URL: endpoint }, client, downloads, close };
 }
@@ -210,4 +196,16 @@ function attributes(res: ServerResponse, kept: StoredChecksum | undefined): void
       `<ObjectParts><TotalPartsCount>${kept.parts.length}</TotalPartsCount><IsTruncated>false</IsTruncated>${parts}</ObjectParts>` +
       '</GetObjectAttributesResponse>',
   );
+}
+
+/** A client of the test store at `endpoint`, set up as the publish code sets up its own. */
+function clientFor(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
