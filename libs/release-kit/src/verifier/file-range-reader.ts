@@ -48,7 +48,7 @@ export class FileRangeReader {
     }
   }
 
-  skip(length: number): void {
+  advance(length: number): void {
     if (length > this.left) throw new Error(`unexpected end of the range at ${this.position}`);
     this.position += length;
   }

@@ -176,7 +176,7 @@ async function readOpenZip(
     if (kind === 'folder' && (entry.method !== METHOD_STORE || entry.compressedSize || entry.size || entry.crc32))
       fail(`${shown}: a folder entry with data`);
     if (verdict !== true) {
-      body.skip(entry.compressedSize);
+      body.advance(entry.compressedSize);
       continue;
     }
     if (entry.method !== METHOD_STORE && entry.method !== METHOD_DEFLATE) {
