@@ -17,6 +17,7 @@ const LAYERS = [
   'build',
   'assemble',
   'publish',
+  'doctor',
   'report',
 ];
 const ENGINE = 'libs/release-kit/src';

@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeGodot4StandIn } from '../libs/release-kit/test/godot-stand-in';
+import { productionMachine } from './production-machine';
 import { cleanUp, commitAll, copyWorkspace, nx, sh, tasksFromCache, tasksRun, tempDir } from './workspace';
 
 const SECTIONS = ['binaries', 'config', 'scripts', 'kubernetes', 'monitoring', 'docs', 'tests', 'security'];
@@ -142,29 +142,44 @@ test('release:assemble runs with the smaller young generation that libs/release/
   for (const call of calls) assert.match(call, / --max-semi-space-size=4$/);
 });
 
-test('release:assemble:production refuses skips and the development key, and leaves the package alone', () => {
+test('release:assemble:production refuses what release:doctor calls a build error, then skips and the development key', async () => {
   const before = sha(join(ws, 'dist/release/spacetime-vr-v2.5.0.tar.gz'));
-  // Without Godot 4 the production export fails first; with it, assemble refuses the development key.
+  // Without Godot 4 the production export fails first.
   const run = nx(ws, ['run', 'release:assemble:production'], env);
   assert.is.not(run.status, 0);
   assert.match(run.output, /binaries:export:production/);
   assert.match(run.output, /cannot export the server: (the project needs Godot 4|no Godot engine)/);
+  // Without the dependencies, the assembly asks release:doctor first and lists each build error with its fix.
   const toolless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], {
     ...env,
     GODOT_BIN: join(tempDir('no-godot'), 'godot'),
   });
   assert.is.not(toolless.status, 0);
-  assert.match(toolless.output, /the toolchain is incomplete:\n\s+- godot: missing, needs >= 4\.5\.1; download Godot/);
-  // With every tool present (Godot 4 through its stand-in), the release itself is judged.
+  assert.match(toolless.output, 'release:doctor finds what a production build refuses:');
+  assert.match(
+    toolless.output,
+    /- Engine binaries:export engine: the project needs Godot 4: \S+\/no-godot-\w+\/godot from GODOT_BIN does not answer/,
+  );
+  assert.match(toolless.output, /\n\s+fix: install Godot 4\.5 /);
+  // A machine ready for production but for the key: the development key is the one error.
+  const machine = await productionMachine();
   const keyless = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], {
     ...env,
-    GODOT_BIN: join(writeGodot4StandIn(tempDir('godot4')), 'godot'),
+    ...machine,
+    RELEASE_SIGNING_KEY: '',
   });
   assert.is.not(keyless.status, 0);
-  assert.not.match(keyless.output, 'the toolchain is incomplete', keyless.output);
-  assert.match(keyless.output, /a production release cannot be built/);
-  assert.match(keyless.output, /no release signing key: set RELEASE_SIGNING_KEY/);
-  assert.match(keyless.output, /binaries\/spacetime-server was skipped/);
+  assert.match(
+    keyless.output,
+    /- Signing release signing key: the development key [0-9A-F]{40} .*: a production release refuses it\n\s+fix: set RELEASE_SIGNING_KEY/,
+  );
+  assert.not.match(keyless.output, /^\s+- (Engine|Docker|Source|Tools) /m);
+  // With nothing for release:doctor to refuse, the release itself is judged: the development build skipped the server.
+  const skipped = nx(ws, ['run', 'release:assemble:production', '--exclude-task-dependencies'], { ...env, ...machine });
+  assert.is.not(skipped.status, 0);
+  assert.not.match(skipped.output, 'release:doctor finds', skipped.output);
+  assert.match(skipped.output, /a production release cannot be built/);
+  assert.match(skipped.output, /binaries\/spacetime-server was skipped/);
   assert.is(sha(join(ws, 'dist/release/spacetime-vr-v2.5.0.tar.gz')), before);
 });
 

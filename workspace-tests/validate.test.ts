@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeGodot4StandIn } from '../libs/release-kit/test/godot-stand-in';
+import { productionMachine } from './production-machine';
 import { cleanUp, commitAll, copyWorkspace, nx, tasksRun, tempDir } from './workspace';
 
 // One workspace copy for the whole file: the real `validate` targets, their wiring into
@@ -49,14 +49,14 @@ test('a broken rule fails validate with file, line and rule, and every failure o
   assert.ok(!tasksRun(run.output).includes('config:validate'), 'config:validate should come from the cache');
 });
 
-test('the development assemble does not wait for validation; the production assemble validates every section', () => {
+test('the development assemble does not wait for validation; the production assemble validates every section', async () => {
   const dev = nx(ws, ['run', 'release:assemble', '--output-style=static'], env);
   assert.is(dev.status, 0, dev.output);
   assert.not.match(dev.output, 'validate-release');
-  // The sections the development assemble just packaged, judged by the production assemble with every
-  // tool present (Godot 4 through its stand-in; without it the production export stops the graph first).
+  // The sections the development assemble just packaged, judged by the production assemble on a machine
+  // release:doctor finds ready (Godot 4 through its stand-in; without it the production export stops the graph first).
   const production = ['run', 'release:assemble:production', '--exclude-task-dependencies', '--output-style=static'];
-  const withTools = { ...env, GODOT_BIN: join(writeGodot4StandIn(tempDir('godot4')), 'godot') };
+  const withTools = { ...env, ...(await productionMachine()) };
   const prod = nx(ws, production, withTools);
   assert.is.not(prod.status, 0, prod.output);
   assert.match(prod.output, /ERROR kubernetes\/base\/deployment\.yaml:\d+: \[k8s\/read-only-root-filesystem\]/);

@@ -1,15 +1,16 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
 import { assembleRelease } from '@spacetime/release-kit/src/assemble/assemble';
+import { refuseErrors, runDoctor } from '@spacetime/release-kit/src/doctor/doctor';
 import { recordTaskGraph, TASK_GRAPH_FILE } from '@spacetime/release-kit/src/report/task-graph';
-import { assertToolchain, doctor } from '@spacetime/release-kit/src/validation/tools';
+import { doctorInput } from '../doctor-input';
 import { runExecutor } from '../run-executor';
 import type { AssembleExecutorSchema } from './schema';
 
 export default async function assemble(options: AssembleExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
-    // The spec's "Validate prerequisites" step: production stops on a missing or too old tool.
-    if (options.production) assertToolchain(doctor());
+    // The spec's "Validate prerequisites" step: production stops on whatever release:doctor:production calls a build error.
+    if (options.production) refuseErrors(await runDoctor(doctorInput(context, 'production')), 'build');
     const result = await assembleRelease({
       workspaceRoot: context.root,
       config: options.config,

@@ -1,14 +1,16 @@
-import { assertToolchain, doctor, formatDoctor } from '@spacetime/release-kit/src/validation/tools';
+import type { ExecutorContext } from '@nx/devkit';
+import { runDoctor } from '@spacetime/release-kit/src/doctor/doctor';
+import { doctorJson, formatDoctor } from '@spacetime/release-kit/src/doctor/format';
+import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
+import { doctorInput } from '../doctor-input';
 import { runExecutor } from '../run-executor';
 import type { DoctorExecutorSchema } from './schema';
 
-export default async function doctorExecutor(options: DoctorExecutorSchema) {
+export default async function doctorExecutor(options: DoctorExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
-    const reports = doctor();
-    console.log(formatDoctor(reports));
-    const bad = reports.filter((r) => r.status !== 'found');
-    const missing = bad.length ? `; missing or too old: ${bad.map((r) => `${r.name} (${r.status})`).join(', ')}` : '';
-    console.log(`\n${reports.length - bad.length} of ${reports.length} tools found at their minimum version${missing}`);
-    if (options.strict) assertToolchain(reports);
+    const report = await runDoctor(doctorInput(context, options.production ? 'production' : 'development'));
+    if (options.json) process.stdout.write(doctorJson(report));
+    else console.log(formatDoctor(report));
+    if (options.strict && report.counts.error > 0) throw new ReleaseError(`release:doctor found ${report.counts.error} errors (strict)`);
   });
 }

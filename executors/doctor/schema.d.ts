@@ -1,3 +1,5 @@
 export interface DoctorExecutorSchema {
+  production: boolean;
   strict: boolean;
+  json: boolean;
 }

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
 import { standInForKubernetesSd } from '../src/validation/monitoring';
 import { SECRET_PATTERNS } from '../src/validation/secrets';
-import { compareVersions, doctor, resetToolCache } from '../src/validation/tools';
+import { checkTools, compareVersions, resetToolCache } from '../src/validation/tools';
 import type { Finding } from '../src/validation/findings';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 import { copySection, edit, errors, lineOf, packAndValidate, show, VERSION } from './validation-helpers';
@@ -428,19 +428,18 @@ test('the remaining rules: duplicate keys, tokens, random values, broken YAML an
   expectFinding(scriptsFound, 'scripts/shebang', 'scripts/maintenance/no_shebang.sh', 1);
 });
 
-test('doctor: each tool found, missing or too old against its minimum, with how to install it', () => {
+test('checkTools: each tool found, missing or too old against its minimum, with how to install it', async () => {
   const bin = tempDir('doctor-path');
   writeFileSync(join(bin, 'shellcheck'), '#!/bin/sh\necho "ShellCheck - shell script analysis tool"\necho "version: 0.6.0"\n');
   chmodSync(join(bin, 'shellcheck'), 0o755);
   writeFileSync(join(bin, 'promtool'), '#!/bin/sh\necho "promtool, version 2.42.0 (branch: x)"\n');
   chmodSync(join(bin, 'promtool'), 0o755);
   mkdirSync(join(bin, 'empty'));
-  const saved = { PATH: process.env.PATH, GODOT_BIN: process.env.GODOT_BIN };
+  const saved = process.env.PATH;
   process.env.PATH = bin;
-  delete process.env.GODOT_BIN;
   resetToolCache();
   try {
-    const reports = doctor(['shellcheck', 'promtool', 'helm']);
+    const reports = await checkTools(['shellcheck', 'promtool', 'helm']);
     assert.equal(
       reports.map((r) => [r.name, r.status, r.found ?? null]),
       [
@@ -451,8 +450,7 @@ test('doctor: each tool found, missing or too old against its minimum, with how 
     );
     assert.match(reports[2].install, /helm/i);
   } finally {
-    process.env.PATH = saved.PATH;
-    if (saved.GODOT_BIN !== undefined) process.env.GODOT_BIN = saved.GODOT_BIN;
+    process.env.PATH = saved;
     resetToolCache();
   }
   assert.is(compareVersions('4.5.1', '4.5.1'), 0);

@@ -1,15 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { ReleaseError } from '../support/errors';
 
 /** A tool the release depends on: how to find it, read its version, and install it. */
 export interface ToolSpec {
   name: ToolName;
   /** Commands tried in order (the first found on PATH wins). */
   commands: string[];
-  /** An environment variable that names the binary instead (GODOT_BIN). */
-  envVar?: string;
   versionArgs: string[];
   /** Picks the version out of the version output. */
   versionPattern: RegExp;
@@ -20,42 +17,13 @@ export interface ToolSpec {
 }
 
 export type ToolName =
-  | 'godot'
-  | 'docker'
-  | 'kubectl'
-  | 'helm'
-  | 'python3'
-  | 'git'
-  | 'gpg'
-  | 'promtool'
-  | 'amtool'
-  | 'nginx'
-  | 'shellcheck'
-  | 'psql'
-  | 'openssl'
-  | 'bash';
+  'kubectl' | 'helm' | 'python3' | 'git' | 'gpg' | 'promtool' | 'amtool' | 'nginx' | 'shellcheck' | 'psql' | 'openssl' | 'bash';
 
-/** The toolchain, as data: `release:doctor` reports it, the validators look tools up in it. */
+/**
+ * The toolchain, as data: `release:doctor` reports it, the validators look tools up in it. The
+ * Godot engine and the Docker engine are not here: the doctor finds them as the build does.
+ */
 export const TOOLS: ToolSpec[] = [
-  {
-    name: 'godot',
-    commands: ['godot4', 'godot'],
-    envVar: 'GODOT_BIN',
-    versionArgs: ['--version'],
-    versionPattern: /(\d+\.\d+(?:\.\d+)?)/,
-    minimum: '4.5.1',
-    purpose: 'exports the server binary',
-    install: 'download Godot 4.5.1+ from godotengine.org and set GODOT_BIN (not packaged in Debian)',
-  },
-  {
-    name: 'docker',
-    commands: ['docker'],
-    versionArgs: ['--version'],
-    versionPattern: /version (\d+\.\d+\.\d+)/,
-    minimum: '20.10.0',
-    purpose: 'builds the container image',
-    install: 'apt-get install docker.io',
-  },
   {
     name: 'kubectl',
     commands: ['kubectl'],
@@ -167,20 +135,7 @@ export const TOOLS: ToolSpec[] = [
 ];
 
 /** Tools `release:doctor` reports (openssl and bash are prerequisites, not part of the spec's list). */
-export const DOCTOR_TOOLS: ToolName[] = [
-  'godot',
-  'docker',
-  'kubectl',
-  'helm',
-  'python3',
-  'git',
-  'gpg',
-  'promtool',
-  'amtool',
-  'nginx',
-  'shellcheck',
-  'psql',
-];
+export const DOCTOR_TOOLS: ToolName[] = ['kubectl', 'helm', 'python3', 'git', 'gpg', 'promtool', 'amtool', 'nginx', 'shellcheck', 'psql'];
 
 export interface FoundTool {
   spec: ToolSpec;
@@ -190,15 +145,13 @@ export interface FoundTool {
 
 const found = new Map<ToolName, FoundTool>();
 
-/** Finds a tool on PATH (or through its environment variable); cached per process. */
+/** Finds a tool on PATH; cached per process. */
 export function findTool(name: ToolName): FoundTool {
   const cached = found.get(name);
   if (cached) return cached;
   const spec = TOOLS.find((t) => t.name === name)!;
-  const fromEnv = spec.envVar ? process.env[spec.envVar] : undefined;
-  const candidates = fromEnv ? [fromEnv] : spec.commands;
   let path: string | undefined;
-  for (const command of candidates) {
+  for (const command of spec.commands) {
     path = which(command);
     if (path) break;
   }
@@ -238,34 +191,29 @@ export interface ToolReport {
   install: string;
 }
 
-/** What `release:doctor` prints: each tool with the version found against its minimum. */
-export function doctor(names: ToolName[] = DOCTOR_TOOLS): ToolReport[] {
-  return names.map((name) => {
-    const tool = findTool(name);
-    const base = { name, minimum: tool.spec.minimum, purpose: tool.spec.purpose, install: tool.spec.install };
-    if (!tool.path) return { ...base, status: 'missing' as const };
-    const run = spawnSync(tool.path, tool.spec.versionArgs, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LC_ALL: 'C' } });
-    const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
-    const version = tool.spec.versionPattern.exec(output)?.[1];
-    if (!version) {
-      const reason = output.trim().split('\n')[0] || (run.error as NodeJS.ErrnoException | undefined)?.code || `exit ${run.status}`;
-      return { ...base, path: tool.path, status: 'missing' as const, found: `unreadable version (${reason})` };
-    }
-    return {
-      ...base,
-      path: tool.path,
-      found: version,
-      status: compareVersions(version, tool.spec.minimum) < 0 ? ('too old' as const) : ('found' as const),
-    };
-  });
+/** Each tool with the version found against its minimum (`release:doctor`); the tools are asked at once. */
+export function checkTools(names: ToolName[] = DOCTOR_TOOLS): Promise<ToolReport[]> {
+  return Promise.all(names.map(checkTool));
 }
 
-/** Stops with every missing or too old tool and how to install it: what production needs. */
-export function assertToolchain(reports: ToolReport[]): void {
-  const bad = reports.filter((r) => r.status !== 'found');
-  if (!bad.length) return;
-  const lines = bad.map((r) => `  - ${r.name}: ${r.status}${r.found ? ` (found ${r.found})` : ''}, needs >= ${r.minimum}; ${r.install}`);
-  throw new ReleaseError(`the toolchain is incomplete:\n${lines.join('\n')}`);
+async function checkTool(name: ToolName): Promise<ToolReport> {
+  const tool = findTool(name);
+  const base = { name, minimum: tool.spec.minimum, purpose: tool.spec.purpose, install: tool.spec.install };
+  if (!tool.path) return { ...base, status: 'missing' };
+  const run = await new Promise<{ output: string; error: (Error & { code?: unknown }) | null }>((resolve) =>
+    execFile(
+      tool.path!,
+      tool.spec.versionArgs,
+      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LC_ALL: 'C' } },
+      (error, stdout, stderr) => resolve({ output: `${stdout}${stderr}`, error }),
+    ),
+  );
+  const version = tool.spec.versionPattern.exec(run.output)?.[1];
+  if (!version) {
+    const reason = run.output.trim().split('\n')[0] || `${run.error?.code ?? run.error?.message}`;
+    return { ...base, path: tool.path, status: 'missing', found: `unreadable version (${reason})` };
+  }
+  return { ...base, path: tool.path, found: version, status: compareVersions(version, tool.spec.minimum) < 0 ? 'too old' : 'found' };
 }
 
 /** Compares dotted numeric versions (missing parts count as 0). */
@@ -277,17 +225,4 @@ export function compareVersions(a: string, b: string): number {
     if (d) return Math.sign(d);
   }
   return 0;
-}
-
-export function formatDoctor(reports: ToolReport[]): string {
-  const rows = reports.map((r) => [
-    r.name,
-    r.status === 'found' ? 'ok' : r.status.toUpperCase(),
-    r.found ?? '-',
-    `>= ${r.minimum}`,
-    r.status === 'found' ? r.purpose : `install: ${r.install}`,
-  ]);
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['tool', 'status', 'found', 'minimum'][i].length));
-  const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c)).join('  ');
-  return [line(['tool', 'status', 'found', 'minimum', 'purpose / how to install']), ...rows.map(line)].join('\n');
 }
