@@ -39,7 +39,14 @@ test('release:assemble carries the exported server and the image; MANIFEST.json 
   assert.is(files.get(TARBALL), '0644');
   assert.is(files.get('binaries/VERSION.txt'), '0644');
   const meta = manifest.sections.find((s: { name: string }) => s.name === 'binaries').metadata;
-  assert.equal(meta.godot, { mode: 'release', preset: 'Linux Server', version: '4.5.1.stable.official.0standin' });
+  assert.equal(meta.godot, {
+    artifact: 'spacetime-server',
+    checkedFiles: 18,
+    mode: 'release',
+    preset: 'Linux Server',
+    smoke: { args: ['--smoke'], ready: '^SpaceTime VR server 2\\.5\\.0 ready$' },
+    version: '4.5.1.stable.official.0standin',
+  });
   assert.equal(meta.image.tags, ['spacetime-vr:dev']);
   assert.match(meta.image.id, /^sha256:[0-9a-f]{64}$/);
   assert.ok(meta.image.size > 0);
@@ -64,9 +71,14 @@ test('release:assemble carries the exported server and the image; MANIFEST.json 
     'org.opencontainers.image.created': new Date(created * 1000).toISOString().replace('.000Z', 'Z'),
   });
   assert.is(inspect.Config.User, '10001:10001');
-  const runIt = docker('docker run --rm --network none spacetime-vr:dev');
+  const runIt = docker('docker run --rm --network none spacetime-vr:dev --smoke');
   assert.is(runIt.status, 0, runIt.output);
-  assert.is(runIt.output.trim(), 'spacetime-server 2.5.0 preset=Linux Server mode=--export-release args=--headless');
+  assert.is(runIt.output.trim(), 'SpaceTime VR server 2.5.0 ready');
+  assert.equal(inspect.Config.Healthcheck.Test, ['CMD', '/opt/spacetime/spacetime-server', '--headless', '--healthcheck']);
+  // The image target ran both before it kept the image: the smoke, and the server until healthy.
+  const smoke = readFileSync(join(ws, 'dist/binaries/image/image-smoke.log'), 'utf8');
+  assert.match(smoke, /^SpaceTime VR server 2\.5\.0 ready$/m);
+  assert.match(smoke, /^spacetime-server 2\.5\.0 preset=Linux Server mode=--export-release args=--headless$/m);
 });
 
 test(

@@ -23,6 +23,9 @@ export default async function dockerImage(options: DockerImageExecutorSchema, co
       created: epoch ? entryEpoch(epoch) : (revision?.time ?? entryEpoch()),
       mtime: entryEpoch(),
       production: options.production,
+      smokeArgs: options.smokeArgs,
+      smokeReady: options.smokeReady,
+      smokeTimeoutSeconds: options.smokeTimeout,
       log: (line) => console.log(line),
     });
     if (result.skipped) console.warn(`SKIPPED ${options.outputPath}: ${result.skipped}`);

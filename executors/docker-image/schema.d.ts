@@ -3,5 +3,8 @@ export interface DockerImageExecutorSchema {
   contextPath: string;
   outputPath: string;
   baseImage?: string;
+  smokeArgs?: string[];
+  smokeReady?: string;
+  smokeTimeout: number;
   production: boolean;
 }

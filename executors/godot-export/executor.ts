@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { exportGodotProject } from '@spacetime/release-kit/src/build/godot';
+import { exportGodotProject } from '@spacetime/release-kit/src/build/godot-export';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { GodotExportExecutorSchema } from './schema';
@@ -18,6 +18,9 @@ export default async function godotExport(options: GodotExportExecutorSchema, co
       version: readVersion(join(context.root, 'VERSION')),
       godot: options.godot,
       timeoutSeconds: options.timeout,
+      smokeArgs: options.smokeArgs,
+      smokeReady: options.smokeReady,
+      smokeTimeoutSeconds: options.smokeTimeout,
       production: options.production,
       log: (line) => console.log(line),
     });

@@ -6,5 +6,8 @@ export interface GodotExportExecutorSchema {
   outputPath: string;
   godot?: string;
   timeout: number;
+  smokeArgs: string[];
+  smokeReady: string;
+  smokeTimeout: number;
   production: boolean;
 }

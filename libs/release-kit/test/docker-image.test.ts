@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeArtifactSet } from '../src/section/artifact-set';
 import { buildAndSaveImage, BuildTranscript, gzipStream, ImageBuildOptions, imageLabels } from '../src/build/docker-image';
+import { localBaseImage } from '../../../workspace-tests/engines';
 import { cleanTempDirs, incompressible, tempDir } from './helpers';
 
 test('the build transcript names the failing Dockerfile step and its output', () => {
@@ -63,7 +64,7 @@ async function buildOptions(dockerfile: string, over: Partial<ImageBuildOptions>
       { path: 'spacetime-server', mode: 0o755 },
     ],
     skipped: [],
-    metadata: {},
+    metadata: { godot: { artifact: 'spacetime-server', smoke: { args: ['--smoke'], ready: '^hi$' } } },
   });
   writeFileSync(join(root, 'Dockerfile'), dockerfile);
   return {
@@ -75,6 +76,7 @@ async function buildOptions(dockerfile: string, over: Partial<ImageBuildOptions>
     created: 315532800,
     mtime: 315532800,
     production: false,
+    smokeTimeoutSeconds: 20,
     env: { ...process.env },
     ...over,
   };
@@ -105,6 +107,66 @@ test('an unreachable engine: one clear line; a recorded skip in development, an 
     () => assert.unreachable('production must fail'),
     (e: Error) =>
       assert.match(e.message, /cannot build the Docker image: no Docker engine answers at unix:\/\/\/tmp\/no-docker-here\.sock/),
+  );
+});
+
+/** A server the busybox base runs: prints its ready line under --smoke; answers its healthcheck once serving. */
+const SERVER_IMAGE = (base: string, healthcheck: string) => `FROM ${base}
+WORKDIR /opt/spacetime
+COPY spacetime-server VERSION.txt /opt/spacetime/
+${healthcheck}
+ENTRYPOINT ["/opt/spacetime/spacetime-server"]
+`;
+
+async function serverOptions(script: string, dockerfile: string) {
+  const o = await buildOptions(dockerfile);
+  writeFileSync(join(o.contextDir, 'spacetime-server'), script, { mode: 0o755 });
+  await writeArtifactSet(o.contextDir, {
+    files: [
+      { path: 'VERSION.txt', mode: 0o644 },
+      { path: 'spacetime-server', mode: 0o755 },
+    ],
+    skipped: [],
+    metadata: { godot: { artifact: 'spacetime-server', smoke: { args: ['--smoke'], ready: '^ready 2\\.5\\.0$' } } },
+  });
+  return o;
+}
+
+const SERVER = `#!/bin/sh
+case "$1" in
+  --smoke) echo "ready $(cat VERSION.txt)"; exit 0;;
+  --healthcheck) [ -f /tmp/up ]; exit $?;;
+esac
+: > /tmp/up
+exec sleep 600
+`;
+
+test('real engine: an image without a HEALTHCHECK fails after its smoke passed, and keeps no tag', async () => {
+  const o = await serverOptions(SERVER, SERVER_IMAGE(localBaseImage(), ''));
+  await buildAndSaveImage(o).then(
+    () => assert.unreachable('an image without a HEALTHCHECK must fail'),
+    (e: Error) => {
+      assert.match(e.message, /Dockerfile: the image does not start:\n {2}- HEALTHCHECK: the image declares none/);
+      assert.match(e.message, /hint: what the containers printed: image\/image-smoke\.log/);
+    },
+  );
+  assert.match(readFileSync(join(o.outputDir, 'image-smoke.log'), 'utf8'), /^ready 2\.5\.0$/m);
+  assert.is(execFileSync('docker', ['images', '-q', 'spacetime-vr:dev']).toString(), '', 'the failed image keeps no tag');
+});
+
+test('real engine: a server that prints an error under --smoke fails the image; a healthy one is saved', async () => {
+  const healthcheck = 'HEALTHCHECK --interval=30s CMD ["/opt/spacetime/spacetime-server", "--healthcheck"]';
+  const broken = SERVER.replace('--smoke) echo', '--smoke) echo "SCRIPT ERROR: Invalid call. Nonexistent function \'start\'"; echo');
+  await buildAndSaveImage(await serverOptions(broken, SERVER_IMAGE(localBaseImage(), healthcheck))).then(
+    () => assert.unreachable('the smoke must fail'),
+    (e: Error) => assert.match(e.message, /the image does not start:\n {2}- smoke \(--smoke\): printed SCRIPT ERROR: Invalid call/),
+  );
+  const o = await serverOptions(SERVER, SERVER_IMAGE(localBaseImage(), healthcheck));
+  const result = await buildAndSaveImage(o);
+  assert.ok(result.tarball && readFileSync(result.tarball).length > 0);
+  assert.match(
+    readFileSync(join(o.outputDir, 'image-smoke.log'), 'utf8'),
+    /until HEALTHCHECK \["CMD","\/opt\/spacetime\/spacetime-server","--healthcheck"\] passes/,
   );
 });
 

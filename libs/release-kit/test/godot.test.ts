@@ -2,15 +2,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, cpSync } 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  exportCommand,
-  exportGodotProject,
-  GodotExportOptions,
-  logErrors,
-  parseExportPresets,
-  parseGodotVersion,
-  requiredGodot,
-} from '../src/build/godot';
+import { exportCommand, parseExportPresets, parseGodotVersion, requiredGodot } from '../src/build/godot';
+import { exportGodotProject, GodotExportOptions } from '../src/build/godot-export';
+import { logErrors } from '../src/build/godot-log';
 import { writeGodot4StandIn } from './godot-stand-in';
 import { cleanTempDirs, tempDir } from './helpers';
 
@@ -91,6 +85,9 @@ function options(over: Partial<GodotExportOptions> & { env: NodeJS.ProcessEnv })
     name: 'spacetime-server',
     version: '2.5.0',
     timeoutSeconds: 60,
+    smokeArgs: ['--smoke'],
+    smokeReady: '^SpaceTime VR server {{version}} ready$',
+    smokeTimeoutSeconds: 30,
     production: false,
     ...over,
   };
@@ -101,7 +98,7 @@ function standInEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, PATH: `${bin}:/usr/bin:/bin`, GODOT_BIN: '', ...extra };
 }
 
-test('Godot 4 (STAND-IN): imports a never-imported project first, exports, fixes modes, records artifacts', async () => {
+test('Godot 4 (STAND-IN): imports a never-imported project, checks it, exports, starts the server, records artifacts', async () => {
   const calls = join(tempDir('calls'), 'calls.jsonl');
   const o = options({ env: standInEnv({ STANDIN_GODOT_CALLS: calls }) });
   const result = await exportGodotProject(o);
@@ -110,10 +107,20 @@ test('Godot 4 (STAND-IN): imports a never-imported project first, exports, fixes
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
-  assert.equal(lines.slice(1), [
-    ['--headless', '--path', o.projectDir, '--import'],
+  assert.equal(lines.slice(1, 2), [['--headless', '--path', o.projectDir, '--import']]);
+  assert.equal(lines[2].slice(0, 4), ['--headless', '--path', o.projectDir, '-s']);
+  assert.match(lines[2][4], /\/spacetime-check\.gd$/);
+  assert.not.ok(existsSync(lines[2][4]), 'the checker script is removed after the check');
+  assert.equal(lines.slice(3), [
     ['--headless', '--path', o.projectDir, '--export-release', 'Linux Server', join(o.outputDir, 'spacetime-server')],
   ]);
+  // Every script and scene the preset exports was handed to the engine; the excluded tests and gdUnit4 were not.
+  const check = readFileSync(join(o.outputDir, 'godot-check.log'), 'utf8');
+  assert.match(check, /^SPACETIME_CHECK res:\/\/scripts\/server\/server_main\.gd$/m);
+  assert.match(check, /^SPACETIME_CHECK res:\/\/scenes\/main\.tscn$/m);
+  assert.not.match(check, /res:\/\/tests\/|res:\/\/addons\/gdUnit4\//);
+  const smoke = readFileSync(join(o.outputDir, 'godot-smoke.log'), 'utf8');
+  assert.match(smoke, /^\$ .*\/server\/spacetime-server --headless --smoke\nSpaceTime VR server 2\.5\.0 ready\n$/);
   assert.is(statSync(join(o.outputDir, 'spacetime-server')).mode & 0o777, 0o755);
   assert.is(statSync(join(o.outputDir, 'VERSION.txt')).mode & 0o777, 0o644);
   assert.is(readFileSync(join(o.outputDir, 'VERSION.txt'), 'utf8'), '2.5.0\n');
@@ -123,10 +130,27 @@ test('Godot 4 (STAND-IN): imports a never-imported project first, exports, fixes
     set.files.map((f: { path: string }) => f.path),
     ['VERSION.txt', 'spacetime-server'],
   );
-  assert.equal(set.metadata.godot, { mode: 'release', preset: 'Linux Server', version: '4.5.1.stable.official.0standin' });
+  assert.equal(set.metadata.godot, {
+    artifact: 'spacetime-server',
+    checkedFiles: 18,
+    mode: 'release',
+    preset: 'Linux Server',
+    smoke: { args: ['--smoke'], ready: '^SpaceTime VR server 2\\.5\\.0 ready$' },
+    version: '4.5.1.stable.official.0standin',
+  });
 });
 
 const failures: Array<[string, NodeJS.ProcessEnv, RegExp]> = [
+  [
+    'a script that does not parse (Godot 4 message format)',
+    { STANDIN_GODOT_FAULT: 'parse-error' },
+    /godot: the project does not load in Godot 4\.5\.1\.stable\.official\.0standin:\n {2}- godot\/addons\/godot_debug_connection\/debug_connection\.gd:12: does not compile: Parse Error: Expected end of statement/,
+  ],
+  [
+    'a server that prints a script error at start',
+    { STANDIN_GODOT_FAULT: 'server-error' },
+    /server\/spacetime-server: the exported server does not start \(--smoke\):\n {2}- printed SCRIPT ERROR: Invalid access to property or key 'port'/,
+  ],
   [
     'exit 0 with an ERROR line',
     { STANDIN_GODOT_FAULT: 'error' },

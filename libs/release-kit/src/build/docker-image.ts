@@ -10,13 +10,23 @@ import { deflateOptions } from '../archive/compression';
 import { FILE_MODE } from '../format/determinism';
 import { PACKAGE_NAME } from '../format/layout';
 import { ReleaseError } from '../support/errors';
+import { withTimeout } from '../support/with-timeout';
 import { gzipHeader, gzipTrailer } from '../archive/gzip';
 import { tarHeader, tarPadding } from '../archive/tar-header';
 import { dockerTags } from '../versioning/docker-tags';
+import { readyPattern } from './godot-export';
+import { smokeImage } from './image-smoke';
 
 /** The image is named as the package is. */
 export const IMAGE_REPOSITORY = PACKAGE_NAME;
 export const BUILD_LOG = 'docker-build.log';
+export const SMOKE_LOG = 'image-smoke.log';
+
+/** What the export target recorded of the server it made and the smoke it passed. */
+function exportedServer(metadata: Record<string, unknown>): { artifact: string; smoke: { args: string[]; ready: string } } | undefined {
+  const godot = metadata.godot as { artifact?: string; smoke?: { args: string[]; ready: string } } | null | undefined;
+  return godot?.artifact && godot.smoke ? { artifact: godot.artifact, smoke: godot.smoke } : undefined;
+}
 
 export function imageTarballName(version: string): string {
   return `${IMAGE_REPOSITORY}-${version}.tar.gz`;
@@ -150,7 +160,7 @@ export function contextStream(files: ContextFile[], mtime: number): Readable {
 export interface ImageBuildOptions {
   workspaceRoot: string;
   dockerfile: string;
-  /** Output folder of the export target (artifacts.json with spacetime-server, VERSION.txt). */
+  /** Output folder of the export target (artifacts.json naming the exported server, VERSION.txt). */
   contextDir: string;
   outputDir: string;
   version: string;
@@ -161,6 +171,11 @@ export interface ImageBuildOptions {
   created: number;
   mtime: number;
   production: boolean;
+  /** The smoke arguments and ready line; by default those the export's smoke used (its artifacts.json). */
+  smokeArgs?: string[];
+  smokeReady?: string;
+  /** Seconds for the smoke run, and again for the container to turn healthy. */
+  smokeTimeoutSeconds: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
   /** For tests: an engine client. */
@@ -191,10 +206,17 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
 
   if (!existsSync(o.dockerfile)) throw new ReleaseError('is missing', { file: shown(o.dockerfile) });
   const context = readArtifactSet(o.contextDir, shown(o.contextDir));
-  const server = context.files.find((f) => f.path === 'spacetime-server');
-  if (!server) {
-    const why = context.skipped.map((s) => s.reason).join('; ') || 'the export wrote no spacetime-server';
-    return skip(`the image needs the server binary, which was not built (${why})`);
+  const exported = exportedServer(context.metadata);
+  if (!exported || !context.files.some((f) => f.path === exported.artifact)) {
+    const why = context.skipped.map((s) => s.reason).join('; ') || 'the export recorded no server';
+    return skip(`the image needs the exported server, which was not built (${why})`);
+  }
+  const smokeArgs = o.smokeArgs ?? exported.smoke.args;
+  let ready: RegExp;
+  try {
+    ready = o.smokeReady ? readyPattern(o.smokeReady, o.version) : new RegExp(exported.smoke.ready);
+  } catch (e) {
+    throw new ReleaseError(`the smokeReady option is not a regular expression: ${(e as Error).message}`);
   }
 
   const docker = o.docker ?? dockerClient(env);
@@ -245,6 +267,29 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
     throw new ReleaseError(transcript.failure(), { file: shown(o.dockerfile), hint: `full build output: ${shown(logFile)}` });
 
   const inspect = await docker.getImage(refs[0]).inspect();
+  const smokeLog = join(o.outputDir, SMOKE_LOG);
+  say(`running ${inspect.Id}: ${smokeArgs.join(' ')}, then until its HEALTHCHECK passes`);
+  const smokeOutput: string[] = [];
+  const problems = await smokeImage({
+    docker,
+    image: inspect.Id,
+    smokeArgs,
+    ready,
+    timeoutSeconds: o.smokeTimeoutSeconds,
+    log: (text) => smokeOutput.push(text),
+  }).finally(() => writeFileSync(smokeLog, smokeOutput.join('')));
+  if (problems.length) {
+    // A broken image keeps no tag, so that nothing pushes it by name later.
+    for (const ref of refs)
+      await docker
+        .getImage(ref)
+        .remove({ noprune: true })
+        .catch(() => undefined);
+    throw new ReleaseError(`the image does not start:\n  - ${problems.join('\n  - ')}`, {
+      file: shown(o.dockerfile),
+      hint: `what the containers printed: ${shown(smokeLog)}`,
+    });
+  }
   const tarball = join(o.outputDir, tarballName);
   say(`saving ${inspect.Id} (${mib(inspect.Size)} MiB) to ${shown(tarball)}`);
   // GET /images/get?names=..&names=..: one tarball holding every tag (dockerode has it, its types do not).
@@ -287,20 +332,4 @@ export async function gzipStream(source: Readable, file: string, progress?: (byt
 
 function mib(n: number): string {
   return (n / (1 << 20)).toFixed(1);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

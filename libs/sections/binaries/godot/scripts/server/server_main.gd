@@ -4,8 +4,16 @@ extends Node
 ##
 ## Exit codes: 0 normal shutdown, 1 a listener could not start,
 ##             2 invalid configuration in production.
+##
+## Arguments (after --headless):
+##   --smoke        boot every subsystem on loopback ports the system picks, without external
+##                  services; print the ready line; shut down and exit 0. The release's export and
+##                  image checks run this, and judge the build by that line.
+##   --healthcheck  ask the running server's /healthz on HTTP_PORT; exit 0 on 200, else 1 (the
+##                  image's HEALTHCHECK, so that the image needs no curl or wget).
 
 const DATA_VOLUME_CHECK_SECONDS := 30.0
+const HEALTHCHECK_TIMEOUT_MSEC := 3000
 
 @onready var http_api: HttpApi = $HttpApi
 @onready var transport: GameTransport = $GameTransport
@@ -23,6 +31,13 @@ var _since_volume_check := DATA_VOLUME_CHECK_SECONDS
 
 
 func _ready() -> void:
+	var arguments := OS.get_cmdline_args() + OS.get_cmdline_user_args()
+	if arguments.has("--healthcheck"):
+		_stopping = true
+		var code: int = await _probe_health()
+		_exit(code)
+		return
+	var smoke := arguments.has("--smoke")
 	started_msec = Time.get_ticks_msec()
 	var problems := ServerConfig.validate()
 	for problem: String in problems:
@@ -42,12 +57,15 @@ func _ready() -> void:
 	Engine.physics_ticks_per_second = ServerConfig.tick_rate
 	ServerLog.info("starting SpaceTime VR server", ServerConfig.describe())
 
-	var err := http_api.start(ServerConfig.bind_address, ServerConfig.http_port, ServerConfig.max_http_connections)
+	var bind_address: String = "127.0.0.1" if smoke else ServerConfig.bind_address
+	var http_port: int = 0 if smoke else ServerConfig.http_port
+	var game_port: int = 0 if smoke else ServerConfig.game_port
+	var err := http_api.start(bind_address, http_port, ServerConfig.max_http_connections)
 	if err != OK:
 		ServerLog.error("cannot listen for HTTP", {"port": ServerConfig.http_port, "error": error_string(err)})
 		_exit(1)
 		return
-	err = transport.start(ServerConfig.bind_address, ServerConfig.game_port, ServerConfig.max_players_per_server,
+	err = transport.start(bind_address, game_port, ServerConfig.max_players_per_server,
 		ServerConfig.tls_cert_path, ServerConfig.tls_key_path)
 	if err != OK:
 		ServerLog.error("cannot start game transport", {"port": ServerConfig.game_port, "error": error_string(err)})
@@ -65,6 +83,9 @@ func _ready() -> void:
 	last_tick_msec = Time.get_ticks_msec()
 	_second_started_msec = last_tick_msec
 	print("SpaceTime VR server %s ready" % ServerConfig.version)
+	if smoke:
+		_shutdown()
+		_exit(0)
 
 
 func _physics_process(_delta: float) -> void:
@@ -125,6 +146,25 @@ func _shutdown() -> void:
 	transport.stop()
 	http_api.stop()
 	Database.close_all()
+
+
+## GET /healthz on the loopback: 0 when it answers 200 within the time limit, else 1.
+func _probe_health() -> int:
+	var client := HTTPClient.new()
+	if client.connect_to_host("127.0.0.1", ServerConfig.http_port) != OK:
+		return 1
+	var deadline := Time.get_ticks_msec() + HEALTHCHECK_TIMEOUT_MSEC
+	while client.get_status() in [HTTPClient.STATUS_RESOLVING, HTTPClient.STATUS_CONNECTING] and Time.get_ticks_msec() < deadline:
+		client.poll()
+		await get_tree().process_frame
+	if client.get_status() != HTTPClient.STATUS_CONNECTED:
+		return 1
+	if client.request(HTTPClient.METHOD_GET, "/healthz", PackedStringArray()) != OK:
+		return 1
+	while client.get_status() == HTTPClient.STATUS_REQUESTING and Time.get_ticks_msec() < deadline:
+		client.poll()
+		await get_tree().process_frame
+	return 0 if client.has_response() and client.get_response_code() == 200 else 1
 
 
 func _exit(code: int) -> void:
