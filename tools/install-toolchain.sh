@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
 # GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, Chromium, the validation tools,
-# the Docker engine, Godot 3, a container registry and pigz (for the benchmark); then Helm 3, which Debian does not package.
+# the Docker engine, Godot 3, a container registry, pigz (for the benchmark) and the archive readers
+# (bsdtar, 7-Zip, Java); then Helm 3, which Debian does not package.
 # Idempotent; needs root.
 set -euo pipefail
 
@@ -34,6 +35,11 @@ declare -A package_for=(
   [docker-registry]=docker-registry
   # npm run bench: the careful shell pipeline it measures against
   [pigz]=pigz
+  # the archive readers a recipient may use (workspace-tests/readers.test.ts)
+  [bsdtar]=libarchive-tools
+  [7z]=p7zip-full
+  [java]=default-jre-headless
+  [javac]=default-jdk-headless
 )
 
 missing=()

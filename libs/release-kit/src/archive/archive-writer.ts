@@ -3,14 +3,15 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ReleaseError } from '../support/errors';
 import { PackedFile, SectionFragment, TAR_PACK, ZIP_PACK } from '../format/fragment';
+import { crc32Combine } from './crc32-combine';
 import {
+  deflatePadding,
+  deflatePieceSync,
+  FINAL_BLOCK,
   gzipHeader,
-  gzipMember,
-  gzipMemberPieces,
-  gzipPadding,
   gzipTrailer,
   MAX_STORED_BLOCK,
-  MIN_GZIP_PADDING,
+  MIN_DEFLATE_PADDING,
   storedBlockHeader,
 } from './gzip';
 import { PackFile } from './pack-file';
@@ -35,7 +36,7 @@ export interface RootFile {
   mode: number;
 }
 
-/** A root file with its one raw deflate, shared by the .tar.gz member and the zip entry. */
+/** A root file with its one deflate piece, shared by the .tar.gz and the zip entry (which adds the final block). */
 export interface DeflatedRootFile extends RootFile {
   deflated: Buffer;
   crc32: number;
@@ -74,7 +75,7 @@ export interface SectionPlace {
 
 /**
  * Each section, and each run of root files before one, fills a whole number of these blocks,
- * padded (a zip extra field, an empty gzip member), so that a section or MANIFEST.json growing by
+ * padded (a zip extra field, empty deflate blocks), so that a section or MANIFEST.json growing by
  * a few bytes leaves the sections after it where they were. The padding is a function of the
  * content alone: a cold build gives the same bytes.
  */
@@ -123,14 +124,7 @@ const copyBuffer = Buffer.allocUnsafe(1 << 20);
 const storedBlockBuffer = Buffer.allocUnsafe(MAX_STORED_BLOCK);
 
 /** Appends `length` bytes of the open file `fd` from `offset` to `out`, through one reused buffer. */
-function copyRange(
-  fd: number,
-  file: string,
-  offset: number,
-  length: number,
-  out: PackFile,
-  frame?: (chunk: number, last: boolean) => void,
-): void {
+function copyRange(fd: number, file: string, offset: number, length: number, out: PackFile, frame?: (chunk: number) => void): void {
   const buffer = frame ? storedBlockBuffer : copyBuffer;
   let done = 0;
   do {
@@ -140,14 +134,14 @@ function copyRange(
       if (n === 0) throw new Error(`${file} is shorter than its package output says`);
       got += n;
     }
-    frame?.(want, done + want === length);
+    frame?.(want);
     out.append(buffer.subarray(0, want));
     done += want;
   } while (done < length);
 }
 
 /** Appends `length` bytes of `file` from its start (framed in stored blocks when `frame` is given). */
-function copyFile(file: string, length: number, out: PackFile, frame?: (chunk: number, last: boolean) => void): void {
+function copyFile(file: string, length: number, out: PackFile, frame?: (chunk: number) => void): void {
   const fd = openSync(file, 'r');
   try {
     copyRange(fd, file, 0, length, out, frame);
@@ -209,30 +203,64 @@ export interface WrittenArchive {
 }
 
 /**
- * Writes the .tar.gz by joining the sections' cached gzip members. Each root file is a member of
- * its own around its zip entry's deflate, as a section's large file is; only tar headers,
- * padding and the end-of-archive blocks are compressed here.
+ * The one gzip member of a .tar.gz, appended piece by piece: the header first, then deflate pieces
+ * each with the CRC-32 and length of what it holds, then the final block and the trailer.
+ */
+class GzipStream {
+  private crc = 0;
+  private size = 0;
+
+  constructor(private readonly out: PackFile) {
+    out.append(gzipHeader());
+  }
+
+  /** Counts `size` uncompressed bytes with CRC `crc`, whose piece the caller appended (or left in place). */
+  holds(crc: number, size: number): void {
+    this.crc = crc32Combine(this.crc, crc, size);
+    this.size += size;
+  }
+
+  /** Deflates `data` here as one piece. */
+  deflate(data: Buffer): void {
+    if (data.length === 0) return;
+    this.out.append(deflatePieceSync(data));
+    this.holds(crc32(data), data.length);
+  }
+
+  end(): void {
+    this.out.append(FINAL_BLOCK);
+    this.out.append(gzipTrailer(this.crc, this.size));
+  }
+}
+
+/**
+ * Writes the .tar.gz as one gzip member, joining the sections' cached deflate pieces. A root file
+ * is its zip entry's deflate piece, as a section's large file is; only tar headers, tar padding
+ * and the end-of-archive blocks are compressed here. Units are padded to whole blocks with empty
+ * deflate blocks.
  */
 export function writeTarGz(input: ArchiveInput, outFile: string, spare?: ArchiveLayout, mirror?: string): WrittenArchive {
   const out = new PackFile(outFile, { ...ARCHIVE_FILE, mirror });
+  const gzip = new GzipStream(out);
   const sections = sectionsWriter(input, out, spare);
   let pending: Buffer[] = [tarHeader({ path: input.top, type: 'directory', size: 0, mode: 0o755, mtime: input.mtime })];
   const flush = () => {
-    if (pending.length) out.append(gzipMember(Buffer.concat(pending)));
+    gzip.deflate(Buffer.concat(pending));
     pending = [];
   };
-  const padTarGz = () => out.append(gzipPadding(roundUp(out.length + MIN_GZIP_PADDING) - out.length));
+  const pad = () => out.append(deflatePadding(roundUp(out.length + MIN_DEFLATE_PADDING) - out.length));
   try {
     for (const unit of units(input)) {
       if (unit.root) {
         const { path, data, mode, deflated, crc32: crc } = unit.root;
         pending.push(tarHeader({ path: `${input.top}/${path}`, type: 'file', size: data.length, mode, mtime: input.mtime }));
         flush();
-        for (const piece of gzipMemberPieces(deflated, crc, data.length)) out.append(piece);
+        out.append(deflated);
+        gzip.holds(crc, data.length);
         pending.push(tarPadding(data.length));
         if (unit.padded) {
           flush();
-          padTarGz();
+          pad();
         }
         continue;
       }
@@ -247,20 +275,20 @@ export function writeTarGz(input: ArchiveInput, outFile: string, spare?: Archive
               continue;
             }
             const file = fragment.files[segment.content];
-            out.append(gzipHeader());
-            if (file.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, file.zipData!, out);
-            else if (file.size === 0) out.append(storedBlockHeader(0, true));
-            else copyFile(join(input.packageDir, file.path), file.size, out, (n, last) => out.append(storedBlockHeader(n, last)));
-            out.append(gzipTrailer(file.crc32, file.size));
+            const [offset, length] = file.zipData ?? [0, 0];
+            if (file.method === METHOD_DEFLATE) packs.copy(ZIP_PACK, [offset, length - FINAL_BLOCK.length], out);
+            else if (file.size > 0) copyFile(join(input.packageDir, file.path), file.size, out, (n) => out.append(storedBlockHeader(n)));
           }
-          if (unit.padded) padTarGz();
+          if (unit.padded) pad();
         });
+        gzip.holds(fragment.tarCrc32, fragment.tarSize);
       } finally {
         packs.close();
       }
     }
     pending.push(TAR_END);
     flush();
+    gzip.end();
     return sections.done();
   } finally {
     out.close();
@@ -315,12 +343,19 @@ export function writeZip(input: ArchiveInput, outFile: string, spare?: ArchiveLa
           directory: false,
           method: METHOD_DEFLATE,
           crc32: crc,
-          compressedSize: deflated.length,
+          compressedSize: deflated.length + FINAL_BLOCK.length,
           size: data.length,
           mode,
           mtime: input.mtime,
         };
-        add(entry, () => out.append(deflated), unit.padded);
+        add(
+          entry,
+          () => {
+            out.append(deflated);
+            out.append(FINAL_BLOCK);
+          },
+          unit.padded,
+        );
         continue;
       }
       const { fragment, outputDir } = unit.section!;

@@ -1,5 +1,5 @@
 import { constants, deflateRaw, ZlibOptions } from 'node:zlib';
-import { DEFLATE_LEVEL } from './compression';
+import { deflateOptions } from './compression';
 
 /** Chunk size of the parallel deflate; output depends on it, so it is fixed. */
 export const DEFLATE_CHUNK = 1 << 20;
@@ -18,22 +18,22 @@ function deflate(input: Buffer, options: ZlibOptions): Promise<Buffer> {
   );
 }
 
-/** One raw deflate stream of `data`, compressed on the libuv thread pool. */
+/** One joinable deflate piece of `data` (see gzip.ts), compressed on the libuv thread pool. */
 export function deflateWhole(data: Buffer): Promise<Buffer> {
-  return deflate(data, { level: DEFLATE_LEVEL });
+  return deflate(data, { ...deflateOptions(), finishFlush: constants.Z_SYNC_FLUSH });
 }
 
 /**
- * Deflates fixed 1 MiB chunks of one stream in parallel, pigz-style: each chunk is primed with the
- * previous chunk's last 32 KiB as its dictionary and ends byte-aligned with a sync flush, the last
- * one is finished, and the concatenation is one valid raw deflate stream. The bytes depend only on
- * the input and the chunk size, never on timing.
+ * Deflates fixed 1 MiB chunks of one piece in parallel, pigz-style: each chunk is primed with the
+ * previous chunk's last 32 KiB as its dictionary and ends byte-aligned with a sync flush, so the
+ * concatenation is one joinable piece. The bytes depend only on the input and the chunk size,
+ * never on timing.
  */
-export function deflateChunk(chunk: Buffer, previous: Buffer | undefined, last: boolean): Promise<Buffer> {
+export function deflateChunk(chunk: Buffer, previous: Buffer | undefined): Promise<Buffer> {
   return deflate(chunk, {
-    level: DEFLATE_LEVEL,
+    ...deflateOptions(),
     dictionary: previous ? previous.subarray(Math.max(0, previous.length - WINDOW)) : undefined,
-    finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    finishFlush: constants.Z_SYNC_FLUSH,
   });
 }
 

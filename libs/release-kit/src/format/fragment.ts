@@ -8,7 +8,7 @@ export const FRAGMENT_FILE = 'fragment.json';
 export const MADE_PACK = 'made-files.bin';
 export const TAR_PACK = 'tar-members.bin';
 export const ZIP_PACK = 'zip-data.bin';
-export const FRAGMENT_FORMAT = 2;
+export const FRAGMENT_FORMAT = 3;
 
 /** An artifact a build could not make, and why: recorded in MANIFEST.json `skipped`. */
 export interface Skip {
@@ -40,9 +40,9 @@ export interface PackedFile {
 }
 
 /**
- * The tar stream of a section, in order: precompressed gzip members (headers and small files),
- * and the content of large files, which assemble wraps as a member of its own around the same
- * deflate data as the zip entry (or stored blocks).
+ * The tar stream of a section, in order: precompressed deflate pieces (headers and small files,
+ * in the tar pack), and the content of large files, which assemble puts in the stream as the zip
+ * entry's deflate piece without its final block (or as stored blocks).
  */
 export type TarSegment = { member: [offset: number, length: number] } | { content: number };
 
@@ -56,6 +56,9 @@ export interface SectionFragment {
   directories: string[];
   files: PackedFile[];
   tar: TarSegment[];
+  /** CRC-32 and length of the section's uncompressed tar stream, combined into the archive's gzip trailer. */
+  tarCrc32: number;
+  tarSize: number;
   skipped: Skip[];
   metadata: Record<string, unknown>;
 }

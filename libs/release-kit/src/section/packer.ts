@@ -18,7 +18,8 @@ import {
   TarSegment,
   ZIP_PACK,
 } from '../format/fragment';
-import { gzipMemberPieces } from '../archive/gzip';
+import { deflatePieceSync, FINAL_BLOCK } from '../archive/gzip';
+import { crc32Combine } from '../archive/crc32-combine';
 import { packageFolderName } from '../format/layout';
 import { renderVersion } from '../format/version-token';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from '../support/move-into-place';
@@ -86,15 +87,13 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     placeZipData(file, deflated, zipPack),
   );
   // A batch in flight holds its bytes until deflated: two keep both cores busy.
-  const tarQueue = new OrderedPipeline<{ deflated: Buffer; crc: number; size: number; segment: TarSegment }>(
-    ({ deflated, crc, size, segment }) => {
-      const start = tarPack.length;
-      for (const piece of gzipMemberPieces(deflated, crc, size)) tarPack.append(piece);
-      (segment as { member: [number, number] }).member = [start, tarPack.length - start];
-    },
-    2,
-  );
+  const tarQueue = new OrderedPipeline<{ deflated: Buffer; segment: TarSegment }>(({ deflated, segment }) => {
+    (segment as { member: [number, number] }).member = [tarPack.length, deflated.length];
+    tarPack.append(deflated);
+  }, 2);
   const tar: TarSegment[] = [];
+  /** CRC-32 and length of each segment's uncompressed bytes, in tar order: the section's part of the gzip trailer. */
+  const tarChecks: Array<[crc: number, size: number]> = [];
   const stamps: Record<string, OutputStamp> = {};
   const files: PackedFile[] = [];
   const directories = sectionDirectories(options.section, sources);
@@ -105,13 +104,13 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     const segment: TarSegment = { member: [0, 0] };
     tar.push(segment);
     const [buffer, data] = [batch, batch.subarray(0, batchSize)];
-    const crc = crc32(data);
+    tarChecks.push([crc32(data), data.length]);
     batch = batches.take();
     batchSize = 0;
     await tarQueue.push(
       deflateWhole(data).then((deflated) => {
         batches.give(buffer);
-        return { deflated, crc, size: data.length, segment };
+        return { deflated, segment };
       }),
     );
   };
@@ -129,6 +128,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     await addToBatch(header);
     await flushBatch();
     tar.push({ content: index });
+    tarChecks.push([files[index].crc32, size]);
     await addToBatch(tarPadding(size));
   };
 
@@ -161,7 +161,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
         // deflated here: handing it to the thread pool costs more than compressing it.
         await zipQueue.push(
           shipped.length < POOL_DEFLATE
-            ? Promise.resolve({ file, deflated: deflateRawSync(shipped, deflateOptions()) })
+            ? Promise.resolve({ file, deflated: deflatePieceSync(shipped) })
             : deflateWhole(shipped).then((deflated) => ({ file, deflated })),
         );
         const header = tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime });
@@ -206,6 +206,8 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     directories,
     files,
     tar,
+    tarCrc32: tarChecks.reduce((crc, [pieceCrc, size]) => crc32Combine(crc, pieceCrc, size), 0),
+    tarSize: tarChecks.reduce((sum, [, size]) => sum + size, 0),
     skipped: options.skipped,
     metadata: options.metadata ?? {},
   };
@@ -281,12 +283,15 @@ function readIfSmall(file: string): Buffer | undefined {
   return statSync(file).size < LARGE_FILE ? readFileSync(file) : undefined;
 }
 
-function placeZipData(file: PackedFile, deflated: Buffer, zipPack: PackFile): void {
-  if (deflated.length > file.size * STORE_RATIO || file.size === 0) return;
+/** A zip entry's data is the file's deflate piece and the final block; the tar.gz takes the piece alone. */
+function placeZipData(file: PackedFile, piece: Buffer, zipPack: PackFile): void {
+  const compressedSize = piece.length + FINAL_BLOCK.length;
+  if (compressedSize > file.size * STORE_RATIO || file.size === 0) return;
   file.method = 8;
-  file.compressedSize = deflated.length;
-  file.zipData = [zipPack.length, deflated.length];
-  zipPack.append(deflated);
+  file.compressedSize = compressedSize;
+  file.zipData = [zipPack.length, compressedSize];
+  zipPack.append(piece);
+  zipPack.append(FINAL_BLOCK);
 }
 
 /** Streams a large file once: SHA-256, CRC-32 and (unless it does not compress) parallel deflate. */
@@ -298,19 +303,17 @@ async function packLargeFile(file: string, zipPack: PackFile): Promise<Omit<Pack
   let crc = 0;
   let compress: boolean | undefined;
   let previous: Buffer | undefined;
-  let pending: Buffer | undefined;
   for await (const chunk of exactChunks(file)) {
     compress ??= worthDeflating(chunk);
     hash.update(chunk);
     crc = crc32(chunk, crc);
     size += chunk.length;
     if (!compress) continue;
-    if (pending) await deflated.push(deflateChunk(pending, previous, false));
-    previous = pending;
-    pending = chunk;
+    await deflated.push(deflateChunk(chunk, previous));
+    previous = chunk;
   }
-  if (compress && pending) await deflated.push(deflateChunk(pending, previous, true));
   await deflated.drain();
+  if (compress) zipPack.append(FINAL_BLOCK);
   const base = { size, sha256: hash.digest('hex'), crc32: crc };
   const compressedSize = zipPack.length - offset;
   if (!compress || compressedSize > size * STORE_RATIO) {
