@@ -23,6 +23,12 @@ export const DOCS_DIR = 'libs/sections/docs/src/bench';
 /** Where the binaries section's build outputs stand: a build target's output folder, as the image and export targets have. */
 const BUILD_OUTPUT_DIR = 'dist/binaries/bench';
 
+/** Writes the image and the server stand-ins, chunk by chunk, through `write`. */
+export interface BuildOutputs {
+  image: (write: (bytes: Buffer) => void) => void;
+  server: (write: (bytes: Buffer) => void) => void;
+}
+
 /**
  * Adds a release's worth of bytes to a workspace copy. The image-sized incompressible file and the
  * server-sized compressible one are build outputs in a real release (of binaries:image and
@@ -30,24 +36,33 @@ const BUILD_OUTPUT_DIR = 'dist/binaries/bench';
  * artifacts.json a build target leaves, and put in place by a cached target of the binaries
  * project that the package target depends on. The many small documents are docs sources.
  */
-export function writeSyntheticRelease(root: string, outputsDir: string, size: SyntheticSize): void {
+export function writeSyntheticRelease(root: string, outputsDir: string, size: SyntheticSize): string {
+  writeBuildOutputs(root, outputsDir, {
+    image: (write) => Array.from({ length: size.imageMiB }, () => write(randomBytes(1 << 20))),
+    server: (write) => Array.from({ length: size.serverMiB }, () => write(serverLikeChunk())),
+  });
+  mkdirSync(join(root, DOCS_DIR), { recursive: true });
+  for (let i = 0; i < size.docFiles; i++) {
+    const n = String(i).padStart(5, '0');
+    writeFileSync(join(root, DOCS_DIR, `page-${n}.md`), docPage(i));
+  }
+  return `synthetic data: ${size.imageMiB} MiB image, ${size.serverMiB} MiB server, ${size.docFiles} docs files`;
+}
+
+/** The image and server files in `outputsDir` with their artifacts.json, and the target that puts them in place. */
+export function writeBuildOutputs(root: string, outputsDir: string, outputs: BuildOutputs): void {
   mkdirSync(outputsDir, { recursive: true });
   const set: ArtifactSet = {
     format: ARTIFACT_SET_FORMAT,
     files: [
-      { path: IMAGE_FILE, mode: 0o644, ...writeChunks(join(outputsDir, IMAGE_FILE), size.imageMiB, () => randomBytes(1 << 20)) },
-      { path: SERVER_FILE, mode: 0o644, ...writeChunks(join(outputsDir, SERVER_FILE), size.serverMiB, serverLikeChunk) },
+      { path: IMAGE_FILE, mode: 0o644, ...writeHashed(join(outputsDir, IMAGE_FILE), outputs.image) },
+      { path: SERVER_FILE, mode: 0o644, ...writeHashed(join(outputsDir, SERVER_FILE), outputs.server) },
     ],
     skipped: [],
     metadata: {},
   };
   writeFileSync(join(outputsDir, ARTIFACT_SET_FILE), stableJson(set));
   addBuildOutputTarget(root, outputsDir);
-  mkdirSync(join(root, DOCS_DIR), { recursive: true });
-  for (let i = 0; i < size.docFiles; i++) {
-    const n = String(i).padStart(5, '0');
-    writeFileSync(join(root, DOCS_DIR, `page-${n}.md`), docPage(i));
-  }
 }
 
 /** binaries:bench-outputs links the stand-ins into BUILD_OUTPUT_DIR; binaries:package packs them as it packs the image and the server. */
@@ -67,20 +82,21 @@ function addBuildOutputTarget(root: string, outputsDir: string): void {
   writeFileSync(file, `${JSON.stringify(project, null, 2)}\n`);
 }
 
-/** Writes `mebibytes` chunks and returns what artifacts.json records of the file. */
-function writeChunks(file: string, mebibytes: number, chunk: () => Buffer): { size: number; sha256: string } {
+/** Writes a file through `fill` and returns what artifacts.json records of it. */
+function writeHashed(file: string, fill: BuildOutputs['image']): { size: number; sha256: string } {
   const hash = createHash('sha256');
   const fd = openSync(file, 'w');
+  let size = 0;
   try {
-    for (let i = 0; i < mebibytes; i++) {
-      const bytes = chunk();
+    fill((bytes) => {
       hash.update(bytes);
       writeSync(fd, bytes);
-    }
+      size += bytes.length;
+    });
   } finally {
     closeSync(fd);
   }
-  return { size: mebibytes << 20, sha256: hash.digest('hex') };
+  return { size, sha256: hash.digest('hex') };
 }
 
 /** Machine-code-like bytes: repeated instruction patterns with varying operands (compresses ~3:1). */
