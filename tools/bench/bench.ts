@@ -124,9 +124,9 @@ const baselineSizes = ['pkg.tar.gz', 'pkg.zip'].map((f) => statSync(join(base, f
 results.b = timed(base, carefulPipeline, {}, clearBaseline);
 const cold2 = timedBuild(clearOurs);
 const rebuildIdentical = archives.map(sha).every((h, i) => h === firstBuild[i]);
-const rebuildDifferences = archives
-  .filter((f, i) => sha(f) !== firstBuild[i])
-  .map((f, i) => spawnSync('cmp', [firstCopies[i], f], { encoding: 'utf8' }).stdout.trim());
+const rebuildDifferences = archives.flatMap((f, i) =>
+  sha(f) === firstBuild[i] ? [] : [spawnSync('cmp', [firstCopies[i], f], { encoding: 'utf8' }).stdout.trim()],
+);
 const smallChange = (n: number) =>
   appendFileSync(join(ws, 'libs/sections/config/src/staging/.env.template'), `# benchmark: small change ${n}\n`);
 smallChange(1);
