@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeGodot4StandIn } from '../libs/release-kit/test/godot-stand-in';
 import { localBaseImage, requireTool } from './engines';
-import { cleanUp, commitAll, copyWorkspace, nx, sh, tempDir } from './workspace';
+import { cleanUp, commitAll, copyWorkspace, nx, tempDir } from './workspace';
 
 /**
  * Every archive of a release, read by the readers a recipient may use, lists exactly the package
@@ -56,10 +57,11 @@ function walk(dir: string, prefix: string): string[] {
   );
 }
 
+/** What `command` prints on stdout, by line (stderr is for warnings, such as Node's about NO_COLOR and FORCE_COLOR). */
 function lines(command: string): string[] {
-  const run = sh('/', command);
-  assert.is(run.status, 0, `${command}\n${run.output}`);
-  return run.output.split('\n').filter(Boolean);
+  const run = spawnSync('bash', ['-c', command], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.is(run.status, 0, `${command}\n${run.stdout}${run.stderr}`);
+  return run.stdout.split('\n').filter(Boolean);
 }
 
 /** 7-Zip's technical listing (-slt): the entries follow the "----------" line; a folder has "Folder = +". */

@@ -4,11 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { developmentKeyPath } from '../libs/release-kit/src/assemble/signing';
+import { FINAL_BLOCK } from '../libs/release-kit/src/archive/gzip';
+import { TAR_PACK } from '../libs/release-kit/src/format/fragment';
 import { cleanUp, copyWorkspace, nx, tempDir } from './workspace';
 
 const marker = (name: string) => `marker-${name}-${randomBytes(8).toString('hex')}`;
@@ -127,6 +129,8 @@ function unpacked(path: string, data: Buffer): Buffer[] {
     }
   }
   if (path.endsWith('.zip')) return [spawnSync('unzip', ['-p', path], { maxBuffer: 1 << 30 }).stdout];
+  // A section's tar pack is joinable raw deflate pieces: with a final block they read as one stream.
+  if (path.endsWith(`/${TAR_PACK}`)) return [inflateRawSync(Buffer.concat([data, FINAL_BLOCK]))];
   return [];
 }
 
