@@ -85,7 +85,10 @@ test("release:assemble builds the package of the spec, and a recipient's tools a
 
   const verify = nx(ws, ['run', 'release:verify'], env);
   assert.is(verify.status, 0, verify.output);
-  assert.match(verify.output, /verified \d+ files, SHA256SUMS, signature by [0-9A-F]{40}, MANIFEST\.json, \.tar\.gz and \.zip/);
+  assert.match(
+    verify.output,
+    /verified \d+ files, SHA256SUMS, signature by [0-9A-F]{40}, MANIFEST\.json, \.tar\.gz and \.zip, provenance attestation \(built by \S+\)/,
+  );
 });
 
 test('a rerun with no change takes every section task from the cache, and assemble finds the package up to date', () => {

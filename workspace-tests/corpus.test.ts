@@ -706,7 +706,7 @@ test('--json lists the failures for CI', () => {
 const STACK_TRACE = /^\s+at |^\w*Error:|internal error/m;
 let hostile: HostileCase[] = [];
 
-test('the untouched genuine package verifies, and every result names its configuration and signing mode', async () => {
+test('the untouched genuine package verifies with its attestation, and every result names its configuration and signing mode', async () => {
   const fingerprint = (await openpgp.readKey({ armoredKey: readFileSync(join(release, 'release-signing-key.asc'), 'utf8') }))
     .getFingerprint()
     .toUpperCase();
@@ -727,6 +727,23 @@ test('the untouched genuine package verifies, and every result names its configu
       [true, 'development', 'development', 'beside the package'],
     );
   }
+  // The attestation beside them: signed by the same key, naming the workspace's commit and these bytes.
+  const commit = git(ws, 'rev-parse', 'HEAD');
+  for (const target of [TOP, `${TOP}.tar.gz`, `${TOP}.zip`]) {
+    const strict = verifier([
+      join(release, target),
+      '--require-provenance',
+      '--expect-commit',
+      commit,
+      '--fingerprint',
+      fingerprint,
+      '--json',
+    ]);
+    assert.is(strict.status, 0, strict.output);
+    const { provenance } = JSON.parse(strict.stdout);
+    assert.equal([provenance.commit, provenance.signedBy, provenance.configuration], [commit, fingerprint, 'development']);
+    assert.ok(provenance.subjects.some((s: { name: string; result: string }) => s.name === `${TOP}/SHA256SUMS` && s.result === 'matches'));
+  }
   const required = verifier([join(release, TOP), '--require-production']);
   assert.is(required.status, 1, required.output);
   assert.match(required.stdout, /^FAILED .*configuration development, signing mode development/m);
@@ -737,7 +754,7 @@ test('the hostile corpus is built from the genuine package: at least 100 cases, 
   hostile = await hostileCorpus({ release, top: TOP }, tempDir('hostile'), { genuinePrivateKey: readFileSync(devKey, 'utf8') });
   const classes = new Set(hostile.map((c) => c.kind));
   assert.ok(hostile.length >= 100, `${hostile.length} cases`);
-  assert.equal([...classes].sort(), ['bomb', 'manifest', 'production', 'signature', 'tar', 'zip']);
+  assert.equal([...classes].sort(), ['bomb', 'manifest', 'production', 'provenance', 'signature', 'tar', 'zip']);
 });
 
 /** Runs the verifier on a case twice, as text and as --json; a description of what is wrong, or undefined. */
@@ -771,7 +788,7 @@ function verifierAsync(args: string[]): Promise<{ status: number | null; stdout:
 }
 
 const summary: string[] = [];
-for (const kind of ['tar', 'zip', 'bomb', 'manifest', 'signature', 'production']) {
+for (const kind of ['tar', 'zip', 'bomb', 'manifest', 'signature', 'production', 'provenance']) {
   test(`hostile corpus, ${kind}: each case exits 1 with a FAIL line naming the entry or field, valid --json, no stack trace`, async () => {
     const cases = hostile.filter((c) => c.kind === kind);
     const missed: string[] = [];

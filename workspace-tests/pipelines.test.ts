@@ -96,6 +96,44 @@ function releaseProblems(name: string, text: string): string[] {
   return problems;
 }
 
+type Job = Record<string, any>;
+
+/**
+ * What is wrong with a pipeline's keyless provenance: a GitHub tag job runs
+ * actions/attest-build-provenance on both archives after assembling them, with the id-token and
+ * attestations permissions; a GitLab tag job has the runner describe its dist/release artifacts.
+ */
+function keylessProblems(name: string, text: string): string[] {
+  const doc = parsePipeline(name, text).toJS() as Record<string, any>;
+  const github = 'jobs' in doc;
+  const problems: string[] = [];
+  for (const { job } of jobRuns(name, text).filter((j) => j.tag)) {
+    const body: Job = (github ? doc.jobs : doc)[job];
+    if (!github) {
+      if (body.variables?.RUNNER_GENERATE_ARTIFACTS_METADATA !== 'true')
+        problems.push(`${job}: RUNNER_GENERATE_ARTIFACTS_METADATA is not "true"`);
+      if (!(body.artifacts?.paths ?? []).some((p: string) => p.replace(/\/$/, '') === 'dist/release'))
+        problems.push(`${job}: no dist/release artifacts`);
+      continue;
+    }
+    for (const permission of ['id-token', 'attestations'])
+      if (body.permissions?.[permission] !== 'write') problems.push(`${job}: permissions.${permission} is not write`);
+    const steps: Job[] = body.steps ?? [];
+    const attest = steps.findIndex((step) => /^actions\/attest-build-provenance@v\d+$/.test(step.uses ?? ''));
+    if (attest < 0) {
+      problems.push(`${job}: no actions/attest-build-provenance step`);
+      continue;
+    }
+    const subjects = String(steps[attest].with?.['subject-path'] ?? '').split('\n');
+    for (const archive of ['.tar.gz', '.zip'])
+      if (!subjects.some((path) => path.startsWith('dist/release/') && path.endsWith(archive)))
+        problems.push(`${job}: no ${archive} subject`);
+    if (attest < steps.findIndex((step) => /release:assemble:production/.test(step.run ?? '')))
+      problems.push(`${job}: attests before release:assemble:production`);
+  }
+  return problems;
+}
+
 const pipelines = PIPELINES.map((name) => ({ name, text: readFileSync(join(SOURCE_ROOT, name), 'utf8') }));
 
 test("both pipelines are valid YAML and run the contract's commands", () => {
@@ -127,6 +165,19 @@ test('the tag jobs assemble and publish with the production configuration; only 
       'release: never runs release:publish:production',
     ]);
   }
+});
+
+test("the tag jobs also attest the archives keylessly: GitHub's attest-build-provenance, GitLab's runner provenance", () => {
+  for (const { name, text } of pipelines) assert.equal(keylessProblems(name, text), [], name);
+  const [github, gitlab] = pipelines;
+  const broken = github.text.replace('id-token: write', 'id-token: read').replace(/dist\/release\/spacetime-vr-v\*\.zip\n/, '');
+  assert.equal(keylessProblems(github.name, broken), ['release: permissions.id-token is not write', 'release: no .zip subject']);
+  assert.equal(keylessProblems(github.name, github.text.replace('actions/attest-build-provenance', 'actions/upload-artifact')), [
+    'release: no actions/attest-build-provenance step',
+  ]);
+  assert.equal(keylessProblems(gitlab.name, gitlab.text.replace("RUNNER_GENERATE_ARTIFACTS_METADATA: 'true'", '')), [
+    'release: RUNNER_GENERATE_ARTIFACTS_METADATA is not "true"',
+  ]);
 });
 
 test('the check fails on a bogus target and on broken YAML', () => {

@@ -119,12 +119,18 @@ test(snapshotTest, async () => {
       'SHA256SUMS.asc',
       'release-signing-key.asc',
       'spacetime-vr-2.5.0.tgz',
+      'spacetime-vr-v2.5.0.intoto.jsonl',
       'spacetime-vr-v2.5.0.tar.gz',
       'spacetime-vr-v2.5.0.zip',
     ].map((file) => `spacetime/${snapshot}/${file}`),
   );
   const release = join(dir, snapshot);
-  for (const archive of ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip', 'release-signing-key.asc']) {
+  for (const archive of [
+    'spacetime-vr-v2.5.0.tar.gz',
+    'spacetime-vr-v2.5.0.zip',
+    'spacetime-vr-v2.5.0.intoto.jsonl',
+    'release-signing-key.asc',
+  ]) {
     assert.ok(
       readFileSync(join(release, archive)).equals(readFileSync(join(ws, 'dist/release', archive))),
       `${archive} differs from the local one`,
@@ -157,7 +163,7 @@ test('a rerun uploads nothing and pushes again harmlessly', () => {
     report.objects.every((o: { action: string }) => o.action === 'skipped'),
     JSON.stringify(report.objects),
   );
-  assert.match(run.output, /0 uploaded, 7 already there, 0 overwritten/);
+  assert.match(run.output, /0 uploaded, 8 already there, 0 overwritten/);
 });
 
 test('a registry that refuses the push: one clear error, nothing uploaded', async () => {

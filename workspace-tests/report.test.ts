@@ -305,6 +305,8 @@ async function reseal(dir: string): Promise<void> {
   const signer = await resolveSigner(env);
   writeFileSync(join(dir, 'SHA256SUMS.asc'), await signer.sign(sums, new Date()));
   writeFileSync(join(dir, '..', 'release-signing-key.asc'), signer.publicKey);
+  // The attestation beside it attests the bytes before these edits.
+  rmSync(`${dir}.intoto.jsonl`, { force: true });
 }
 
 test.run();

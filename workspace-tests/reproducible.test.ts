@@ -7,7 +7,7 @@ import { cleanUp, copyWorkspace, git, nx, tempDir } from './workspace';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-test('two clones of one commit at different paths, with different TZ and umask, give byte-identical archives', () => {
+test('two clones of one commit at different paths, with different TZ and umask, give byte-identical archives and attestations', () => {
   const origin = copyWorkspace('origin');
   const keys = { XDG_CONFIG_HOME: tempDir('shared-signing-key') };
   const clones = [join(tempDir('clone-a'), 'a'), join(tempDir('clone-b-with-a-much-longer-path'), 'nested', 'b')];
@@ -28,7 +28,9 @@ test('two clones of one commit at different paths, with different TZ and umask, 
     );
     assert.is(run.status, 0, run.output);
     const out = join(clone, 'dist/release');
-    return ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip', 'release-signing-key.asc'].map((f) => `${f} ${sha(join(out, f))}`);
+    return ['spacetime-vr-v2.5.0.tar.gz', 'spacetime-vr-v2.5.0.zip', 'spacetime-vr-v2.5.0.intoto.jsonl', 'release-signing-key.asc'].map(
+      (f) => `${f} ${sha(join(out, f))}`,
+    );
   });
   console.log(digests[0].join('\n'));
   assert.equal(digests[0], digests[1]);

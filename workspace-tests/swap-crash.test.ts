@@ -17,7 +17,8 @@ let env: NodeJS.ProcessEnv = {};
 test.before(() => {
   ws = copyWorkspace('swap-crash');
   release = join(ws, 'dist/release');
-  env = { XDG_CONFIG_HOME: tempDir('signing-keys') };
+  // The attestation's builder is then local:<BUILD_USER>, also when the tests run under CI.
+  env = { XDG_CONFIG_HOME: tempDir('signing-keys'), GITHUB_ACTIONS: '', GITLAB_CI: '' };
   const run = nx(ws, ['run', 'release:assemble'], { ...env, BUILD_USER: 'first' });
   assert.is(run.status, 0, run.output);
 });
@@ -40,6 +41,12 @@ function archiveUser(): string {
   return JSON.parse(tar.stdout).build_user;
 }
 
+/** The builder the attestation beside the archives names: `local:<build user>`. */
+function attestedBuilder(): string {
+  const envelope = JSON.parse(readFileSync(join(release, `${TOP}.intoto.jsonl`), 'utf8'));
+  return JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')).predicate.runDetails.builder.id;
+}
+
 /** Kills an assembly by `user` between its swap's renames and checks the in-between state it leaves. */
 function killMidSwap(user: string, before: string): void {
   const killed = assemble(user, `/dist/release/${TOP}.zip`);
@@ -47,6 +54,7 @@ function killMidSwap(user: string, before: string): void {
   assert.ok(existsSync(join(release, SWAP_JOURNAL)), 'the swap journal is left behind');
   assert.is(archiveUser(), user, 'the new archives are in place');
   assert.is(folderUser(), before, 'the old folder is still in place: a mixture on disk');
+  assert.is(attestedBuilder(), `local:${before}`, 'the old attestation too');
 }
 
 test('release:verify finishes a swap an assembly left half done, and verifies one whole package', () => {
@@ -57,6 +65,7 @@ test('release:verify finishes a swap an assembly left half done, and verifies on
   assert.not.ok(existsSync(join(release, SWAP_JOURNAL)));
   assert.is(folderUser(), 'second');
   assert.is(archiveUser(), 'second');
+  assert.is(attestedBuilder(), 'local:second', 'the journal moves the attestation into place with the rest');
   assert.equal(
     readdirSync(release).filter((n) => n.startsWith('.partial-')),
     [],

@@ -18,6 +18,7 @@ export default async function assemble(options: AssembleExecutorSchema, context:
       outputDir: options.outputDir,
       validationDir: options.validationDir,
       production: options.production,
+      target: [context.projectName, context.targetName, context.configurationName].filter(Boolean).join(':'),
       log: (line) => console.warn(line),
     });
     // The report draws the graph of this run (ExecutorContext.taskGraph); see release:report.
@@ -27,6 +28,7 @@ export default async function assemble(options: AssembleExecutorSchema, context:
       `spacetime-vr ${result.version} (${result.manifest.configuration}, ${result.manifest.files.length} files, ` +
         `signed ${result.manifest.signing.fingerprint}):`,
     );
-    for (const path of [result.packageDir, result.tarGz, result.zip, result.publicKey, result.verifier]) console.log(`  ${show(path)}`);
+    for (const path of [result.packageDir, result.tarGz, result.zip, result.attestation, result.publicKey, result.verifier])
+      console.log(`  ${show(path)}`);
   });
 }

@@ -29,6 +29,7 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
         fingerprint,
         tarGz: join(outputDir, names.tarGz),
         zip: join(outputDir, names.zip),
+        requireProvenance: true,
       });
     // Under the assemble lock: an assembly running now is waited for, and one that died while
     // swapping its outputs into place has its swap finished first.
@@ -38,7 +39,8 @@ export default async function verify(options: VerifyExecutorSchema, context: Exe
       throw new ReleaseError(`${packageFolderName(version)}: verification failed (${report.failures.length} problems)`);
     console.log(
       `${packageFolderName(version)}: verified ${report.files} files, SHA256SUMS, ` +
-        `signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip; ` +
+        `signature by ${report.fingerprint}, MANIFEST.json, .tar.gz and .zip, ` +
+        `provenance attestation (built by ${report.provenance?.builder}); ` +
         `configuration ${report.configuration}, signing mode ${report.signing?.mode}` +
         (report.signing?.development ? ' (a development package: not for release)' : ''),
     );

@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface HostileCase {
-  /** The class the summary counts it under (tar, zip, bomb, manifest, signature, production). */
+  /** The class the summary counts it under (tar, zip, bomb, manifest, signature, production, provenance). */
   kind: string;
   name: string;
   /** The verifier's arguments, the target first. */

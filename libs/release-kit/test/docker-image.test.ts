@@ -164,6 +164,10 @@ test('real engine: a server that prints an error under --smoke fails the image; 
   const o = await serverOptions(SERVER, SERVER_IMAGE(localBaseImage(), healthcheck));
   const result = await buildAndSaveImage(o);
   assert.ok(result.tarball && readFileSync(result.tarball).length > 0);
+  // The base image, for the provenance attestation: its ID (no registry digest: it was imported here).
+  const { base } = JSON.parse(readFileSync(join(o.outputDir, 'artifacts.json'), 'utf8')).metadata.image;
+  const baseId = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', localBaseImage()]).toString().trim();
+  assert.equal(base, { name: localBaseImage(), id: baseId, repoDigests: [] });
   assert.match(
     readFileSync(join(o.outputDir, 'image-smoke.log'), 'utf8'),
     /until HEALTHCHECK \["CMD","\/opt\/spacetime\/spacetime-server","--healthcheck"\] passes/,

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readGitInfo } from '../src/support/git-info';
+import { readGitInfo, withoutCredentials } from '../src/support/git-info';
 import { cleanTempDirs, tempDir, tool } from './helpers';
 
 const git = (repo: string, ...args: string[]) => tool('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], repo);
@@ -70,6 +70,23 @@ test('an untracked or modified file makes the tree dirty; a detached HEAD is rep
   const detached = await readGitInfo(repo, '2.5.0');
   assert.is(detached?.branch, 'HEAD');
   assert.is(detached?.commit, first);
+});
+
+test("the origin remote's URL is read without its credentials; a local path is left out", async () => {
+  const repo = repository();
+  commit(repo, 'a', 'first');
+  assert.is((await readGitInfo(repo, '2.5.0'))?.remoteUrl, undefined, 'no remote');
+  git(repo, 'remote', 'add', 'origin', 'https://gitlab-ci-token:glcbt-s3cr3t@gitlab.example.com/studio/game.git');
+  assert.is((await readGitInfo(repo, '2.5.0'))?.remoteUrl, 'https://gitlab.example.com/studio/game.git');
+  const cases: Array<[string, string | undefined]> = [
+    ['https://x-access-token:ghs_abc@github.com/studio/game?ref=1#top', 'https://github.com/studio/game'],
+    ['git@github.com:studio/game.git', 'ssh://github.com/studio/game.git'],
+    ['ssh://deploy@git.example.com:2222/studio/game.git', 'ssh://git.example.com:2222/studio/game.git'],
+    ['/srv/git/game.git', undefined],
+    ['../game', undefined],
+    ['file:///home/alice/game', undefined],
+  ];
+  for (const [url, published] of cases) assert.is(withoutCredentials(url), published, url);
 });
 
 test.after(cleanTempDirs);

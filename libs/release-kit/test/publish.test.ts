@@ -248,6 +248,7 @@ test('a first publish uploads everything in order; a rerun skips everything', as
     'releases/v1.2.3/release-signing-key.asc',
     'releases/v1.2.3/spacetime-vr-v1.2.3.tar.gz',
     'releases/v1.2.3/spacetime-vr-v1.2.3.zip',
+    'releases/v1.2.3/spacetime-vr-v1.2.3.intoto.jsonl',
     'releases/v1.2.3/SHA256SUMS',
     'releases/v1.2.3/SHA256SUMS.asc',
     'releases/v1.2.3/MANIFEST.json',
@@ -458,6 +459,7 @@ test(snapshotTest, async () => {
     `${dir}/SHA256SUMS.asc`,
     `${dir}/release-signing-key.asc`,
     `${dir}/spacetime-vr-1.2.3.tgz`,
+    `${dir}/spacetime-vr-v1.2.3.intoto.jsonl`,
     `${dir}/spacetime-vr-v1.2.3.tar.gz`,
     `${dir}/spacetime-vr-v1.2.3.zip`,
   ];

@@ -164,8 +164,15 @@ test('--require-production fails a development package re-signed with the develo
   // The same development key the build used (fixture-release keeps it beside the workspace).
   const signer = await resolveSigner({ XDG_CONFIG_HOME: join(ws, '..', `${ws.split('/').pop()}-keys`) });
   writeFileSync(join(folder, 'SHA256SUMS.asc'), await signer.sign(sums, new Date()));
+  // The attestation beside it, signed at assembly, still tells the truth.
+  const attested = await verifyPackage(folder, 'folder', { keyFile: result.publicKey });
+  assert.ok(
+    attested.failures.some((f) => /^provenance: .* says configuration development, MANIFEST\.json production$/.test(f)),
+    attested.failures.join('\n'),
+  );
+  rmSync(result.attestation);
   const plain = await verifyPackage(folder, 'folder', { keyFile: result.publicKey });
-  assert.equal(plain.failures, [], 'the forged claims verify as far as integrity goes');
+  assert.equal(plain.failures, [], 'without it, the forged claims verify as far as integrity goes');
   const strict = await verifyPackage(folder, 'folder', { keyFile: result.publicKey, requireProduction: true });
   assert.equal(strict.failures.length, 1, strict.failures.join('\n'));
   assert.match(strict.failures[0], /signature: made by a development signing key .*--require-production accepts only a release key/);

@@ -11,6 +11,7 @@ import { lastAssembly } from './steps/last-assembly';
 import { planOutputs } from './steps/output-plan';
 import { packageFolder } from './steps/package-folder';
 import { productionGate } from './steps/production-gate';
+import { provenance } from './steps/provenance';
 import { rootFiles } from './steps/root-files';
 import { scanSpareFolder } from './steps/scan-spare-folder';
 import { swap } from './steps/swap';
@@ -28,6 +29,7 @@ export const WRITE_STEPS: AssembleStep[] = [
   rootFiles,
   packageFolder,
   archives,
+  provenance,
   besideFiles,
   swap,
   recordState,
@@ -35,7 +37,8 @@ export const WRITE_STEPS: AssembleStep[] = [
 
 /**
  * Joins the sections' cached package outputs into the release: the package folder, its
- * MANIFEST.json, SHA256SUMS and signature, the .tar.gz and .zip, the public key and the verifier.
+ * MANIFEST.json, SHA256SUMS and signature, the .tar.gz and .zip, the signed provenance
+ * attestation, the public key and the verifier.
  */
 export async function assembleRelease(options: AssembleOptions): Promise<AssembleResult> {
   const ctx = new AssembleContext(options);

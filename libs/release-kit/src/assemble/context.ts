@@ -23,6 +23,8 @@ export interface AssembleOptions {
   log?: (line: string) => void;
   /** When certificate expiry is judged (tests); otherwise the time of the run. */
   now?: Date;
+  /** The Nx target run, as the provenance attestation records it; by default `release:assemble:<configuration>`. */
+  target?: string;
 }
 
 export interface AssembleResult {
@@ -33,6 +35,7 @@ export interface AssembleResult {
   publicKey: string;
   manifest: Manifest;
   verifier: string;
+  attestation: string;
   /** True when the outputs were already those of this assembly and nothing was written. */
   upToDate: boolean;
 }
@@ -44,6 +47,7 @@ export interface OutputPaths {
   zip: string;
   publicKey: string;
   verifier: string;
+  attestation: string;
 }
 
 /** Outputs whose previous version is kept beside them and updated in place by the next assembly. */
@@ -86,6 +90,8 @@ export class AssembleContext {
   mtime!: number;
   buildDate!: number;
   buildUser!: string;
+  builderId!: string;
+  target!: string;
   npmLock!: string;
   /** SHA-256 of everything the outputs are made of. */
   key!: string;

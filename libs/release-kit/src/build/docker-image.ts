@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -30,6 +30,22 @@ function exportedServer(metadata: Record<string, unknown>): { artifact: string; 
 
 export function imageTarballName(version: string): string {
   return `${IMAGE_REPOSITORY}-${version}.tar.gz`;
+}
+
+/**
+ * The image of the Dockerfile's first FROM, with the ARGs declared before it substituted
+ * (`baseImage` is the BASE_IMAGE build argument, as the build passes it).
+ */
+export function baseImageOf(dockerfile: string, baseImage: string | undefined): string | undefined {
+  const args: Record<string, string> = {};
+  for (const raw of dockerfile.split(/\r?\n/)) {
+    const line = raw.trim();
+    const arg = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/i.exec(line);
+    if (arg) args[arg[1]] = (arg[1] === 'BASE_IMAGE' && baseImage) || (arg[2] ?? '').replace(/^"(.*)"$/, '$1');
+    const from = /^FROM\s+(?:--platform=\S+\s+)?(\S+)/i.exec(line);
+    if (from) return from[1].replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n: string) => args[n] ?? '') || undefined;
+  }
+  return undefined;
 }
 
 /** OCI annotation labels: version, the commit, and the build date (never the wall clock). */
@@ -267,6 +283,7 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
     throw new ReleaseError(transcript.failure(), { file: shown(o.dockerfile), hint: `full build output: ${shown(logFile)}` });
 
   const inspect = await docker.getImage(refs[0]).inspect();
+  const base = await baseImageFacts(docker, baseImageOf(readFileSync(o.dockerfile, 'utf8'), o.baseImage));
   const smokeLog = join(o.outputDir, SMOKE_LOG);
   say(`running ${inspect.Id}: ${smokeArgs.join(' ')}, then until its HEALTHCHECK passes`);
   const smokeOutput: string[] = [];
@@ -300,9 +317,27 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   await writeArtifactSet(o.outputDir, {
     files: [{ path: tarballName, mode: FILE_MODE }],
     skipped: [],
-    metadata: { image: { id: inspect.Id, size: inspect.Size, tags: refs, labels, tarball: tarballName } },
+    metadata: { image: { id: inspect.Id, size: inspect.Size, tags: refs, labels, tarball: tarballName, base } },
   });
   return { imageId: inspect.Id, tags: refs, tarball };
+}
+
+/**
+ * The image the build started FROM, as the engine has it: its ID, and the registry digests it was
+ * pulled by (none for an image built or imported locally). Null for `scratch` or an image the
+ * engine no longer has.
+ */
+async function baseImageFacts(
+  docker: Docker,
+  name: string | undefined,
+): Promise<{ name: string; id: string; repoDigests: string[] } | null> {
+  if (!name || name === 'scratch') return null;
+  try {
+    const inspect = await docker.getImage(name).inspect();
+    return { name, id: inspect.Id, repoDigests: inspect.RepoDigests ?? [] };
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type Docker from 'dockerode';
-import { dockerClient, engineAddress } from '../build/docker-image';
+import { baseImageOf, dockerClient, engineAddress } from '../build/docker-image';
 import { withTimeout } from '../support/with-timeout';
 import { Check, CheckStatus, DockerImageTarget, DoctorInput, skipOrStop } from './check';
 
@@ -83,22 +83,6 @@ async function checkBaseImage(
       `docker pull ${ref} (or docker load it where the registry cannot be reached), or set BASE_IMAGE to an image the engine has`,
     );
   }
-}
-
-/**
- * The image of the Dockerfile's first FROM, with the ARGs declared before it substituted
- * (`baseImage` is the BASE_IMAGE build argument, as the build passes it).
- */
-export function baseImageOf(dockerfile: string, baseImage: string | undefined): string | undefined {
-  const args: Record<string, string> = {};
-  for (const raw of dockerfile.split(/\r?\n/)) {
-    const line = raw.trim();
-    const arg = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/i.exec(line);
-    if (arg) args[arg[1]] = (arg[1] === 'BASE_IMAGE' && baseImage) || (arg[2] ?? '').replace(/^"(.*)"$/, '$1');
-    const from = /^FROM\s+(?:--platform=\S+\s+)?(\S+)/i.exec(line);
-    if (from) return from[1].replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n: string) => args[n] ?? '') || undefined;
-  }
-  return undefined;
 }
 
 /** The engine's own message (dockerode wraps it in "(HTTP code 500) server error - ..."). */

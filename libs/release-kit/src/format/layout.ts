@@ -33,3 +33,8 @@ export function archiveNames(version: string) {
   const base = packageFolderName(version);
   return { tarGz: `${base}.tar.gz`, zip: `${base}.zip` };
 }
+
+/** The signed provenance attestation of the package `<top>/` and its archives, beside them (docs/provenance.md). */
+export function attestationName(top: string): string {
+  return `${top}.intoto.jsonl`;
+}

@@ -11,7 +11,7 @@ export interface Destinations {
   log: (line: string) => void;
 }
 
-/** The package folder, both archives and the public key are there: a clear error otherwise. */
+/** The package folder, both archives and the public key are there: a clear error otherwise (a missing attestation fails verification). */
 export function requirePackage(verify: VerifyOptions): void {
   for (const file of [verify.packageDir, verify.tarGz!, verify.zip!, verify.publicKeyFile]) {
     if (!existsSync(file))

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { dockerClient, IMAGE_REPOSITORY } from '../build/docker-image';
 import { ReleaseError } from '../support/errors';
-import { archiveNames, PACKAGE_NAME, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../format/layout';
+import { archiveNames, attestationName, PACKAGE_NAME, packageFolderName, PUBLIC_KEY_FILE, ROOT_FILES } from '../format/layout';
 import { Manifest } from '../format/manifest';
 import { sha256 } from '../support/digest';
 import { withOutputLock } from '../support/output-lock';
@@ -83,8 +83,8 @@ function openArtifactRepository(url: string, shownAs: string, env: NodeJS.Proces
 /**
  * Publishes a verified release under the output folder's lock (so an assembly never swaps the
  * package while it is read): preflight, the release-or-snapshot decision, image push, Helm chart,
- * then the objects in an order where a reader never sees half a release (artifacts, then
- * SHA256SUMS, its signature and MANIFEST.json, then the chart index), each skipped when already
+ * then the objects in an order where a reader never sees half a release (the key, the archives and
+ * the provenance attestation, then SHA256SUMS, its signature and MANIFEST.json, then the chart index), each skipped when already
  * there with the same bytes, then every object verified and the report written.
  */
 export async function publishRelease(o: PublishOptions): Promise<PublishReport> {
@@ -102,6 +102,7 @@ function verifyOptions(o: PublishOptions, packageDir: string) {
     publicKeyFile: join(o.outputDir, PUBLIC_KEY_FILE),
     tarGz: join(o.outputDir, names.tarGz),
     zip: join(o.outputDir, names.zip),
+    requireProvenance: true,
   };
 }
 
@@ -138,14 +139,13 @@ async function publishLocked(o: PublishOptions, packageDir: string): Promise<Pub
   }
 
   const dir = target.dir;
+  const besideFiles = [PUBLIC_KEY_FILE, names.tarGz, names.zip, attestationName(packageFolderName(o.version))];
   const releaseObjects = await plan(repository, o.force, [
-    [`${dir}/${PUBLIC_KEY_FILE}`, join(o.outputDir, PUBLIC_KEY_FILE)],
-    [`${dir}/${names.tarGz}`, join(o.outputDir, names.tarGz)],
-    [`${dir}/${names.zip}`, join(o.outputDir, names.zip)],
+    ...besideFiles.map((f): [string, string] => [`${dir}/${f}`, join(o.outputDir, f)]),
     ...[ROOT_FILES.checksums, ROOT_FILES.signature, ROOT_FILES.manifest].map((f): [string, string] => [`${dir}/${f}`, join(packageDir, f)]),
   ]);
-  const artifacts = releaseObjects.slice(0, 3);
-  const catalogue = releaseObjects.slice(3);
+  const artifacts = releaseObjects.slice(0, besideFiles.length);
+  const catalogue = releaseObjects.slice(besideFiles.length);
 
   let published: PublishedImage;
   if (registry && !('skipped' in image)) {

@@ -7,14 +7,19 @@ import { packageKind, verifyPackage, VerifyReport } from './verify-package';
 
 const USAGE = [
   'usage: node verify-release.mjs <package folder | .tar.gz | .zip> [--key release-signing-key.asc] [--fingerprint <hex>]',
-  `       [--require-production] [--json] [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}]`,
-  `       [--max-ratio ${DEFAULT_LIMITS.maxRatio}]`,
+  '       [--require-production] [--require-provenance] [--expect-commit <sha>] [--expect-builder <id>] [--json]',
+  `       [--max-entries ${DEFAULT_LIMITS.maxEntries}] [--max-bytes ${DEFAULT_LIMITS.maxBytes}] [--max-ratio ${DEFAULT_LIMITS.maxRatio}]`,
   'Checks the layout, every SHA256SUMS entry, the signature, MANIFEST.json and (for an archive) that every entry is in',
   'the exact form the assembler writes. Every result names the configuration (development or production) and signing mode.',
+  'The provenance attestation beside it (<name>.intoto.jsonl) is checked too: its signature by the same key, that it',
+  "attests these bytes, and that its version, configuration and commit are MANIFEST.json's.",
   '  --key                 the public key (default: release-signing-key.asc beside the package)',
   '  --fingerprint         the fingerprint of the key that must have made the signature (its primary key or the',
   '                        signing subkey); without it, a key from beside the package proves integrity, not who signed',
   '  --require-production  fail a development package (development configuration or development signing key)',
+  '  --require-provenance  fail a package without a provenance attestation beside it',
+  '  --expect-commit       the git commit (full hex) the attestation must name',
+  '  --expect-builder      the builder id the attestation must name (a CI workflow, or local:<build user>)',
   '  --json                the report as JSON, with "verified" true or false',
   'Exit status: 0 verified, 1 verification failed, 2 usage error.',
 ].join('\n');
@@ -44,10 +49,13 @@ async function main(argv: string[]): Promise<number> {
   } else {
     for (const failure of report.failures) console.log(`FAIL ${failure}`);
     const signedBy = `signed by ${report.fingerprint}${report.signingKey ? ` (subkey ${report.signingKey})` : ''}`;
+    const provenance = report.provenance
+      ? `provenance: built by ${report.provenance.builder} from commit ${report.provenance.commit ?? '(none)'}`
+      : 'no provenance attestation beside it';
     console.log(
       verified
         ? `OK ${report.target}: ${report.version}, ${report.files} files, SHA256SUMS and MANIFEST.json match; ` +
-            `${describePackage(report)}; ${signedBy}; ${report.key.proves}`
+            `${describePackage(report)}; ${signedBy}; ${provenance}; ${report.key.proves}`
         : `FAILED ${report.target}: ${report.failures.length} problems; ${describePackage(report)}`,
     );
   }
@@ -72,6 +80,9 @@ function parseRequest(argv: string[]) {
       key: { type: 'string' },
       fingerprint: { type: 'string' },
       'require-production': { type: 'boolean' },
+      'require-provenance': { type: 'boolean' },
+      'expect-commit': { type: 'string' },
+      'expect-builder': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       'max-entries': { type: 'string' },
@@ -92,6 +103,10 @@ function parseRequest(argv: string[]) {
     fingerprint = normaliseFingerprint(values.fingerprint);
     if (!fingerprint) throw new UsageError(`--fingerprint ${values.fingerprint}: not a 40 or 64 digit hex fingerprint`);
   }
+  const expectCommit = values['expect-commit']?.toLowerCase();
+  if (expectCommit !== undefined && !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(expectCommit))
+    throw new UsageError(`--expect-commit ${values['expect-commit']}: not a full commit (40 or 64 hex digits)`);
+  if (values['expect-builder'] === '') throw new UsageError('--expect-builder: empty');
   const limits: ArchiveLimits = {
     maxEntries: positiveNumber(values['max-entries'], '--max-entries', DEFAULT_LIMITS.maxEntries),
     maxBytes: positiveNumber(values['max-bytes'], '--max-bytes', DEFAULT_LIMITS.maxBytes),
@@ -103,6 +118,9 @@ function parseRequest(argv: string[]) {
     keyFile: values.key,
     fingerprint,
     requireProduction: values['require-production'] ?? false,
+    requireProvenance: values['require-provenance'] ?? false,
+    expectCommit,
+    expectBuilder: values['expect-builder'],
     json: values.json ?? false,
     limits,
   };

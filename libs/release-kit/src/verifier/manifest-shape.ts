@@ -2,9 +2,7 @@ import { Manifest } from '../format/manifest';
 import { PACKAGE_NAME } from '../format/layout';
 import { stableJsonBytes } from '../support/stable-json';
 import { showName, unsafeEntryName } from './entry-name';
-
-/** At most this many shape problems are listed one by one; the rest are counted. */
-const MAX_LISTED = 20;
+import { isObject, shapeChecker } from './json-shape';
 
 const SECTION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -13,16 +11,6 @@ const FINGERPRINT = /^([0-9A-F]{40}|[0-9A-F]{64})$/;
 const SIGNING_MODES = ['development', 'openpgp', 'gpg'];
 const CONFIGURATIONS = ['development', 'production'];
 
-/** How a JSON value is named in a failure: its type, and a short rendering of a scalar. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string "${showName(value.slice(0, 60))}"`;
-  return `${typeof value} ${String(value)}`;
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /**
@@ -40,13 +28,7 @@ export function parseManifest(data: Buffer, fail: (line: string) => void): Manif
     fail(`MANIFEST.json: not valid JSON (${(e as Error).message.split('\n')[0]})`);
     return undefined;
   }
-  const problems: string[] = [];
-  const problem = (field: string, what: string) => problems.push(`MANIFEST.json: ${field} ${what}`);
-  const expect = (field: string, value: unknown, test: (v: unknown) => boolean, wanted: string) => {
-    if (test(value)) return true;
-    problem(field, value === undefined ? `is missing (${wanted})` : `is ${describe(value)}, not ${wanted}`);
-    return false;
-  };
+  const { problems, problem, expect, flush } = shapeChecker('MANIFEST.json');
   const isString = (v: unknown) => typeof v === 'string';
 
   if (!expect('(top level)', value, isObject, 'an object')) {
@@ -115,8 +97,7 @@ export function parseManifest(data: Buffer, fail: (line: string) => void): Manif
       'MANIFEST.json: is not in the canonical form the assembler writes (sorted keys, each once, two-space indent, a trailing newline)',
     );
 
-  problems.slice(0, MAX_LISTED).forEach(fail);
-  if (problems.length > MAX_LISTED) fail(`MANIFEST.json: ${problems.length - MAX_LISTED} more problems of its shape`);
+  flush(fail);
   return problems.length ? undefined : (value as unknown as Manifest);
 }
 

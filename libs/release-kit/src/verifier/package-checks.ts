@@ -26,6 +26,7 @@ export interface PackageFacts {
   signingKey?: string;
   /** From MANIFEST.json, once its shape was checked. */
   configuration?: Manifest['configuration'];
+  commit?: string;
   signing?: { mode: SigningMode; fingerprint: string; development: boolean };
 }
 
@@ -70,6 +71,7 @@ export async function checkPackage(
   if (manifest) {
     facts.version = manifest.version;
     facts.configuration = manifest.configuration;
+    facts.commit = manifest.git_commit;
     facts.signing = { mode: manifest.signing.mode, fingerprint: manifest.signing.fingerprint, development: manifest.signing.development };
     checkManifest(manifest, contents, fail);
     if (signedBy && manifest.signing.fingerprint !== signedBy)

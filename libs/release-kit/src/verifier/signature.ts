@@ -12,7 +12,7 @@ export interface SignatureCheck {
 }
 
 /**
- * Checks a detached armored signature of `data` against an armored public key and, when
+ * Checks a detached signature of `data` (armored, or binary as a DSSE envelope carries it) against an armored public key and, when
  * `fingerprint` is given, that the key which made the signature is the one the recipient expects:
  * the pin must be the primary fingerprint of the key whose (sub)key made the signature, or that
  * very (sub)key's fingerprint. Another subkey carried by the key proves nothing: anyone can attach
@@ -20,7 +20,7 @@ export interface SignatureCheck {
  */
 export async function verifySignature(
   data: Buffer,
-  armoredSignature: string,
+  detachedSignature: string | Uint8Array,
   armoredPublicKey: string,
   fingerprint?: string,
 ): Promise<SignatureCheck> {
@@ -35,7 +35,9 @@ export async function verifySignature(
     return { valid: false, fingerprint: primary, reason: `the key's fingerprint ${primary} is not the expected ${fingerprint}` };
   let signer: string;
   try {
-    const signature = await openpgp.readSignature({ armoredSignature });
+    const signature = await (typeof detachedSignature === 'string'
+      ? openpgp.readSignature({ armoredSignature: detachedSignature })
+      : openpgp.readSignature({ binarySignature: detachedSignature }));
     const message = await openpgp.createMessage({ binary: data });
     const { signatures } = await openpgp.verify({ message, signature, verificationKeys: key });
     if (signatures.length !== 1) return { valid: false, fingerprint: primary, reason: `${signatures.length} signatures instead of one` };

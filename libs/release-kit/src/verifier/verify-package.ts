@@ -1,18 +1,20 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { PUBLIC_KEY_FILE } from '../format/layout';
+import { attestationName, PUBLIC_KEY_FILE } from '../format/layout';
 import { octalMode } from '../format/manifest';
+import { sha256File } from '../support/digest';
 import { showName } from './entry-name';
 import { readPackageFolder } from './folder-reader';
 import { ArchiveLimits, DEFAULT_LIMITS } from './limits';
 import { checkPackage, PackageFacts } from './package-checks';
 import { PackageContents } from './package-contents';
+import { checkProvenance, ProvenanceOptions, ProvenanceReport } from './provenance-checks';
 import { readTarGz } from './tar-gz-reader';
 import { readZip } from './zip-reader';
 
 export type PackageKind = 'folder' | 'tar.gz' | 'zip';
 
-export interface VerifyTargetOptions {
+export interface VerifyTargetOptions extends ProvenanceOptions {
   /** The public key file; defaults to release-signing-key.asc beside the target. */
   keyFile?: string;
   /** The fingerprint the key that made the signature must have (upper-case hex). */
@@ -41,6 +43,8 @@ export interface VerifyReport extends PackageFacts {
   failures: string[];
   files: number;
   key: KeyTrust;
+  /** The provenance attestation beside the package, when there is one. */
+  provenance?: ProvenanceReport;
 }
 
 /** What a path names, by its type and extension; undefined when it is none of the three. */
@@ -53,8 +57,9 @@ export function packageKind(target: string): PackageKind | undefined {
 }
 
 /**
- * Verifies one package folder or archive on its own, as a recipient holding only it and the
- * public key would. `contents` is returned too, so that a caller can compare several forms.
+ * Verifies one package folder or archive on its own, as a recipient holding only it, the public
+ * key and the provenance attestation beside it (`<name>.intoto.jsonl` for `<name>/`,
+ * `<name>.tar.gz` or `<name>.zip`) would. `contents` is returned too, so that a caller can compare several forms.
  * Whatever goes wrong inside ends as a failure line, never as an exception.
  */
 export async function verifyPackage(
@@ -67,6 +72,13 @@ export async function verifyPackage(
   const keyFile = options.keyFile ?? join(dirname(target), PUBLIC_KEY_FILE);
   const key = keyTrust(keyFile, options);
   const report: VerifyReport & { contents?: PackageContents } = { target, kind, failures, files: 0, key };
+  const name = basename(target).replace(/\.(tar\.gz|tgz|zip)$/, '');
+  const attestation = join(dirname(target), attestationName(name));
+  const attested = existsSync(attestation);
+  // Hashed while the reader reads it: the attestation names the archive's digest.
+  const archiveSha256 = kind !== 'folder' && attested ? sha256File(target) : undefined;
+  archiveSha256?.catch(() => undefined);
+  const signatureKey = { publicKey: readText(keyFile), publicKeyName: basename(keyFile), fingerprint: options.fingerprint };
   try {
     const limits = options.limits ?? DEFAULT_LIMITS;
     const contents =
@@ -76,23 +88,29 @@ export async function verifyPackage(
           ? await readTarGz(target, limits, fail, options.wanted)
           : await readZip(target, limits, fail, options.wanted);
     report.files = contents?.files.size ?? 0;
-    if (!contents) return report;
-    if (kind !== 'folder' && !contents.top) {
-      fail('holds no package folder');
-      return report;
+    if (contents && kind !== 'folder' && !contents.top) fail('holds no package folder');
+    else if (contents) {
+      const facts = await checkPackage(
+        contents,
+        { ...signatureKey, sections: options.sections, requireProduction: options.requireProduction },
+        fail,
+      );
+      Object.assign(report, facts, { contents });
     }
-    const facts = await checkPackage(
-      contents,
+    // Checked also when the package could not be read: the attestation still tells whether these are the bytes it attests.
+    report.provenance = await checkProvenance(
       {
-        sections: options.sections,
-        publicKey: readText(keyFile),
-        publicKeyName: basename(keyFile),
-        fingerprint: options.fingerprint,
-        requireProduction: options.requireProduction,
+        file: attestation,
+        exists: attested,
+        contents: report.contents,
+        facts: report,
+        archive: archiveSha256 && { name: `${name}.${kind}`, sha256: archiveSha256 },
+        key: signatureKey,
       },
+      options,
       fail,
     );
-    return Object.assign(report, facts, { contents });
+    return report;
   } catch (e) {
     fail(`internal error while verifying: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
     return report;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ArchiveLimits } from './limits';
 import { PackageFacts } from './package-checks';
+import { ProvenanceReport } from './provenance-checks';
 import { compareContents, PackageKind, verifyPackage } from './verify-package';
 
 export interface VerifyOptions {
@@ -15,6 +16,8 @@ export interface VerifyOptions {
   limits?: ArchiveLimits;
   /** A development package (configuration or signing key) fails. */
   requireProduction?: boolean;
+  /** A package without its provenance attestation beside it fails. */
+  requireProvenance?: boolean;
 }
 
 export interface VerifyReport {
@@ -26,6 +29,7 @@ export interface VerifyReport {
   /** MANIFEST.json's configuration and signing mode, once its shape was checked. */
   configuration?: PackageFacts['configuration'];
   signing?: PackageFacts['signing'];
+  provenance?: ProvenanceReport;
 }
 
 /**
@@ -41,6 +45,7 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     sections: options.sections,
     limits: options.limits,
     requireProduction: options.requireProduction,
+    requireProvenance: options.requireProvenance,
   };
   const folder = await verifyPackage(dir, 'folder', targetOptions);
   const failures = [...folder.failures];
@@ -65,5 +70,6 @@ export async function verifyRelease(options: VerifyOptions): Promise<VerifyRepor
     fingerprint: folder.fingerprint,
     configuration: folder.configuration,
     signing: folder.signing,
+    provenance: folder.provenance,
   };
 }

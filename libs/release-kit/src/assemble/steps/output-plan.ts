@@ -2,15 +2,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { entryEpoch } from '../../format/determinism';
-import { archiveNames, packageFolderName, PUBLIC_KEY_FILE } from '../../format/layout';
+import { archiveNames, attestationName, packageFolderName, PUBLIC_KEY_FILE } from '../../format/layout';
 import { sha256 } from '../../support/digest';
 import { stableJson } from '../../support/stable-json';
 import { toolVersions } from '../../support/tool-versions';
 import { bundleVerifier, VERIFIER_FILE } from '../../verifier/bundle';
 import type { AssembleContext, AssembleStep } from '../context';
 import { engineDigest } from '../engine-digest';
+import { builderId } from '../provenance';
 
-/** Where each output goes, the facts MANIFEST.json records, and the key that says whether anything changed. */
+/** Where each output goes, the facts MANIFEST.json and the attestation record, and the key that says whether anything changed. */
 export const planOutputs: AssembleStep = {
   name: 'output plan',
   run(ctx) {
@@ -25,10 +26,13 @@ export const planOutputs: AssembleStep = {
       zip: out(names.zip),
       publicKey: out(PUBLIC_KEY_FILE),
       verifier: out(VERIFIER_FILE),
+      attestation: out(attestationName(ctx.top)),
     };
     ctx.verifier = bundleVerifier();
     ctx.npmLock = ctx.at('package-lock.json');
     ctx.buildUser = env.BUILD_USER || (env.CI ? 'ci-system' : 'local-build');
+    ctx.builderId = builderId(env, ctx.buildUser);
+    ctx.target = ctx.options.target ?? `release:assemble:${ctx.options.production ? 'production' : 'development'}`;
     ctx.mtime = entryEpoch(env.SOURCE_DATE_EPOCH);
     ctx.buildDate = env.SOURCE_DATE_EPOCH ? ctx.mtime : (ctx.git?.commitTime ?? ctx.mtime);
     ctx.key = assemblyKey(ctx);
@@ -37,9 +41,9 @@ export const planOutputs: AssembleStep = {
 
 /**
  * SHA-256 of everything the outputs are made of: the sections' fragments as written, the root
- * documents, the npm lockfile (the SBOM lists it), the facts MANIFEST.json records, the signing
- * key, the verifier, the tool versions and the engine's own code. When it matches the last
- * assembly's and its outputs are untouched, nothing is made again.
+ * documents, the npm lockfile (the SBOM and the attestation name it), the facts MANIFEST.json and
+ * the attestation record, the signing key, the verifier, the tool versions and the engine's own
+ * code. When it matches the last assembly's and its outputs are untouched, nothing is made again.
  */
 function assemblyKey(ctx: AssembleContext): string {
   const facts = {
@@ -49,6 +53,8 @@ function assemblyKey(ctx: AssembleContext): string {
     version: ctx.version,
     git: ctx.git,
     buildUser: ctx.buildUser,
+    builderId: ctx.builderId,
+    target: ctx.target,
     production: ctx.options.production,
     signing: { mode: ctx.signer.mode, fingerprint: ctx.signer.fingerprint },
     publicKey: ctx.signer.publicKey,

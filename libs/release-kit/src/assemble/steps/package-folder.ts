@@ -20,6 +20,7 @@ export const packageFolder: AssembleStep = {
       zip: partialPathFor(final.zip),
       publicKey: partialPathFor(final.publicKey),
       verifier: partialPathFor(final.verifier),
+      attestation: partialPathFor(final.attestation),
     };
     ctx.onFailure(() => {
       for (const p of [...Object.values(ctx.partial), ...Object.values(ctx.mirrors)]) rmSync(p, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { archiveNames, PUBLIC_KEY_FILE } from '../../format/layout';
+import { archiveNames, attestationName, PUBLIC_KEY_FILE } from '../../format/layout';
 import { sha256 } from '../../support/digest';
 import { spareFor } from '../../support/move-into-place';
 import { VERIFIER_FILE } from '../../verifier/bundle';
@@ -20,7 +20,10 @@ export const recordState: AssembleStep = {
         files.map((f) => [f.path, { sha256: f.sha256, ...(folder.linked.get(f.path) ?? stamp(join(final.packageDir, f.path))!) }]),
       ),
       outputs: Object.fromEntries(
-        [names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE].map((name) => [name, stamp(join(ctx.outputDir, name))!]),
+        [names.tarGz, names.zip, PUBLIC_KEY_FILE, VERIFIER_FILE, attestationName(ctx.top)].map((name) => [
+          name,
+          stamp(join(ctx.outputDir, name))!,
+        ]),
       ),
       layouts: ctx.layouts,
       // The archives just replaced, now the spares, as the last assembly recorded them; or the copies just made.
