@@ -16,6 +16,8 @@ export interface ExportPreset {
   embedPck: boolean;
   /** Comma-separated wildcards of files the export leaves out. */
   excludeFilter: string;
+  /** The preset's `[preset.N.options]` section, unquoted. */
+  options: Record<string, string>;
 }
 
 /** The presets of an export_presets.cfg (Godot 3 and 4 write the same INI-like format). */
@@ -45,6 +47,7 @@ export function parseExportPresets(text: string): ExportPreset[] {
       exportPath: values.export_path ?? '',
       embedPck: options['binary_format/embed_pck'] === 'true',
       excludeFilter: values.exclude_filter ?? '',
+      options,
     });
   }
   return presets;

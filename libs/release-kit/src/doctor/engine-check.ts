@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExportPreset, findGodot, FoundGodot, parseExportPresets, requiredGodot } from '../build/godot';
 import { Check, CheckStatus, DoctorInput, GodotExportTarget, skipOrStop } from './check';
-import { presetOptions, templateNeed } from './export-templates';
+import { templateNeed } from './export-templates';
 
 export interface EngineChecks {
   checks: Check[];
@@ -40,8 +40,7 @@ function checkExport(target: GodotExportTarget, input: DoctorInput): { found: Ch
     return stop('project', `${shown(target.projectDir)} has no project.godot`, "point the target's project option at it");
   if (!existsSync(presetsFile))
     return stop('preset', `${shown(presetsFile)} is missing`, 'create the export presets in the editor (Project > Export)');
-  const presetsText = readFileSync(presetsFile, 'utf8');
-  const presets = parseExportPresets(presetsText);
+  const presets = parseExportPresets(readFileSync(presetsFile, 'utf8'));
   const preset = presets.find((p) => p.name === target.preset);
   if (!preset) {
     const names = presets.map((p) => `"${p.name}"`).join(', ') || 'none';
@@ -75,8 +74,7 @@ function checkExport(target: GodotExportTarget, input: DoctorInput): { found: Ch
       : engineCheck(target, 'engine', 'ok', `${engine}; the project needs ${needs}`),
   );
   // A pack export (--export-pack) reads no template.
-  if (target.mode !== 'pack')
-    checks.push(templateCheck(target, target.mode, preset, presetOptions(presetsText, preset.name), godot, input.env));
+  if (target.mode !== 'pack') checks.push(templateCheck(target, target.mode, preset, preset.options, godot, input.env));
   return { found: checks, exports: true };
 }
 

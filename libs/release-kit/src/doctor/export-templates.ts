@@ -65,21 +65,3 @@ function dataFolder(binary: string, env: NodeJS.ProcessEnv): string {
   const data = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : join(env.HOME || homedir(), '.local/share');
   return join(data, 'godot');
 }
-
-/** The options section of a preset in export_presets.cfg (parseExportPresets keeps only a few of them). */
-export function presetOptions(presetsText: string, presetName: string): Options {
-  const sections = new Map<string, Options>();
-  let current: Options | undefined;
-  for (const raw of presetsText.split(/\r?\n/)) {
-    const line = raw.trim();
-    const header = /^\[([^\]]+)\]$/.exec(line);
-    if (header) sections.set(header[1], (current = {}));
-    else if (current && line.indexOf('=') > 0 && !line.startsWith(';'))
-      current[line.slice(0, line.indexOf('=')).trim()] = line
-        .slice(line.indexOf('=') + 1)
-        .trim()
-        .replace(/^"(.*)"$/, '$1');
-  }
-  const preset = [...sections].find(([name, values]) => /^preset\.\d+$/.test(name) && values.name === presetName);
-  return preset ? (sections.get(`${preset[0]}.options`) ?? {}) : {};
-}
