@@ -195,14 +195,15 @@ test('real Docker engine: an image whose server never answers its HEALTHCHECK fa
   const main = join(ws, FIXTURE, 'main.gd');
   writeFileSync(main, readFileSync(main, 'utf8').replace('_server.listen(PORT, ', '_server.listen(PORT + 1, '));
   try {
-    const run = nx(ws, ['run', 'godot3-hello:image', '--skip-nx-cache', '--smokeTimeout=8'], {
+    const run = nx(ws, ['run', 'godot3-hello:image', '--skip-nx-cache', '--smokeTimeout=20'], {
       ...env,
       BASE_IMAGE: localGodot3RuntimeImage(),
     });
     assert.is.not(run.status, 0, run.output);
     assert.match(
       run.output,
-      /fixtures\/godot3-hello\/Dockerfile: the image does not start:\n {2}- HEALTHCHECK: not healthy within 8 s; the last probe exited 1/,
+      /fixtures\/godot3-hello\/Dockerfile: the image does not start:\n {2}- HEALTHCHECK: not healthy within 20 s; the last probe exited 1/,
+      run.output,
     );
     assert.is(sh('/', 'docker image inspect spacetime-vr:dev').status, 1, 'the broken image keeps no tag');
   } finally {
