@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, the tools the tests use as a recipient would:
 # GnuPG, GNU tar and gzip, zip/unzip, Python 3 (zipfile), git, Chromium, the validation tools,
 # the Docker engine, Godot 3, a container registry, pigz (for the benchmark) and the archive readers
-# (bsdtar, 7-Zip, Java); then Helm 3, which Debian does not package.
+# (bsdtar, 7-Zip, Java), skopeo, qemu-user-static and Hypothesis; then Helm 3, which Debian does not package.
 # Idempotent; needs root.
 set -euo pipefail
 
@@ -40,6 +40,9 @@ declare -A package_for=(
   [7z]=p7zip-full
   [java]=default-jre-headless
   [javac]=default-jdk-headless
+  # binaries:image's multi-arch OCI image: read back from the registry, and the arm64 server run
+  [skopeo]=skopeo
+  [qemu-aarch64-static]=qemu-user-static
 )
 
 missing=()
@@ -49,6 +52,8 @@ for tool in "${!package_for[@]}"; do
 done
 # The tests' local base image copies /bin/busybox into an empty root: it must be the static one.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+# The tests section's property-based tests (Hypothesis), unit-tested here.
+python3 -c 'import hypothesis' >/dev/null 2>&1 || missing+=(python3-hypothesis)
 
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
