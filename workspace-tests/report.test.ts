@@ -10,6 +10,7 @@ import { formatSha256Sums } from '../libs/release-kit/src/format/checksums';
 import { stableJsonBytes } from '../libs/release-kit/src/support/stable-json';
 import { pngSize, renderPage } from './chromium';
 import { tarGz } from './crafted-archives';
+import { putObject, startS3Server } from '../libs/release-kit/test/s3-server';
 import { cleanUp, copyWorkspace, nx, sh, tempDir } from './workspace';
 
 // One build of the package; the "old" package is a copy of it with one change of each kind
@@ -49,7 +50,7 @@ test('release:diff against a copy changed once in each kind reports exactly thos
   changeToOldPackage(old);
   await reseal(old);
 
-  const run = nx(ws, ['run', 'release:diff', `--from=${old}`, '--json', '--output-style=static'], env);
+  const run = nx(ws, ['run', 'release:diff', `--from=${old}`, '--output-style=static'], env);
   assert.is(run.status, 0, run.output);
   const diff = JSON.parse(readFileSync(join(ws, 'dist/release/release-diff.json'), 'utf8'));
   assert.is(diff.from.version, '2.4.0');
@@ -81,6 +82,8 @@ test('release:diff against a copy changed once in each kind reports exactly thos
     'kubernetes | changed | staging | apps/v1 Deployment spacetime-vr-staging/spacetime-vr | spec.replicas: 3 → 2',
     'kubernetes | added | staging | policy/v1 PodDisruptionBudget spacetime-vr-staging/spacetime-vr',
     'alert-rules | added | monitoring/prometheus/alerts.yml | SpaceTimeAllServersDown (critical)',
+    'alert-rules | changed | monitoring/prometheus/alerts.yml | SpaceTimeServerDown (critical) | ' +
+      'expr: "up == 0" → "up{job=\\"spacetime-vr\\"} == 0" | for: "5m" → "2m"',
     'dashboards | removed | monitoring/grafana/dashboards | legacy-lobby "Legacy <Lobby> & Queues"',
     'migrations | added | scripts/migration/sql | 003_create_inventory_and_player_state.sql',
     `image | changed | image | image ID | sha256:${'a'.repeat(64)} → sha256:${'b'.repeat(64)}`,
@@ -94,8 +97,35 @@ test('release:diff against a copy changed once in each kind reports exactly thos
   assert.match(markdown, '# Release diff: 2.4.0 → 2.5.0');
   assert.match(markdown, '- **added** policy/v1 PodDisruptionBudget spacetime-vr-staging/spacetime-vr');
   assert.match(markdown, '- **removed** docs/notes \\<old\\> \\& more.md');
-  assert.match(run.output, '"version": "2.4.0"');
+  assert.match(markdown, '### staging\n\n- **added** `KUBERNETES_NAMESPACE`\n- **removed** `LEGACY_TOKEN`\n');
+  // The terminal gets plain text: the same names without Markdown's escapes.
+  assert.match(run.output, /Release diff: 2\.4\.0 → 2\.5\.0\n=+\n/);
+  assert.match(run.output, /\n\s+added\s+KUBERNETES_NAMESPACE\n\s+removed\s+LEGACY_TOKEN\n/);
+  assert.match(run.output, /\n\s+removed\s+docs\/notes <old> & more\.md\n/);
+  assert.match(run.output, /for: "5m" → "2m"/);
+  assert.not.match(run.output, /\\_|\\<|\*\*/);
   for (const text of [run.output, markdown, JSON.stringify(diff)]) assert.not.match(text, SECRET_VALUE);
+});
+
+test('release:diff --from=<version> reads an s3:// repository (s3rver), verifies what it downloads and prints JSON with --json', async () => {
+  const s3 = await startS3Server(tempDir('s3rver'), ['artifacts']);
+  try {
+    // The archive as assemble wrote it, before the edits the test above made to the folder.
+    for (const name of ['spacetime-vr-v2.5.0.tar.gz', 'release-signing-key.asc'])
+      await putObject(s3.client, 'artifacts', `team/releases/v2.5.0/${name}`, readFileSync(join(ws, 'dist/release', name)));
+    const s3env = { ...env, ...s3.env, ARTIFACT_REPO: 's3://artifacts/team' };
+    const run = nx(ws, ['run', 'release:diff', '--from=2.5.0', '--json', '--output-style=static'], s3env);
+    assert.is(run.status, 0, run.output);
+    assert.match(run.output, '"source": "s3://artifacts/team/releases/v2.5.0/spacetime-vr-v2.5.0.tar.gz"');
+    const diff = JSON.parse(readFileSync(join(ws, 'dist/release/release-diff.json'), 'utf8'));
+    const files = diff.sections.find((x: { id: string }) => x.id === 'files').changes.map((c: { subject: string }) => c.subject);
+    assert.ok(files.includes('binaries/spacetime-server'), JSON.stringify(files));
+    const missing = nx(ws, ['run', 'release:diff', '--from=2.3.0', '--output-style=static'], s3env);
+    assert.is.not(missing.status, 0, missing.output);
+    assert.match(missing.output, 'version 2.3.0 is not in ARTIFACT_REPO (s3://artifacts/team)');
+  } finally {
+    await s3.close();
+  }
 });
 
 test('release:report writes a self-contained page that renders in Chromium at phone and desktop widths', async () => {
@@ -203,9 +233,13 @@ test('release:diff refuses an old archive that does not verify, and writes nothi
   const repo = tempDir('hostile-repo');
   mkdirSync(join(repo, 'releases/v2.4.0'), { recursive: true });
   writeFileSync(join(repo, `releases/v2.4.0/${top}.tar.gz`), hostile);
+  // Without ARTIFACT_REPO a version is read from the default repository, as release:publish writes it.
+  mkdirSync(join(ws, 'dist/artifact-repo/releases/v2.4.0'), { recursive: true });
+  writeFileSync(join(ws, `dist/artifact-repo/releases/v2.4.0/${top}.tar.gz`), hostile);
   for (const [from, extraEnv] of [
     [join(dir, `${top}.tar.gz`), {}],
     ['2.4.0', { ARTIFACT_REPO: pathToFileURL(repo).href }],
+    ['2.4.0', { ARTIFACT_REPO: '' }],
   ] as const) {
     const run = nx(ws, ['run', 'release:diff', `--from=${from}`, '--output-style=static'], { ...env, ...extraEnv });
     assert.is.not(run.status, 0, run.output);
@@ -216,8 +250,11 @@ test('release:diff refuses an old archive that does not verify, and writes nothi
 
 /** The changes a reviewer should see, made backwards: to the old package. */
 function changeToOldPackage(dir: string): void {
-  const edit = (path: string, change: (text: string) => string) =>
-    writeFileSync(join(dir, path), change(readFileSync(join(dir, path), 'utf8')));
+  const edit = (path: string, change: (text: string) => string) => {
+    const text = readFileSync(join(dir, path), 'utf8');
+    assert.is.not(change(text), text, `${path}: the edit found nothing to change`);
+    writeFileSync(join(dir, path), change(text));
+  };
   // Files: one added in the new package, one removed (with characters HTML and Markdown care about).
   rmSync(join(dir, 'security/reports/VULNERABILITY_ASSESSMENT.md'));
   writeFileSync(join(dir, 'docs/notes <old> & more.md'), '# notes\n');
@@ -232,8 +269,15 @@ function changeToOldPackage(dir: string): void {
         '      apiVersion: policy/v1\n      kind: PodDisruptionBudget\n      metadata:\n        name: spacetime-vr\n',
     ),
   );
-  // Monitoring: one alert rule is new, one dashboard was dropped.
-  edit('monitoring/prometheus/alerts.yml', (t) => t.replace(/ {6}- alert: SpaceTimeAllServersDown\n[\s\S]*?(?= {6}- alert: )/, ''));
+  // Monitoring: one alert rule is new, one waited 5m and had another expression, one dashboard was dropped.
+  edit('monitoring/prometheus/alerts.yml', (t) =>
+    t
+      .replace(/ {6}- alert: SpaceTimeAllServersDown\n[\s\S]*?(?= {6}- alert: )/, '')
+      .replace(
+        '- alert: SpaceTimeServerDown\n        expr: up{job="spacetime-vr"} == 0\n        for: 2m\n',
+        '- alert: SpaceTimeServerDown\n        expr: up == 0\n        for: 5m\n',
+      ),
+  );
   writeFileSync(
     join(dir, 'monitoring/grafana/dashboards/legacy-lobby.json'),
     JSON.stringify({ uid: 'legacy-lobby', title: 'Legacy <Lobby> & Queues', panels: [] }),

@@ -1,5 +1,6 @@
 export interface DiffExecutorSchema {
   from: string;
+  artifactRepo?: string;
   outputDir: string;
   json: boolean;
 }

@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
 import { packageFolderName } from '@spacetime/release-kit/src/format/layout';
 import { loadReleaseConfig } from '@spacetime/release-kit/src/format/release-config';
-import { resolvePackageSource } from '@spacetime/release-kit/src/report/package-source';
+import { openPackageSource } from '@spacetime/release-kit/src/report/package-source';
 import { diffReleases } from '@spacetime/release-kit/src/report/release-diff';
 import { writeReleaseReport } from '@spacetime/release-kit/src/report/release-report';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
@@ -16,11 +16,9 @@ export default async function report(options: ReportExecutorSchema, context: Exe
     const version = readVersion(join(context.root, 'VERSION'));
     const outputDir = join(context.root, options.outputDir);
     const current = join(outputDir, packageFolderName(version));
-    const diff = options.from
-      ? await diffReleases(resolvePackageSource(options.from, context.root), current, {
-          from: options.from,
-          to: relative(context.root, current),
-        })
+    const from = options.from ? await openPackageSource(options.from, { workspaceRoot: context.root, env: process.env }) : undefined;
+    const diff = from
+      ? await diffReleases(from.path, current, { from: from.shownAs, to: relative(context.root, current) }).finally(() => from.dispose())
       : undefined;
     const started = Date.now();
     const result = writeReleaseReport({

@@ -1,10 +1,12 @@
-import type { VersionBump } from '@spacetime/release-kit/src/versioning/bump';
+import type { BumpRequest } from '@spacetime/release-kit/src/versioning/bump';
 
 export interface VersionExecutorSchema {
-  bump?: VersionBump;
+  bump?: BumpRequest;
   preid?: string;
   to?: string;
+  force: boolean;
   title?: string;
   config: string;
+  changelog: string;
   dryRun: boolean;
 }

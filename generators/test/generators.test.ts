@@ -208,8 +208,9 @@ test('version: VERSION and the release notes source, from the commits', async ()
   );
   assert.match(
     notes,
-    /## Breaking Changes\n\n- clients must send a session id \(a3\)\n\n## New Features\n\n- \*\*vr:\*\* foveated rendering hints \(a1\)\n\n## Fixes\n\n- reconnect storm \(a3\)\n\n## Performance\n\n- \*\*tick:\*\* halve allocations \(a2\)\n/,
+    /## Breaking Changes\n\n- reconnect storm: clients must send a session id \(a3\)\n\n## New Features\n\n- \*\*vr:\*\* foveated rendering hints \(a1\)\n\n## Performance\n\n- \*\*tick:\*\* halve allocations \(a2\)\n/,
   );
+  assert.match(tree.read('CHANGELOG.md', 'utf-8')!, /\n## \[3\.0\.0\] - \d{4}-\d\d-\d\d\n\n### Breaking Changes\n\n- reconnect storm: /);
   assert.match(notes, /## Verifying This Release\n\n```bash\ngpg --import release-signing-key.asc/);
   await versionGenerator(tree, { bump: 'prerelease', preid: 'rc', title: 'RC' }, history());
   assert.is(tree.read('VERSION', 'utf-8'), '3.0.1-rc.0\n');

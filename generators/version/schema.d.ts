@@ -1,8 +1,9 @@
-import type { VersionBump } from '@spacetime/release-kit/src/versioning/bump';
+import type { BumpRequest } from '@spacetime/release-kit/src/versioning/bump';
 
 export interface VersionGeneratorSchema {
-  bump?: VersionBump;
+  bump?: BumpRequest;
   preid?: string;
   to?: string;
+  force?: boolean;
   title: string;
 }

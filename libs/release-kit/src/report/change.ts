@@ -20,6 +20,8 @@ export interface Differ {
   title: string;
   /** Package-relative paths whose contents this differ reads (others are never loaded). */
   reads?: RegExp;
+  /** Its subjects are identifiers (environment keys): code in Markdown. */
+  codeSubjects?: boolean;
   diff(before: ReleasePackage, after: ReleasePackage): Change[];
 }
 

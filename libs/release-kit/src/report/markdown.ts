@@ -1,47 +1,33 @@
-import { Change } from './change';
-import { changeCount, ReleaseDiff } from './release-diff';
+import { DiffStyle, renderDiff } from './diff-document';
+import { ReleaseDiff } from './release-diff';
 
-/** The release diff as Markdown: one heading per kind, one sub-heading per scope, one line per change. */
+const MARKDOWN: DiffStyle = {
+  name: escapeMarkdown,
+  code: codeSpan,
+  title: (text) => [`# ${text}`, ''],
+  fact: (text) => `- ${text}`,
+  warning: (text) => `**${text}**`,
+  heading: (text) => ['', `## ${text}`, ''],
+  scope: (text) => [`### ${text}`, ''],
+  change: (change, subject) => `- **${change}** ${subject}`,
+  detail: (text) => `  - ${text}`,
+  noChanges: 'No changes.',
+};
+
+/** The release diff as Markdown (release-diff.md). */
 export function diffMarkdown(diff: ReleaseDiff): string {
-  const lines = [
-    `# Release diff: ${escapeMarkdown(diff.from.version)} → ${escapeMarkdown(diff.to.version)}`,
-    '',
-    `- from: ${escapeMarkdown(diff.from.source)} ` +
-      `(commit ${escapeMarkdown(diff.from.git_commit)}, built ${escapeMarkdown(diff.from.build_date)})`,
-    `- to: ${escapeMarkdown(diff.to.source)} ` +
-      `(commit ${escapeMarkdown(diff.to.git_commit)}, built ${escapeMarkdown(diff.to.build_date)})`,
-    ...(diff.same_key
-      ? [`- both signed by ${escapeMarkdown(diff.to.signed_by)}`]
-      : [
-          `- **signed by another key**: ${escapeMarkdown(diff.from.signed_by)} (from) and ` +
-            `${escapeMarkdown(diff.to.signed_by)} (to); check that both are keys you trust`,
-        ]),
-    `- ${changeCount(diff)} changes`,
-  ];
-  for (const section of diff.sections) {
-    lines.push('', `## ${section.title}`, '');
-    if (!section.changes.length) {
-      lines.push('No changes.');
-      continue;
-    }
-    let scope: string | undefined;
-    for (const change of section.changes) {
-      if (change.scope !== scope) {
-        if (scope !== undefined) lines.push('');
-        scope = change.scope;
-        lines.push(`### ${escapeMarkdown(scope)}`, '');
-      }
-      lines.push(changeLine(change), ...(change.details ?? []).map((d) => `  - ${escapeMarkdown(d)}`));
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
-function changeLine(change: Change): string {
-  return `- **${change.change}** ${escapeMarkdown(change.subject)}`;
+  return renderDiff(diff, MARKDOWN);
 }
 
 /** Backslash-escapes what Markdown would read as markup or HTML (names may hold any of it). */
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]<>|~&]/g, (c) => `\\${c}`);
+}
+
+/** A code span that holds `text` as it is: its fence is longer than any run of backticks inside. */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = /^[` ]|[` ]$/.test(text) ? ' ' : '';
+  return `${fence}${pad}${text.replace(/\n/g, ' ')}${pad}${fence}`;
 }

@@ -50,17 +50,20 @@ function sameValue(a: Node, b: Node): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** `spec.replicas: 3 → 5`, `metadata.labels.tier: added "game"`, `spec.paused: removed`. */
-export function formatPathChange(change: PathChange, hideValues = false): string {
-  const show = (v: unknown) => (hideValues ? '(value hidden)' : compact(v));
-  if (!('before' in change) || change.before === undefined) return `${change.path}: added ${show(change.after)}`;
-  if (!('after' in change) || change.after === undefined) return `${change.path}: removed`;
-  return hideValues ? `${change.path}: changed (value hidden)` : `${change.path}: ${compact(change.before)} → ${compact(change.after)}`;
-}
-
 const MAX_VALUE = 80;
 
-function compact(value: unknown): string {
+/**
+ * `spec.replicas: 3 → 5`, `metadata.labels.tier: added "game"`, `spec.paused: removed`. Values
+ * are JSON, cut at `maxValue` characters.
+ */
+export function formatPathChange(change: PathChange, hideValues = false, maxValue = MAX_VALUE): string {
+  const show = (v: unknown) => (hideValues ? '(value hidden)' : compact(v, maxValue));
+  if (!('before' in change) || change.before === undefined) return `${change.path}: added ${show(change.after)}`;
+  if (!('after' in change) || change.after === undefined) return `${change.path}: removed`;
+  return hideValues ? `${change.path}: changed (value hidden)` : `${change.path}: ${show(change.before)} → ${show(change.after)}`;
+}
+
+function compact(value: unknown, maxValue: number): string {
   const text = JSON.stringify(value) ?? String(value);
-  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+  return text.length > maxValue ? `${text.slice(0, maxValue - 1)}…` : text;
 }

@@ -4,9 +4,20 @@ import { parseVersion } from './version-file';
 
 export const VERSION_BUMPS = ['major', 'minor', 'patch', 'premajor', 'preminor', 'prepatch', 'prerelease'] as const;
 export type VersionBump = (typeof VERSION_BUMPS)[number];
+/** `auto`: the bump the conventional commits call for (the default). */
+export const AUTO_BUMP = 'auto';
+export type BumpRequest = VersionBump | typeof AUTO_BUMP;
+
+/** What a release changes for its users, by SemVer, lowest first. */
+export const RELEASE_LEVELS = ['patch', 'minor', 'major'] as const;
+export type ReleaseLevel = (typeof RELEASE_LEVELS)[number];
+
+export function levelRank(level: ReleaseLevel): number {
+  return RELEASE_LEVELS.indexOf(level);
+}
 
 export interface VersionRequest {
-  /** How to bump the current version. */
+  /** How to bump the current version; `auto` is decided from the commits before nextVersion. */
   bump?: VersionBump;
   /** Pre-release identifier for the pre* bumps, e.g. `rc` (2.5.0 -> prerelease -> 2.5.1-rc.0). */
   preid?: string;
@@ -45,6 +56,36 @@ export function nextVersion(current: string, request: VersionRequest): string {
     });
   }
   return next;
+}
+
+/**
+ * The level of the release `version` leads to (itself, or the final version of a pre-release)
+ * above the release `released`: 2.5.0 -> 2.6.0-rc.1 is a minor release.
+ */
+export function releaseLevel(released: string, version: string): ReleaseLevel {
+  if (semver.major(version) !== semver.major(released)) return 'major';
+  if (semver.minor(version) !== semver.minor(released)) return 'minor';
+  return 'patch';
+}
+
+/**
+ * The bump that makes the next version for a release of `level` after the release `released`
+ * (none before the first release). A pre-release whose own release is already of that level is
+ * continued (`--preid`) or made final; otherwise the version moves by `level`, or to the first
+ * pre-release of it with `--preid`.
+ */
+export function automaticBump(current: string, level: ReleaseLevel, released: string | undefined, preid?: string): VersionBump {
+  if (semver.prerelease(current) !== null) {
+    const covered = released === undefined || levelRank(releaseLevel(released, current)) >= levelRank(level);
+    if (covered) return preid === undefined ? finalizingBump(current) : 'prerelease';
+  }
+  return preid === undefined ? level : `pre${level}`;
+}
+
+/** The bump semver.inc turns into the final version of a pre-release: 2.6.0-rc.1 by minor is 2.6.0. */
+function finalizingBump(prerelease: string): ReleaseLevel {
+  if (semver.patch(prerelease) > 0) return 'patch';
+  return semver.minor(prerelease) > 0 ? 'minor' : 'major';
 }
 
 /** The spec's tag name and its annotation: `v2.5.0`, "Release v2.5.0 - VR Performance Optimizations". */

@@ -9,6 +9,7 @@ export const envTemplatesDiffer: Differ = {
   id: 'env-templates',
   title: 'Environment template keys',
   reads: TEMPLATE,
+  codeSubjects: true,
   diff: (before, after) => scopedChanges(keysByEnvironment(before), keysByEnvironment(after)),
 };
 
