@@ -14,13 +14,14 @@ import { productionGate } from './steps/production-gate';
 import { provenance } from './steps/provenance';
 import { rootFiles } from './steps/root-files';
 import { scanSpareFolder } from './steps/scan-spare-folder';
+import { securityEvidence } from './steps/security-evidence';
 import { swap } from './steps/swap';
 import { recordState } from './steps/state';
 
 export type { AssembleOptions, AssembleResult } from './context';
 
 /** What the release is made of, and whether it may be built: nothing is written yet. */
-export const PREPARE_STEPS: AssembleStep[] = [readInputs, productionGate, rootDocuments, planOutputs];
+export const PREPARE_STEPS: AssembleStep[] = [readInputs, productionGate, rootDocuments, securityEvidence, planOutputs];
 
 /** Under the output folder's lock: every output written aside, then moved into place whole. */
 export const WRITE_STEPS: AssembleStep[] = [

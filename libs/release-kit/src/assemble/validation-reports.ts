@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { PackagedSection } from '../archive/archive-writer';
 import type { SectionFragment } from '../format/fragment';
 import { findValidationReport, ValidationReport } from '../validation/validate-section';
 import type { AssembleOptions } from './context';
@@ -10,4 +11,9 @@ export function validationReportFor(options: AssembleOptions, fragment: SectionF
   return options.production
     ? findValidationReport([gate], fragment, 'production')
     : findValidationReport([join(dir, fragment.section, 'report.json'), gate], fragment);
+}
+
+/** Each section's report (see validationReportFor), by section; undefined where none judged its content. */
+export function validationReportsFor(options: AssembleOptions, sections: PackagedSection[]): Record<string, ValidationReport | undefined> {
+  return Object.fromEntries(sections.map(({ fragment }) => [fragment.section, validationReportFor(options, fragment)]));
 }

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import type { PackagedSection } from '../../archive/archive-writer';
+import { FILE_MODE } from '../../format/determinism';
+import { readMadeFile } from '../../format/fragment';
+import type { AssembleContext, AssembleStep } from '../context';
+import { isSecurityReport, REPORTS_DIR, reportEvidence, SecurityReport } from '../report-evidence';
+import { readNpmLock } from '../sbom';
+import { SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from '../security-checklist';
+import type { EvidenceFacts, ImageFacts } from '../security-evidence';
+import { validationReportsFor } from '../validation-reports';
+
+const SECURITY_SECTION = REPORTS_DIR.split('/')[0];
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The evidence of the security reports: for each report of the security section that asks for it,
+ * an evidence file beside it, judged from this build's own data; then the answered checklist again,
+ * counting the evidence files among those SHA256SUMS lists. (A production release never gets here
+ * with a FAIL: the production gate and the checklist refuse every cause of one first.)
+ */
+export const securityEvidence: AssembleStep = {
+  name: 'security evidence',
+  run(ctx) {
+    const security = ctx.sections.find((s) => s.fragment.section === SECURITY_SECTION);
+    if (!security) return;
+    const { fragment, outputDir } = security;
+    const reports: SecurityReport[] = fragment.files
+      .filter((f) => isSecurityReport(f.path))
+      .map((file) => ({
+        path: file.path,
+        text: (file.source ? readFileSync(ctx.at(file.source)) : readMadeFile(outputDir, file)).toString('utf8'),
+      }));
+    const entries = [...fragment.directories, ...fragment.files.map((f) => f.path)];
+    const facts = evidenceFacts(ctx);
+    const evidence = reportEvidence(reports, facts, entries);
+    ctx.documents.push(...evidence.map((e) => ({ path: e.path, data: e.data, mode: FILE_MODE })));
+    // The answered checklist counts the files SHA256SUMS lists: the documents step counted them
+    // before the evidence files were made. Every file but SHA256SUMS and its signature: the
+    // sections', the documents (this checklist and the evidence among them), the SBOM and MANIFEST.json.
+    const checklist = ctx.documents.find((d) => d.path === SECURITY_CHECKLIST_FILE);
+    if (checklist) checklist.data = securityChecklistMarkdown({ ...facts, checksummed: facts.files.size + ctx.documents.length + 2 });
+  },
+};
+
+function evidenceFacts(ctx: AssembleContext): EvidenceFacts {
+  const { sections } = ctx;
+  const godot = sections.map((s) => s.fragment.metadata.godot).find(isRecord);
+  return {
+    version: ctx.version,
+    reports: validationReportsFor(ctx.options, sections),
+    signing: { mode: ctx.signer.mode, fingerprint: ctx.signer.fingerprint },
+    files: new Set(sections.flatMap((s) => s.fragment.files.map((f) => f.path))),
+    image: imageFacts(sections),
+    skipped: ctx.skipped,
+    now: ctx.now,
+    sbom: {
+      npmPackages: readNpmLock(ctx.at('package-lock.json'), 'package-lock.json').length,
+      engine: typeof godot?.version === 'string' ? godot.version : undefined,
+    },
+  };
+}
+
+/**
+ * The image a build target recorded (artifacts.json, carried in its section's fragment), read
+ * tolerantly: its ID and tags, any other field that holds a SHA-256 digest (or an object with a
+ * `digest`), the tarball the section ships and the base image.
+ */
+function imageFacts(sections: PackagedSection[]): ImageFacts | undefined {
+  for (const { fragment } of sections) {
+    const image = fragment.metadata.image;
+    if (!isRecord(image) || typeof image.id !== 'string') continue;
+    const digests = Object.entries(image)
+      .filter(([field]) => field !== 'id' && field !== 'base')
+      .flatMap(([field, value]) => {
+        const digest = isRecord(value) ? value.digest : value;
+        return typeof digest === 'string' && DIGEST.test(digest) ? [[field, digest] as const] : [];
+      });
+    const tarball =
+      typeof image.tarball === 'string' ? fragment.files.find((f) => f.path.endsWith(`/${image.tarball as string}`)) : undefined;
+    const base = image.base;
+    return {
+      id: image.id,
+      tags: Array.isArray(image.tags) ? image.tags.filter((t): t is string => typeof t === 'string') : [],
+      digests: Object.fromEntries(digests),
+      tarball: tarball && { path: tarball.path, sha256: tarball.sha256 },
+      base:
+        isRecord(base) && typeof base.name === 'string'
+          ? { name: base.name, id: typeof base.id === 'string' ? base.id : undefined }
+          : undefined,
+    };
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
