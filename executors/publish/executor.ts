@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
 import { loadReleaseConfig } from '@spacetime/release-kit/src/format/release-config';
-import { defaultArtifactRepo } from '@spacetime/release-kit/src/publish/artifact-repository';
+import { chooseArtifactRepo } from '@spacetime/release-kit/src/publish/artifact-repository';
 import { DEFAULT_PART_SIZE, publishRelease } from '@spacetime/release-kit/src/publish/publish';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
@@ -12,11 +12,12 @@ export default async function publish(options: PublishExecutorSchema, context: E
   return runExecutor(async () => {
     const configFile = options.config;
     const config = loadReleaseConfig(join(context.root, configFile), configFile);
-    const [artifactRepo, artifactRepoSource] = options.artifactRepo
-      ? [options.artifactRepo, '--artifactRepo']
-      : process.env.ARTIFACT_REPO
-        ? [process.env.ARTIFACT_REPO, 'ARTIFACT_REPO']
-        : [defaultArtifactRepo(context.root), 'the default repository'];
+    const { url: artifactRepo, source: artifactRepoSource } = chooseArtifactRepo(
+      options.artifactRepo,
+      process.env,
+      context.root,
+      '--artifactRepo',
+    );
     await publishRelease({
       outputDir: join(context.root, options.outputDir),
       outputDirShownAs: options.outputDir,

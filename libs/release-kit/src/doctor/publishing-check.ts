@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { dockerClient } from '../build/docker-image';
-import { defaultArtifactRepo, parseArtifactRepo } from '../publish/artifact-repository';
+import { chooseArtifactRepo, parseArtifactRepo } from '../publish/artifact-repository';
 import { checkRegistry, registryAuth } from '../publish/registry-push';
 import { s3Client } from '../publish/s3-repository';
 import { ReleaseError } from '../support/errors';
@@ -22,11 +22,7 @@ export async function checkPublishing(input: DoctorInput): Promise<Check[]> {
 
 /** The repository publish picks (its artifactRepo option, ARTIFACT_REPO, the default), as its preflight would find it. */
 async function checkArtifactRepository(input: DoctorInput): Promise<Check> {
-  const [url, source] = input.publish.artifactRepo
-    ? [input.publish.artifactRepo, 'the artifactRepo option']
-    : input.env.ARTIFACT_REPO
-      ? [input.env.ARTIFACT_REPO, 'ARTIFACT_REPO']
-      : [defaultArtifactRepo(input.workspaceRoot), 'the default repository'];
+  const { url, source } = chooseArtifactRepo(input.publish.artifactRepo, input.env, input.workspaceRoot, 'the artifactRepo option');
   const name = 'artifact repository';
   let address;
   try {

@@ -71,6 +71,28 @@ export function defaultArtifactRepo(workspaceRoot: string): string {
   return `file://${join(workspaceRoot, 'dist/artifact-repo')}`;
 }
 
+/** The repository chosen, and the setting that gave it, for messages. */
+export interface ChosenArtifactRepo {
+  url: string;
+  /** `optionShownAs`, `ARTIFACT_REPO` or `the default repository`. */
+  source: string;
+}
+
+/**
+ * The repository release:publish uses, and release:doctor and release:diff read: the option when
+ * set, else ARTIFACT_REPO, else the default (empty values count as unset).
+ */
+export function chooseArtifactRepo(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv,
+  workspaceRoot: string,
+  optionShownAs = '--artifactRepo',
+): ChosenArtifactRepo {
+  if (option) return { url: option, source: optionShownAs };
+  if (env.ARTIFACT_REPO) return { url: env.ARTIFACT_REPO, source: 'ARTIFACT_REPO' };
+  return { url: defaultArtifactRepo(workspaceRoot), source: 'the default repository' };
+}
+
 export function parseArtifactRepo(url: string, shownAs: string): RepositoryAddress {
   const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (s3) return { kind: 's3', bucket: s3[1], prefix: (s3[2] ?? '').replace(/^\/+|\/+$/g, '') };

@@ -7,7 +7,7 @@ import valid from 'semver/functions/valid';
 import { archiveNames, attestationName, packageFolderName, PUBLIC_KEY_FILE } from '../format/layout';
 import { ReleaseError } from '../support/errors';
 import { isAlive } from '../support/process-alive';
-import { defaultArtifactRepo, parseArtifactRepo } from '../publish/artifact-repository';
+import { chooseArtifactRepo, parseArtifactRepo } from '../publish/artifact-repository';
 import { withRetry } from '../publish/retry';
 import { s3Client, S3Repository } from '../publish/s3-repository';
 
@@ -43,11 +43,7 @@ export async function openPackageSource(from: string, options: PackageSourceOpti
   if (existsSync(path)) return { path, shownAs: from, dispose: () => undefined };
   const version = valid(from.replace(/^v/, ''));
   if (!version) throw new ReleaseError('--from is neither an existing package folder or archive nor a version', { file: from });
-  const [url, setting] = options.artifactRepo
-    ? [options.artifactRepo, '--artifactRepo']
-    : options.env.ARTIFACT_REPO
-      ? [options.env.ARTIFACT_REPO, 'ARTIFACT_REPO']
-      : [defaultArtifactRepo(options.workspaceRoot), 'the default repository'];
+  const { url, source: setting } = chooseArtifactRepo(options.artifactRepo, options.env, options.workspaceRoot, '--artifactRepo');
   const address = parseArtifactRepo(url, setting);
   const folder = `releases/v${version}`;
   const archive = archiveNames(version).tarGz;
