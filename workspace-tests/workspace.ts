@@ -2,11 +2,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { pieceStoreDir } from '../libs/release-kit/src/archive/piece-store';
 
 /** The real workspace these tests copy. */
 export const SOURCE_ROOT = join(__dirname, '..');
 const SKIPPED = new Set(['node_modules', 'dist', '.nx', '.git', 'tmp']);
 const made: string[] = [];
+const copies: string[] = [];
 
 export function tempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `${label}-`));
@@ -15,6 +17,8 @@ export function tempDir(label: string): string {
 }
 
 export function cleanUp(): void {
+  // The copies share node_modules, which keeps a piece store per copy: removed while the link still leads there.
+  for (const root of copies.splice(0)) rmSync(pieceStoreDir(root, ''), { recursive: true, force: true });
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
@@ -24,6 +28,7 @@ export function cleanUp(): void {
  */
 export function copyWorkspace(label = 'workspace'): string {
   const root = join(tempDir(label), 'spacetime');
+  copies.push(root);
   cpSync(SOURCE_ROOT, root, {
     recursive: true,
     filter: (src) => !SKIPPED.has(relative(SOURCE_ROOT, src).split('/')[0]),

@@ -20,6 +20,8 @@ export default async function assemble(options: AssembleExecutorSchema, context:
       production: options.production,
       target: [context.projectName, context.targetName, context.configurationName].filter(Boolean).join(':'),
       log: (line) => console.warn(line),
+      // Nx sets it for --verbose.
+      stepTimes: process.env.NX_VERBOSE_LOGGING === 'true',
     });
     // The report draws the graph of this run (ExecutorContext.taskGraph); see release:report.
     if (context.taskGraph) recordTaskGraph(join(context.root, options.outputDir, TASK_GRAPH_FILE), context.taskGraph);

@@ -5,6 +5,7 @@ import { nxFileMap, nxProjectGraph, readFileMapCache } from 'nx/src/project-grap
 import { resolveArtifacts } from '@spacetime/release-kit/src/section/artifact-set';
 import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
 import { VERSION_TOKEN } from '@spacetime/release-kit/src/format/version-token';
+import { pieceStoreDir } from '@spacetime/release-kit/src/archive/piece-store';
 import { packSection } from '@spacetime/release-kit/src/section/packer';
 import { resolveSectionSources } from '@spacetime/release-kit/src/section/sources';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
@@ -41,6 +42,8 @@ export default async function packageSection(options: PackageSectionExecutorSche
       outputDir: join(context.root, 'dist', 'sections', project),
       mtime: entryEpoch(),
       maxFileBytes: options.maxFileBytes,
+      pieceStore: pieceStoreDir(context.root, project),
+      log: (line) => console.log(`${section}/: ${line}`),
     });
     const bytes = fragment.files.reduce((sum, f) => sum + f.size, 0);
     console.log(`${section}/: ${fragment.files.length} files, ${bytes} bytes${skipped.length ? `, ${skipped.length} skipped` : ''}`);

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pieceStoreDir } from '../../libs/release-kit/src/archive/piece-store';
 import { cleanUp, copyWorkspace, git, tempDir } from '../../workspace-tests/workspace';
 import { debianSize, writeDebianRelease } from './debian-release';
 import { DOCS_DIR, IMAGE_FILE, SERVER_FILE, syntheticSize, writeSyntheticRelease } from './synthetic-release';
@@ -83,9 +84,9 @@ const carefulPipeline =
 // which is measured on its own below, and not part of the build.
 const nxCommand = 'node_modules/.bin/nx';
 const assemble = `${nxCommand} run release:assemble --output-style=static > /dev/null`;
-// Cold: no Nx cache, no daemon, no outputs. Clearing them (and flushing the disk) is not part of the build,
+// Cold: no Nx cache, no daemon, no outputs, no piece store. Clearing them (and flushing the disk) is not part of the build,
 // as clearing pkg/ is not part of (a) and (b).
-const clearOurs = `${nxCommand} reset > /dev/null && rm -rf dist && sync`;
+const clearOurs = `${nxCommand} reset > /dev/null && rm -rf dist ${pieceStoreDir(ws, '')} && sync`;
 const daemonFile = join(ws, '.nx/workspace-data/d/server-process.json');
 
 /** The /proc folder of the workspace's Nx daemon, if one runs. */

@@ -60,8 +60,10 @@ export async function assembleRelease(options: AssembleOptions): Promise<Assembl
 async function runSteps(ctx: AssembleContext, steps: AssembleStep[]): Promise<void> {
   for (const step of steps) {
     if (ctx.upToDate) return;
+    const started = performance.now();
     try {
       await step.run(ctx);
+      if (ctx.options.stepTimes) ctx.log(`step ${step.name}: ${((performance.now() - started) / 1000).toFixed(2)} s`);
     } catch (error) {
       await ctx.rollBack();
       throw error;

@@ -21,6 +21,8 @@ export interface AssembleOptions {
   production: boolean;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Log how long each step took (`nx ... --verbose`). */
+  stepTimes?: boolean;
   /** When certificate expiry is judged (tests); otherwise the time of the run. */
   now?: Date;
   /** The Nx target run, as the provenance attestation records it; by default `release:assemble:<configuration>`. */
@@ -108,6 +110,8 @@ export class AssembleContext {
   deflatedRootFiles!: Promise<DeflatedRootFile[]>;
   folder!: PlacedFolder;
   layouts: Record<string, ArchiveLayout> = {};
+  /** Each archive's SHA-256 by file name, hashed on a worker from the moment it is written. */
+  archiveDigests: Record<string, Promise<string>> = {};
   /** Set by a step that finds the outputs already made: the steps after it do not run. */
   upToDate = false;
 

@@ -5,7 +5,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { BUILD_OUTPUT_STAMPS, changedArtifact, outputStamp, OutputStamp, RACY_MS, sameOutputStamp } from './artifact-set';
 import { fileMode } from '../format/determinism';
 import { deflateOptions } from '../archive/compression';
-import { sha256 } from '../support/digest';
+import { sha256, sha256File } from '../support/digest';
 import { ReleaseError } from '../support/errors';
 import {
   FRAGMENT_FILE,
@@ -24,6 +24,7 @@ import { packageFolderName } from '../format/layout';
 import { renderVersion } from '../format/version-token';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from '../support/move-into-place';
 import { PackFile } from '../archive/pack-file';
+import { PieceStore, PieceWriter } from '../archive/piece-store';
 import { DEFLATE_CHUNK, deflateChunk, deflateWhole, OrderedPipeline } from '../archive/parallel-deflate';
 import { compareBytes, writeStableJson } from '../support/stable-json';
 import { tarHeader, tarPadding } from '../archive/tar-header';
@@ -40,6 +41,10 @@ export interface PackSectionOptions {
   metadata?: Record<string, unknown>;
   /** A larger file is refused before any byte of it is read (default DEFAULT_MAX_FILE_BYTES). */
   maxFileBytes?: number;
+  /** The folder of the section's piece store (pieceStoreDir): deflate pieces of unchanged content are reused from there. */
+  pieceStore?: string;
+  /** Told how many pieces the store gave, of how many. */
+  log?: (line: string) => void;
 }
 
 /** Larger files are streamed fine (PAX sizes, Zip64) but are more likely a mistake than a release artifact. */
@@ -83,6 +88,7 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   const tarPack = new PackFile(join(staging, TAR_PACK));
   const zipPack = new PackFile(join(staging, ZIP_PACK));
   const madePack = new PackFile(join(staging, MADE_PACK));
+  const pieces = PieceStore.open(options.pieceStore);
   const zipQueue = new OrderedPipeline<{ file: PackedFile; deflated: Buffer }>(({ file, deflated }) =>
     placeZipData(file, deflated, zipPack),
   );
@@ -107,10 +113,11 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     tarChecks.push([crc32(data), data.length]);
     batch = batches.take();
     batchSize = 0;
+    const deflated = deflatePiece(pieces, data);
     await tarQueue.push(
-      deflateWhole(data).then((deflated) => {
+      deflated.then((piece) => {
         batches.give(buffer);
-        return { deflated, segment };
+        return { deflated: piece, segment };
       }),
     );
   };
@@ -157,20 +164,15 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       files.push(file);
       if (shipped) {
         Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });
-        // Deflated once, and stored when that does not pay (placeZipData decides). A tiny file is
-        // deflated here: handing it to the thread pool costs more than compressing it.
-        await zipQueue.push(
-          shipped.length < POOL_DEFLATE
-            ? Promise.resolve({ file, deflated: deflatePieceSync(shipped) })
-            : deflateWhole(shipped).then((deflated) => ({ file, deflated })),
-        );
+        // Deflated once, and stored when that does not pay (placeZipData decides).
+        await zipQueue.push(deflatePiece(pieces, shipped, file.sha256).then((deflated) => ({ file, deflated })));
         const header = tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime });
         const padding = tarPadding(shipped.length);
         if (fitsBatch(header, shipped, padding)) await addToBatch(header, shipped, padding);
         else await addOwnMember(header, files.length - 1, shipped.length);
       } else {
         await zipQueue.drain();
-        Object.assign(file, await packLargeFile(source.file!, zipPack));
+        Object.assign(file, await packLargeFile(source.file!, zipPack, pieces, source.sha256));
         await addOwnMember(
           tarHeader({ path: `${top}/${path}`, type: 'file', size: file.size, mode, mtime: options.mtime }),
           files.length - 1,
@@ -195,7 +197,9 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     tarPack.close();
     zipPack.close();
     madePack.close();
+    pieces.close();
   }
+  if (options.pieceStore) options.log?.(`${pieces.hits} of ${pieces.hits + pieces.misses} deflate pieces reused`);
 
   const fragment: SectionFragment = {
     format: FRAGMENT_FORMAT,
@@ -294,11 +298,55 @@ function placeZipData(file: PackedFile, piece: Buffer, zipPack: PackFile): void 
   zipPack.append(FINAL_BLOCK);
 }
 
-/** Streams a large file once: SHA-256, CRC-32 and (unless it does not compress) parallel deflate. */
-async function packLargeFile(file: string, zipPack: PackFile): Promise<Omit<PackedFile, 'path' | 'mode' | 'source'>> {
+/**
+ * One deflate piece of `data`, from the store when it has the piece of these bytes; `sha256`, when
+ * the caller has it. A tiny input is deflated here: handing it to the thread pool costs more than
+ * compressing it.
+ */
+async function deflatePiece(pieces: PieceStore, data: Buffer, digest = sha256(data)): Promise<Buffer> {
+  const key = PieceStore.key('whole', digest);
+  const kept = pieces.get(key);
+  if (kept) return kept;
+  const piece = data.length < POOL_DEFLATE ? deflatePieceSync(data) : await deflateWhole(data);
+  pieces.put(key, piece);
+  return piece;
+}
+
+type LargeFile = Omit<PackedFile, 'path' | 'mode' | 'source'>;
+
+/**
+ * A large file's zip data, from the store when it has the piece of this content: the file is then
+ * read once, to be hashed. The digest is known up front for a build output (its artifacts.json);
+ * another large file is hashed first, so that an unchanged one is not deflated again.
+ */
+async function packLargeFile(file: string, zipPack: PackFile, pieces: PieceStore, recorded: string | undefined): Promise<LargeFile> {
+  const digest = recorded ?? (await sha256File(file));
+  const key = PieceStore.key('chunked', digest);
+  const meta = pieces.meta(key);
+  if (meta?.stored) {
+    const actual = recorded ? await sha256File(file) : digest;
+    return { size: meta.size, sha256: actual, crc32: meta.crc32, method: 0, compressedSize: meta.size };
+  }
+  if (meta) {
+    const offset = zipPack.length;
+    if (pieces.copy(key, (chunk) => zipPack.append(chunk))) {
+      const actual = recorded ? await sha256File(file) : digest;
+      const compressedSize = zipPack.length - offset;
+      return { size: meta.size, sha256: actual, crc32: meta.crc32, method: 8, compressedSize, zipData: [offset, compressedSize] };
+    }
+    zipPack.truncate(offset);
+  }
+  return deflateLargeFile(file, zipPack, pieces.writer(key));
+}
+
+/** Streams a large file once: SHA-256, CRC-32 and (unless it does not compress) parallel deflate, kept in the store too. */
+async function deflateLargeFile(file: string, zipPack: PackFile, kept: PieceWriter): Promise<LargeFile> {
   const hash = createHash('sha256');
   const offset = zipPack.length;
-  const deflated = new OrderedPipeline<Buffer>((piece) => zipPack.append(piece), 4);
+  const deflated = new OrderedPipeline<Buffer>((piece) => {
+    zipPack.append(piece);
+    kept.append(piece);
+  }, 4);
   let size = 0;
   let crc = 0;
   let compress: boolean | undefined;
@@ -313,13 +361,20 @@ async function packLargeFile(file: string, zipPack: PackFile): Promise<Omit<Pack
     previous = chunk;
   }
   await deflated.drain();
-  if (compress) zipPack.append(FINAL_BLOCK);
+  if (compress) {
+    zipPack.append(FINAL_BLOCK);
+    kept.append(FINAL_BLOCK);
+  }
   const base = { size, sha256: hash.digest('hex'), crc32: crc };
   const compressedSize = zipPack.length - offset;
   if (!compress || compressedSize > size * STORE_RATIO) {
     zipPack.truncate(offset);
+    // Remembered as stored, so that it is not sampled or deflated again.
+    kept.discard();
+    kept.commit({ crc32: crc, size, stored: 1 });
     return { ...base, method: 0, compressedSize: size };
   }
+  kept.commit({ crc32: crc, size });
   return { ...base, method: 8, compressedSize, zipData: [offset, compressedSize] };
 }
 

@@ -46,6 +46,13 @@ export function entropy(s: string): number {
 const ASSIGNMENT =
   /(?:^|[\s{,"'])([A-Za-z0-9_.-]*(?:password|passwd|secret|key|token|credential)[A-Za-z0-9_]*)["']?\s*[:=]\s*["']?([A-Za-z0-9+/=_\-.~]{20,})["']?/i;
 
+/**
+ * Cheap tests that a line may hold a match, run before the full patterns: most lines of a text
+ * (and every line of a large generated JSON document) hold none.
+ */
+const ANY_PATTERN = new RegExp(SECRET_PATTERNS.map((p) => p.pattern.source).join('|'));
+const SECRET_WORD = /password|passwd|secret|key|token|credential/i;
+
 function looksRandom(value: string): boolean {
   if (PLACEHOLDER.test(value) || /^[./]/.test(value)) return false;
   // Dotted names and identifiers (ServerConfig.redis_key_prefix, EXCLUDED.password_hash) are code.
@@ -153,13 +160,18 @@ export class SecretScanner {
   }
 
   private scanLine(line: string, n: number): void {
-    for (const { rule, what, pattern } of SECRET_PATTERNS) {
-      if (pattern.test(line)) this.add(rule, n, `looks like ${what} (value not shown); ship a <PLACEHOLDER> instead`);
+    if (ANY_PATTERN.test(line)) {
+      for (const { rule, what, pattern } of SECRET_PATTERNS) {
+        if (pattern.test(line)) this.add(rule, n, `looks like ${what} (value not shown); ship a <PLACEHOLDER> instead`);
+      }
     }
-    for (const url of line.matchAll(URL_CREDENTIALS)) {
-      if (!EXAMPLE_PASSWORD.test(url[1]))
-        this.add('secrets/credentials-in-url', n, 'holds a password inside a URL (value not shown); ship a <PLACEHOLDER> instead');
+    if (line.includes('://')) {
+      for (const url of line.matchAll(URL_CREDENTIALS)) {
+        if (!EXAMPLE_PASSWORD.test(url[1]))
+          this.add('secrets/credentials-in-url', n, 'holds a password inside a URL (value not shown); ship a <PLACEHOLDER> instead');
+      }
     }
+    if (!SECRET_WORD.test(line)) return;
     const m = ASSIGNMENT.exec(line);
     if (m && !PATH_KEY.test(m[1]) && looksRandom(m[2]))
       this.add('secrets/high-entropy', n, `${m[1]} holds a random-looking value (value not shown); ship a <PLACEHOLDER> instead`);

@@ -1,11 +1,13 @@
 import { writeTarGz, writeZip } from '../../archive/archive-writer';
 import { archiveNames } from '../../format/layout';
+import { sha256FileOnWorker } from '../../support/digest';
 import type { AssembleContext, AssembleStep } from '../context';
 import { sameStamp, stamp } from '../state';
 
 /**
  * The .tar.gz and the .zip, written over their spares: a spare untouched since it was written keeps
- * its unchanged sections where they are.
+ * its unchanged sections where they are. Each is hashed, for the provenance attestation, from the
+ * moment it is written.
  */
 export const archives: AssembleStep = {
   name: 'archives',
@@ -24,6 +26,10 @@ export const archives: AssembleStep = {
     ] as const) {
       const written = write(input, ctx.partial[name], spareLayout(ctx, name), ctx.mirrors[name]);
       ctx.layouts[names[name]] = written.layout;
+      // Hashed on the other core while the next archive is written; the provenance step waits for it.
+      const digest = sha256FileOnWorker(ctx.partial[name]);
+      digest.catch(() => undefined);
+      ctx.archiveDigests[names[name]] = digest;
       if (written.kept)
         ctx.log(
           `${names[name]}: ${mebibytes(written.kept)} of ${mebibytes(written.size)} left in place ` +

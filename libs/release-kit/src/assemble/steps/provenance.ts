@@ -1,21 +1,20 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { FILE_MODE } from '../../format/determinism';
 import { archiveNames, ROOT_FILES } from '../../format/layout';
-import { sha256, sha256File } from '../../support/digest';
+import { sha256 } from '../../support/digest';
 import { toolVersions } from '../../support/tool-versions';
 import type { AssembleStep } from '../context';
 import { provenanceStatement, signedAttestation } from '../provenance';
 
 /**
  * The signed provenance attestation beside the archives: what was built (the archives, SHA256SUMS,
- * the image tarball), from what and by whom. The archives are hashed while the folder's copies go
- * on on another thread.
+ * the image tarball), from what and by whom. The archives' digests come from the archives step.
  */
 export const provenance: AssembleStep = {
   name: 'provenance',
   async run(ctx) {
     const names = archiveNames(ctx.version);
-    const [tarGz, zip] = await Promise.all([sha256File(ctx.partial.tarGz), sha256File(ctx.partial.zip)]);
+    const [tarGz, zip] = await Promise.all([ctx.archiveDigests[names.tarGz], ctx.archiveDigests[names.zip]]);
     const statement = provenanceStatement({
       top: ctx.top,
       version: ctx.version,
