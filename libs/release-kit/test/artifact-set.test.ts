@@ -11,7 +11,6 @@ import {
   ARTIFACT_SET_FILE,
   BUILD_OUTPUT_STAMPS,
   outputStamp,
-  RACY_MS,
   readArtifactSet,
   resolveArtifacts,
   writeArtifactSet,
@@ -19,6 +18,7 @@ import {
 import { ReleaseError } from '../src/support/errors';
 import { writePackageFolder } from '../src/assemble/package-folder';
 import { packSection } from '../src/section/packer';
+import { RACY_MS } from '../src/section/source-files';
 import { cleanTempDirs, incompressible, tempDir, tool, writeTree } from './helpers';
 
 const IMAGE = incompressible(3 << 20, 7);

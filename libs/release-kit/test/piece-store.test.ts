@@ -2,12 +2,13 @@
 // changed ones, and its output is byte-identical to a pack made without the store. A damaged,
 // foreign or locked store never changes a byte of the output.
 import { spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PieceStore } from '../src/archive/piece-store';
 import { packSection } from '../src/section/packer';
+import { fileStat, RACY_MS } from '../src/section/source-files';
 import { SectionSource } from '../src/section/sources';
 import { cleanTempDirs, compressible, incompressible, tempDir, writeTree } from './helpers';
 
@@ -28,13 +29,19 @@ function sectionTree(root: string): void {
 function sources(root: string): SectionSource[] {
   return readdirSync(join(root, 'src'))
     .sort()
-    .map((name) => ({ path: name, origin: `src/${name}`, file: join(root, 'src', name), sourceMode: 0o644 }));
+    .map((name) => {
+      const file = join(root, 'src', name);
+      const stat = statSync(file);
+      return { path: name, origin: `src/${name}`, file, size: stat.size, sourceMode: 0o644, stat: fileStat(stat, Date.now()) };
+    });
 }
 
 interface Packed {
   dir: string;
   hits: number;
   total: number;
+  /** Source files known by their unchanged stat, not read. */
+  known: number;
 }
 
 let counter = 0;
@@ -52,9 +59,12 @@ async function pack(root: string, store: string | undefined): Promise<Packed> {
     pieceStore: store,
     log: (line) => lines.push(line),
   });
-  const [hits, total] = /(\d+) of (\d+)/.exec(lines.join('\n'))?.slice(1).map(Number) ?? [0, 0];
-  return { dir, hits, total };
+  const [hits, total, known] = /(\d+) of (\d+) deflate pieces reused; (\d+) of/.exec(lines.join('\n'))?.slice(1).map(Number) ?? [0, 0, 0];
+  return { dir, hits, total, known };
 }
+
+/** Past RACY_MS since the last write: the stats taken now are trusted by the next run. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, RACY_MS + 50));
 
 function assertSameOutput(a: string, b: string): void {
   for (const name of OUTPUTS) assert.ok(readFileSync(join(a, name)).equals(readFileSync(join(b, name))), `${name} differs`);
@@ -66,6 +76,7 @@ test('an unchanged section reuses every piece, and a one-file change re-deflates
   const root = tempDir('piece-store');
   sectionTree(root);
   const store = join(root, 'store');
+  await settled();
   const cold = await pack(root, store);
   assert.is(cold.hits, 0);
   assert.ok(cold.total > 300, `${cold.total} pieces`);
@@ -73,13 +84,41 @@ test('an unchanged section reuses every piece, and a one-file change re-deflates
 
   const warm = await pack(root, store);
   assert.is(warm.hits, warm.total, 'every piece from the store');
+  assert.is(warm.known, 302, 'no file read again');
   assertSameOutput(warm.dir, cold.dir);
 
   appendFileSync(join(root, 'src/page-150.md'), 'one more line\n');
+  await settled();
   const changed = await pack(root, store);
   // The file's zip piece and the tar batch that holds it.
   assert.is(changed.total - changed.hits, 2);
+  assert.is(changed.known, 301, 'the changed file is read');
   assertSameOutput(changed.dir, (await pack(root, undefined)).dir);
+});
+
+test('a file whose stat changed is read again; one changed just before it was listed is not remembered', async () => {
+  const root = tempDir('piece-store-stat');
+  sectionTree(root);
+  const store = join(root, 'store');
+  await settled();
+  const cold = await pack(root, store);
+  // Same bytes, new times: read again, every piece reused.
+  utimesSync(join(root, 'src/page-007.md'), new Date(), new Date(2000, 0, 1));
+  utimesSync(join(root, 'src/server.bin'), new Date(), new Date(2000, 0, 1));
+  await settled();
+  const touched = await pack(root, store);
+  assert.is(touched.known, 300);
+  assert.is(touched.hits, touched.total);
+  assertSameOutput(touched.dir, cold.dir);
+  // Written and packed within the same clock tick: its stat is not trusted next time.
+  writeFileSync(join(root, 'src/page-008.md'), 'new page\n');
+  const racy = await pack(root, store);
+  assert.is(racy.known, 301);
+  await settled();
+  const next = await pack(root, store);
+  assert.is(next.known, 301, 'the racy file is read once more');
+  assert.is((await pack(root, store)).known, 302, 'then remembered');
+  assertSameOutput(next.dir, (await pack(root, undefined)).dir);
 });
 
 test('a changed large file is deflated again; an unchanged one is copied from the store', async () => {

@@ -13,12 +13,15 @@ import { DEFLATE_CHUNK } from './parallel-deflate';
  */
 export const PIECE_SETTINGS = JSON.stringify({ zlib: process.versions.zlib, deflate: deflateOptions(), chunk: DEFLATE_CHUNK });
 
-/** How a piece was made from its input: one deflate of the whole input, or the parallel chunked deflate plus the final block. */
-export type PieceKind = 'whole' | 'chunked';
+/**
+ * How a piece was made from its input: one deflate of the whole input (keyed by its SHA-256), of a
+ * tar batch (keyed by TarBatch.key), or the parallel chunked deflate plus the final block.
+ */
+export type PieceKind = 'whole' | 'batch' | 'chunked';
 
 const INDEX = 'index.json';
 const LOCK = 'store.lock';
-const FORMAT = 1;
+const FORMAT = 2;
 /** Pieces not used by this run or the one before are dropped. */
 const KEEP_RUNS = 2;
 /** The pack is rewritten with its live pieces alone once dead bytes outweigh them by this much. */
@@ -49,6 +52,14 @@ interface Index {
   pack: string;
   run: number;
   entries: Record<string, Entry>;
+  /** Each file of the last run by path: its stat when it was read (see knownFile), SHA-256 and CRC-32. */
+  files: Record<string, [stamp: string, sha256: string, crc32: number]>;
+}
+
+/** What a file held when it was last read. */
+export interface KnownFile {
+  sha256: string;
+  crc32: number;
 }
 
 /**
@@ -65,13 +76,17 @@ export class PieceStore {
   private fd: number | undefined;
   private end = 0;
   private locked = false;
+  /** The files this run read or found unchanged: the next index's `files`. */
+  private readonly files: Index['files'] = {};
   /** Runs once the index that no longer names the old pack is in place (compaction). */
   private afterIndex: (() => void) | undefined;
   hits = 0;
   misses = 0;
+  /** Files known by their unchanged stat, and so not read. */
+  knownFiles = 0;
 
   private constructor(private readonly dir: string | undefined) {
-    this.index = { format: FORMAT, settings: PIECE_SETTINGS, pack: 'pack-0.bin', run: 0, entries: {} };
+    this.index = { format: FORMAT, settings: PIECE_SETTINGS, pack: 'pack-0.bin', run: 0, entries: {}, files: {} };
     if (!dir) return;
     try {
       mkdirSync(dir, { recursive: true });
@@ -100,6 +115,23 @@ export class PieceStore {
 
   has(key: string): boolean {
     return this.fd !== undefined && Object.hasOwn(this.index.entries, key);
+  }
+
+  /**
+   * The digests a file had when it was last read, if its stat is the same now (`stamp`: inode, size,
+   * mtime and ctime, as git's index compares them); the caller records only stats older than the
+   * clock's granularity, so a write cannot hide behind an unchanged one.
+   */
+  knownFile(path: string, stamp: string): KnownFile | undefined {
+    const known = this.fd !== undefined && Object.hasOwn(this.index.files, path) ? this.index.files[path] : undefined;
+    if (!known || known[0] !== stamp) return undefined;
+    this.files[path] = known;
+    this.knownFiles += 1;
+    return { sha256: known[1], crc32: known[2] };
+  }
+
+  rememberFile(path: string, stamp: string, file: KnownFile): void {
+    this.files[path] = [stamp, file.sha256, file.crc32];
   }
 
   /** What was recorded with the piece; a lookup that finds nothing counts as a miss. */
@@ -189,6 +221,7 @@ export class PieceStore {
     try {
       const live = Object.entries(this.index.entries).filter(([, e]) => e.run > this.index.run - KEEP_RUNS);
       this.index.entries = Object.fromEntries(live);
+      this.index.files = this.files;
       const liveBytes = live.reduce((sum, [, e]) => sum + e.parts.reduce((s, [, length]) => s + length, 0), 0);
       if (this.end > 2 * liveBytes + COMPACT_SLACK) this.compact();
       writeAtomically(join(this.dir!, INDEX), JSON.stringify(this.index));
@@ -275,7 +308,8 @@ function readIndex(file: string): Index | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const index = JSON.parse(readFileSync(file, 'utf8')) as Index;
-    return index.format === FORMAT && index.settings === PIECE_SETTINGS && /^pack-\d+\.bin$/.test(index.pack) ? index : undefined;
+    const valid = index.format === FORMAT && index.settings === PIECE_SETTINGS && /^pack-\d+\.bin$/.test(index.pack);
+    return valid && index.entries && index.files ? index : undefined;
   } catch {
     return undefined;
   }

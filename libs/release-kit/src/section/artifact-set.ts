@@ -117,13 +117,6 @@ export interface OutputStamp {
   ctimeMs: number;
 }
 
-/**
- * The kernel stamps ctime from a clock that ticks every few milliseconds. A file changed less than
- * this long before it was looked at may change again within the same tick, under the same stamp
- * (git's "racy clean" entries): its stamp is not recorded, and it is hashed again.
- */
-export const RACY_MS = 100;
-
 export function outputStamp(file: string): OutputStamp | undefined {
   const s = lstatSync(file, { throwIfNoEntry: false });
   return s?.isFile() ? { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs } : undefined;

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { BUILD_OUTPUT_STAMPS, changedArtifact, outputStamp, OutputStamp, RACY_MS, sameOutputStamp } from './artifact-set';
+import { BUILD_OUTPUT_STAMPS, changedArtifact, outputStamp, OutputStamp, sameOutputStamp } from './artifact-set';
+import { RACY_MS } from './source-files';
 import { fileMode } from '../format/determinism';
 import { deflateOptions } from '../archive/compression';
 import { sha256, sha256File } from '../support/digest';
@@ -24,7 +25,8 @@ import { packageFolderName } from '../format/layout';
 import { renderVersion } from '../format/version-token';
 import { moveIntoPlace, partialPathFor, removeStalePartials } from '../support/move-into-place';
 import { PackFile } from '../archive/pack-file';
-import { PieceStore, PieceWriter } from '../archive/piece-store';
+import { KnownFile, PieceStore, PieceWriter } from '../archive/piece-store';
+import { BatchContent, readContent, TarBatch } from './tar-batch';
 import { DEFLATE_CHUNK, deflateChunk, deflateWhole, OrderedPipeline } from '../archive/parallel-deflate';
 import { compareBytes, writeStableJson } from '../support/stable-json';
 import { tarHeader, tarPadding } from '../archive/tar-header';
@@ -104,45 +106,43 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
   const files: PackedFile[] = [];
   const directories = sectionDirectories(options.section, sources);
   const batches = new BatchBuffers();
-  let batch = batches.take();
-  let batchSize = 0;
+  let batch = new TarBatch();
   const flushBatch = async () => {
     const segment: TarSegment = { member: [0, 0] };
     tar.push(segment);
-    const [buffer, data] = [batch, batch.subarray(0, batchSize)];
-    tarChecks.push([crc32(data), data.length]);
-    batch = batches.take();
-    batchSize = 0;
-    const deflated = deflatePiece(pieces, data);
+    const full = batch;
+    tarChecks.push([full.crc32(), full.size]);
+    batch = new TarBatch();
+    const key = PieceStore.key('batch', full.key());
+    const kept = pieces.get(key);
+    if (kept) return tarQueue.push(Promise.resolve({ deflated: kept, segment }));
+    const buffer = batches.take();
+    const data = full.bytes(buffer);
     await tarQueue.push(
-      deflated.then((piece) => {
+      deflateWhole(data).then((deflated) => {
+        pieces.put(key, deflated);
         batches.give(buffer);
-        return { deflated: piece, segment };
+        return { deflated, segment };
       }),
     );
   };
-  const addToBatch = async (...parts: Buffer[]) => {
-    for (const part of parts) {
-      // Never cut short: callers check with fitsBatch first.
-      if (batchSize + part.length > batch.length) throw new Error(`a tar batch of ${batchSize} bytes cannot take ${part.length} more`);
-      batchSize += part.copy(batch, batchSize);
-    }
-    if (batchSize >= TAR_BATCH) await flushBatch();
+  const addBytes = async (...parts: Buffer[]) => {
+    batch.addBytes(...parts);
+    if (batch.size >= TAR_BATCH) await flushBatch();
   };
-  const fitsBatch = (...parts: Buffer[]) => parts.reduce((sum, part) => sum + part.length, batchSize) <= batch.length;
   /** The file's header ends a member, its content is a member of its own (its zip entry's data), its padding starts the next. */
   const addOwnMember = async (header: Buffer, index: number, size: number) => {
-    await addToBatch(header);
+    await addBytes(header);
     await flushBatch();
     tar.push({ content: index });
     tarChecks.push([files[index].crc32, size]);
-    await addToBatch(tarPadding(size));
+    await addBytes(tarPadding(size));
   };
 
   try {
     for (const entry of archiveOrder(options.section, directories, sources)) {
       if (entry.kind === 'directory') {
-        await addToBatch(tarHeader({ path: `${top}/${entry.path}`, type: 'directory', size: 0, mode: 0o755, mtime: options.mtime }));
+        await addBytes(tarHeader({ path: `${top}/${entry.path}`, type: 'directory', size: 0, mode: 0o755, mtime: options.mtime }));
         continue;
       }
       const source = entry.source;
@@ -152,7 +152,6 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
       const mode = fileMode(path, source.sourceMode);
       const made =
         source.data ?? (source.renderVersion === undefined ? undefined : renderVersion(readFileSync(source.file!), source.renderVersion));
-      const shipped = made ?? readIfSmall(source.file!);
       const file: PackedFile = { path, mode, size: 0, sha256: '', crc32: 0, method: 0, compressedSize: 0 };
       if (made) {
         file.made = [madePack.length, made.length];
@@ -162,17 +161,28 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
         if (source.sha256) file.buildOutput = true;
       }
       files.push(file);
-      if (shipped) {
-        Object.assign(file, { size: shipped.length, sha256: sha256(shipped), crc32: crc32(shipped), compressedSize: shipped.length });
+      // A source file whose stat is what it was when it was last read is known by the digests it had.
+      const known = !made && !source.sha256 && source.stat ? pieces.knownFile(file.source!, source.stat.key) : undefined;
+      const content = made ? contentOf(made, source.origin) : smallContent(source, known);
+      if (content) {
+        Object.assign(file, { size: content.size, sha256: content.sha256, crc32: content.crc32, compressedSize: content.size });
+        if (!made && !known && source.stat?.settled) pieces.rememberFile(file.source!, source.stat.key, content);
         // Deflated once, and stored when that does not pay (placeZipData decides).
-        await zipQueue.push(deflatePiece(pieces, shipped, file.sha256).then((deflated) => ({ file, deflated })));
-        const header = tarHeader({ path: `${top}/${path}`, type: 'file', size: shipped.length, mode, mtime: options.mtime });
-        const padding = tarPadding(shipped.length);
-        if (fitsBatch(header, shipped, padding)) await addToBatch(header, shipped, padding);
-        else await addOwnMember(header, files.length - 1, shipped.length);
+        await zipQueue.push(deflatePiece(pieces, content).then((deflated) => ({ file, deflated })));
+        const header = tarHeader({ path: `${top}/${path}`, type: 'file', size: content.size, mode, mtime: options.mtime });
+        const padding = tarPadding(content.size);
+        if (batch.size + header.length + content.size + padding.length <= BATCH_CAPACITY) {
+          batch.addBytes(header);
+          batch.addContent(content);
+          await addBytes(padding);
+        } else {
+          await addOwnMember(header, files.length - 1, content.size);
+        }
       } else {
         await zipQueue.drain();
-        Object.assign(file, await packLargeFile(source.file!, zipPack, pieces, source.sha256));
+        Object.assign(file, await packLargeFile(source.file!, zipPack, pieces, source.sha256, known?.sha256));
+        if (known && file.sha256 !== known.sha256) throw changedArtifact(source.origin, 'was written while it was being packaged');
+        if (!source.sha256 && !known && source.stat?.settled) pieces.rememberFile(file.source!, source.stat.key, file);
         await addOwnMember(
           tarHeader({ path: `${top}/${path}`, type: 'file', size: file.size, mode, mtime: options.mtime }),
           files.length - 1,
@@ -199,7 +209,13 @@ export async function packSection(options: PackSectionOptions): Promise<SectionF
     madePack.close();
     pieces.close();
   }
-  if (options.pieceStore) options.log?.(`${pieces.hits} of ${pieces.hits + pieces.misses} deflate pieces reused`);
+  if (options.pieceStore) {
+    const sourceFiles = files.filter((f) => f.source && !f.buildOutput).length;
+    const pieceCount = pieces.hits + pieces.misses;
+    options.log?.(
+      `${pieces.hits} of ${pieceCount} deflate pieces reused; ${pieces.knownFiles} of ${sourceFiles} sources unchanged since last read`,
+    );
+  }
 
   const fragment: SectionFragment = {
     format: FRAGMENT_FORMAT,
@@ -299,40 +315,59 @@ function placeZipData(file: PackedFile, piece: Buffer, zipPack: PackFile): void 
 }
 
 /**
- * One deflate piece of `data`, from the store when it has the piece of these bytes; `sha256`, when
- * the caller has it. A tiny input is deflated here: handing it to the thread pool costs more than
- * compressing it.
+ * The zip piece of a small file's content, from the store when it has the piece of these bytes (the
+ * file is then not read at all when its content is known by its stat). A tiny input is deflated
+ * here: handing it to the thread pool costs more than compressing it.
  */
-async function deflatePiece(pieces: PieceStore, data: Buffer, digest = sha256(data)): Promise<Buffer> {
-  const key = PieceStore.key('whole', digest);
+async function deflatePiece(pieces: PieceStore, content: BatchContent): Promise<Buffer> {
+  const key = PieceStore.key('whole', content.sha256);
   const kept = pieces.get(key);
   if (kept) return kept;
+  const data = content.bytes ?? Buffer.allocUnsafe(content.size);
+  if (!content.bytes) readContent(content, data);
   const piece = data.length < POOL_DEFLATE ? deflatePieceSync(data) : await deflateWhole(data);
   pieces.put(key, piece);
   return piece;
 }
 
+/** Bytes held in memory, as batch content. */
+function contentOf(bytes: Buffer, origin: string): BatchContent {
+  return { size: bytes.length, sha256: sha256(bytes), crc32: crc32(bytes), bytes, origin };
+}
+
+/** A small file's content: known by its digests (not read), or read now; undefined for a large file. */
+function smallContent(source: SectionSource, known: KnownFile | undefined): BatchContent | undefined {
+  if (known && source.size! < LARGE_FILE) return { size: source.size!, ...known, file: source.file, origin: source.origin };
+  if (known) return undefined;
+  const bytes = readIfSmall(source.file!);
+  return bytes && contentOf(bytes, source.origin);
+}
+
 type LargeFile = Omit<PackedFile, 'path' | 'mode' | 'source'>;
 
 /**
- * A large file's zip data, from the store when it has the piece of this content: the file is then
- * read once, to be hashed. The digest is known up front for a build output (its artifacts.json);
- * another large file is hashed first, so that an unchanged one is not deflated again.
+ * A large file's zip data, from the store when it has the piece of this content. A build output's
+ * digest is the one its artifacts.json records (`recorded`): the file is then read once, to be
+ * hashed. One known by its unchanged stat (`known`) is not read at all. Another large file is hashed
+ * first, so that an unchanged one is not deflated again.
  */
-async function packLargeFile(file: string, zipPack: PackFile, pieces: PieceStore, recorded: string | undefined): Promise<LargeFile> {
-  const digest = recorded ?? (await sha256File(file));
+async function packLargeFile(
+  file: string,
+  zipPack: PackFile,
+  pieces: PieceStore,
+  recorded: string | undefined,
+  known: string | undefined,
+): Promise<LargeFile> {
+  const digest = recorded ?? known ?? (await sha256File(file));
   const key = PieceStore.key('chunked', digest);
   const meta = pieces.meta(key);
-  if (meta?.stored) {
-    const actual = recorded ? await sha256File(file) : digest;
-    return { size: meta.size, sha256: actual, crc32: meta.crc32, method: 0, compressedSize: meta.size };
-  }
+  const actual = async () => (recorded ? await sha256File(file) : digest);
+  if (meta?.stored) return { size: meta.size, sha256: await actual(), crc32: meta.crc32, method: 0, compressedSize: meta.size };
   if (meta) {
     const offset = zipPack.length;
     if (pieces.copy(key, (chunk) => zipPack.append(chunk))) {
-      const actual = recorded ? await sha256File(file) : digest;
       const compressedSize = zipPack.length - offset;
-      return { size: meta.size, sha256: actual, crc32: meta.crc32, method: 8, compressedSize, zipData: [offset, compressedSize] };
+      return { size: meta.size, sha256: await actual(), crc32: meta.crc32, method: 8, compressedSize, zipData: [offset, compressedSize] };
     }
     zipPack.truncate(offset);
   }

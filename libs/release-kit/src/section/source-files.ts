@@ -11,6 +11,28 @@ export interface SourceFile {
   size: number;
   /** The source's permission bits (only the owner's execute bit is used). */
   mode: number;
+  /** What the listing's stat said (see FileStat). */
+  stat: FileStat;
+}
+
+/**
+ * The kernel stamps ctime from a clock that ticks every few milliseconds. A file changed less than
+ * this long before it was looked at may change again within the same tick, under the same stamp
+ * (git's "racy clean" entries): its stamp is not recorded, and it is hashed again.
+ */
+export const RACY_MS = 100;
+
+/**
+ * A file's stat as git's index compares it (inode, size, mtime, ctime), and whether it was old
+ * enough when it was taken that a write in the same clock tick cannot share it (RACY_MS).
+ */
+export interface FileStat {
+  key: string;
+  settled: boolean;
+}
+
+export function fileStat(stat: Stats, observedAt: number): FileStat {
+  return { key: `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`, settled: observedAt - stat.ctimeMs >= RACY_MS };
 }
 
 /**
@@ -123,7 +145,7 @@ export function listSourceFiles(
       if (stat.isDirectory()) folderLink(absolutePath, show(absolutePath), target, realDir);
     }
     if (!stat.isFile()) throw new ReleaseError('is not a regular file or folder (device, socket or FIFO)', { file: show(absolutePath) });
-    files.push({ relativePath, absolutePath, size: stat.size, mode: stat.mode & 0o7777 });
+    files.push({ relativePath, absolutePath, size: stat.size, mode: stat.mode & 0o7777, stat: fileStat(stat, Date.now()) });
   };
 
   const visit = (dir: string, rel: string, realDir: string) => {

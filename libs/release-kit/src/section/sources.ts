@@ -3,7 +3,7 @@ import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { assertArchivablePath } from '../format/archive-path';
 import { ReleaseError } from '../support/errors';
 import { generateFile, GeneratedFile } from './generated-files';
-import { fileMapList, gitFileList, listSourceFiles } from './source-files';
+import { FileStat, fileMapList, gitFileList, listSourceFiles } from './source-files';
 
 /** One file of a section: on disk, or bytes a renderer or generator made. */
 export interface SectionSource {
@@ -22,6 +22,8 @@ export interface SectionSource {
   sourceMode: number;
   /** The SHA-256 its builder recorded (artifacts.json): packing fails if the file no longer has it. */
   sha256?: string;
+  /** The file's stat when it was listed: an unchanged one is not read again (see PieceStore.knownFile). */
+  stat?: FileStat;
 }
 
 /** A folder of the section project copied into the section's package folder. */
@@ -76,7 +78,7 @@ export function resolveSectionSources(options: ResolveSourcesOptions): SectionSo
     for (const file of listSourceFiles(folder, options.workspaceRoot, list)) {
       const path = posix.normalize(posix.join(mapping.to, file.relativePath));
       const origin = shownFolder ? `${shownFolder}/${file.relativePath}` : file.relativePath;
-      const source: SectionSource = { path, origin, file: file.absolutePath, size: file.size, sourceMode: file.mode };
+      const source: SectionSource = { path, origin, file: file.absolutePath, size: file.size, sourceMode: file.mode, stat: file.stat };
       assertArchivablePath(path, `${options.projectRoot}/project.json (sources "${mapping.to}" -> ${source.origin})`);
       if (mapping.render) {
         if (file.size > MAX_RENDERED)
