@@ -5,7 +5,8 @@ import { readMadeFile } from '../../format/fragment';
 import type { AssembleContext, AssembleStep } from '../context';
 import { isSecurityReport, REPORTS_DIR, reportEvidence, SecurityReport } from '../report-evidence';
 import { readNpmLock } from '../sbom';
-import { SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from '../security-checklist';
+import { answerSecurityChecklist, ChecklistFacts, SECURITY_CHECKLIST_FILE, securityChecklistMarkdown } from '../security-checklist';
+import { ReleaseError } from '../../support/errors';
 import type { EvidenceFacts, ImageFacts } from '../security-evidence';
 import { validationReportsFor } from '../validation-reports';
 
@@ -13,34 +14,42 @@ const SECURITY_SECTION = REPORTS_DIR.split('/')[0];
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /**
- * The evidence of the security reports: for each report of the security section that asks for it,
- * an evidence file beside it, judged from this build's own data; then the answered checklist again,
- * counting the evidence files among those SHA256SUMS lists. (A production release never gets here
- * with a FAIL: the production gate and the checklist refuse every cause of one first.)
+ * The security section's documents, judged from this build's own data: for each report that asks
+ * for it, an evidence file beside it, and the answered security checklist, which a production
+ * release must pass (it is judged whether or not the release ships a security section).
  */
 export const securityEvidence: AssembleStep = {
   name: 'security evidence',
   run(ctx) {
-    const security = ctx.sections.find((s) => s.fragment.section === SECURITY_SECTION);
-    if (!security) return;
-    const { fragment, outputDir } = security;
-    const reports: SecurityReport[] = fragment.files
-      .filter((f) => isSecurityReport(f.path))
-      .map((file) => ({
-        path: file.path,
-        text: (file.source ? readFileSync(ctx.at(file.source)) : readMadeFile(outputDir, file)).toString('utf8'),
-      }));
-    const entries = [...fragment.directories, ...fragment.files.map((f) => f.path)];
     const facts = evidenceFacts(ctx);
-    const evidence = reportEvidence(reports, facts, entries);
+    const security = ctx.sections.find((s) => s.fragment.section === SECURITY_SECTION);
+    const evidence = security ? evidenceFiles(ctx, security, facts) : [];
+    // Every file SHA256SUMS lists: the sections', the documents (with this checklist and the evidence), the SBOM and MANIFEST.json.
+    const checklist: ChecklistFacts = { ...facts, checksummed: facts.files.size + ctx.documents.length + evidence.length + 3 };
+    if (ctx.options.production) {
+      const failed = answerSecurityChecklist(checklist).filter((a) => a.status === 'fail');
+      if (failed.length)
+        throw new ReleaseError(
+          'a production release cannot be built: the security checklist fails:\n  - ' +
+            failed.map((a) => `${a.item}: ${a.evidence.join('; ')}`).join('\n  - '),
+        );
+    }
+    if (!security) return;
+    ctx.documents.push({ path: SECURITY_CHECKLIST_FILE, data: securityChecklistMarkdown(checklist), mode: FILE_MODE });
     ctx.documents.push(...evidence.map((e) => ({ path: e.path, data: e.data, mode: FILE_MODE })));
-    // The answered checklist counts the files SHA256SUMS lists: the documents step counted them
-    // before the evidence files were made. Every file but SHA256SUMS and its signature: the
-    // sections', the documents (this checklist and the evidence among them), the SBOM and MANIFEST.json.
-    const checklist = ctx.documents.find((d) => d.path === SECURITY_CHECKLIST_FILE);
-    if (checklist) checklist.data = securityChecklistMarkdown({ ...facts, checksummed: facts.files.size + ctx.documents.length + 2 });
   },
 };
+
+/** An evidence file for each report of the security section that names evidence kinds. */
+function evidenceFiles(ctx: AssembleContext, { fragment, outputDir }: PackagedSection, facts: EvidenceFacts) {
+  const reports: SecurityReport[] = fragment.files
+    .filter((f) => isSecurityReport(f.path))
+    .map((file) => ({
+      path: file.path,
+      text: (file.source ? readFileSync(ctx.at(file.source)) : readMadeFile(outputDir, file)).toString('utf8'),
+    }));
+  return reportEvidence(reports, facts, [...fragment.directories, ...fragment.files.map((f) => f.path)]);
+}
 
 function evidenceFacts(ctx: AssembleContext): EvidenceFacts {
   const { sections } = ctx;
