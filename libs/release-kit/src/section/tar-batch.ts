@@ -69,6 +69,7 @@ export class TarBatch {
 
   /** The batch's bytes in `into` (at least `size` long); a file read here must still have the digest it was listed with. */
   bytes(into: Buffer): Buffer {
+    if (into.length < this.size) throw new Error(`a tar batch of ${this.size} bytes does not fit a ${into.length}-byte buffer`);
     let at = 0;
     for (const part of this.parts) {
       if ('bytes' in part) {
