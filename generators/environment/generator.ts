@@ -6,7 +6,8 @@ import { assertDnsLabel } from '../lib/scaffold-names';
 import type { EnvironmentGeneratorSchema } from './schema';
 
 /**
- * nx g @spacetime/generators:environment <name> [--from=staging] [--replicas=N] [--namespace=NS] [--force]
+ * nx g @spacetime/generators:environment <name> [--from=staging] [--replicas=N] [--namespace=NS]
+ *   [--postgresqlCidrs=CIDR,...] [--redisCidrs=CIDR,...] [--force]
  * Everything is checked and derived before the first write, so bad input leaves the tree untouched.
  */
 export default async function environmentGenerator(tree: Tree, options: EnvironmentGeneratorSchema) {
@@ -27,7 +28,14 @@ export default async function environmentGenerator(tree: Tree, options: Environm
       hint: 'pick another name, or pass --force to overwrite it',
     });
   }
-  const env = resolveNewEnvironment({ name, from: options.from ?? 'staging', namespace: options.namespace, replicas: options.replicas });
+  const env = resolveNewEnvironment({
+    name,
+    from: options.from ?? 'staging',
+    namespace: options.namespace,
+    replicas: options.replicas,
+    postgresqlCidrs: options.postgresqlCidrs,
+    redisCidrs: options.redisCidrs,
+  });
 
   const fromTemplate = joinPathFragments(configDir, env.from, envTemplate);
   const fromOverlay = joinPathFragments(overlaysDir, env.from);
@@ -70,7 +78,8 @@ export default async function environmentGenerator(tree: Tree, options: Environm
   logger.info(
     `Environment "${env.name}" (namespace ${env.namespace}) derived from ${env.from}. ` +
       `Review ${envDir}/${envTemplate} and ${overlayDir}/, ` +
-      `then \`npx nx run release:assemble\`; scripts/deployment/deploy.sh ${env.name} accepts it in the next package.`,
+      `then \`npx nx run release:assemble\`; scripts/deployment/deploy.sh ${env.name} accepts it in the next package, ` +
+      `and Prometheus scrapes its pods as environment="${env.name}".`,
   );
 }
 

@@ -3,5 +3,7 @@ export interface EnvironmentGeneratorSchema {
   from?: string;
   replicas?: number;
   namespace?: string;
+  postgresqlCidrs?: string[];
+  redisCidrs?: string[];
   force?: boolean;
 }

@@ -1,9 +1,10 @@
 import { RELEASE_CONFIG_FILE } from '@spacetime/release-kit/src/format/release-config';
-import { Document, isMap, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import { Document, isMap, isSeq, parseAllDocuments, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { ENV_KEY_LINE, envTemplateKeys } from '@spacetime/release-kit/src/format/env-template';
 import { PACKAGE_NAME } from '@spacetime/release-kit/src/format/layout';
 import { VERSION_TOKEN } from '@spacetime/release-kit/src/format/version-token';
 import { ReleaseError } from '@spacetime/release-kit/src/support/errors';
+import { cidrProblem } from '@spacetime/release-kit/src/validation/kubernetes';
 import { assertDnsLabel, displayName } from './scaffold-names';
 
 /** Where an environment lives, relative to the workspace root. */
@@ -24,11 +25,29 @@ export interface NewEnvironment {
   namespace?: string;
   /** Game server replicas (Deployment replicas and HPA minReplicas); default: those of `from`. */
   replicas?: number;
+  /** Address ranges of a managed PostgreSQL outside the cluster (a list, or one string separated by commas). */
+  postgresqlCidrs?: string[] | string;
+  /** Address ranges of a managed Redis outside the cluster. */
+  redisCidrs?: string[] | string;
 }
 
-export interface ResolvedEnvironment extends Required<Omit<NewEnvironment, 'replicas'>> {
+type CidrOption = 'postgresqlCidrs' | 'redisCidrs';
+
+export interface ResolvedEnvironment extends Required<Omit<NewEnvironment, 'replicas' | CidrOption>> {
   replicas?: number;
+  postgresqlCidrs?: string[];
+  redisCidrs?: string[];
 }
+
+/**
+ * The NetworkPolicy of each database that an overlay patches (database-egress.yaml), as data:
+ * the option that gives its CIDRs replaces where its egress goes, as the Helm chart's
+ * networkPolicy.<database>.cidrs does.
+ */
+export const DATABASE_EGRESS: Array<{ option: CidrOption; policy: string }> = [
+  { option: 'postgresqlCidrs', policy: `${PACKAGE_NAME}-postgresql` },
+  { option: 'redisCidrs', policy: `${PACKAGE_NAME}-redis` },
+];
 
 /** The namespace an overlay's kustomization.yaml sets, if it sets one. */
 export function overlayNamespace(kustomizationText: string): string | undefined {
@@ -51,7 +70,25 @@ export function resolveNewEnvironment(options: NewEnvironment): ResolvedEnvironm
   if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 1000)) {
     throw new ReleaseError(`--replicas=${replicas} is not a whole number from 1 to 1000`);
   }
-  return { name, from, namespace, replicas };
+  const resolved: ResolvedEnvironment = { name, from, namespace, replicas };
+  for (const { option } of DATABASE_EGRESS) {
+    const cidrs = cidrList(options[option], option);
+    if (cidrs) resolved[option] = cidrs;
+  }
+  return resolved;
+}
+
+/** The CIDRs of an option, each checked: Nx passes a list, a direct caller may pass "a,b". */
+function cidrList(value: string[] | string | undefined, option: CidrOption): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim());
+  if (!list.length || list.every((v) => !v))
+    throw new ReleaseError(`--${option} is empty`, { hint: 'give one or more CIDRs, e.g. 10.20.0.0/24' });
+  for (const cidr of list) {
+    const problem = cidrProblem(cidr);
+    if (problem) throw new ReleaseError(`--${option}: ${problem}`);
+  }
+  return list;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,43 +189,72 @@ function displayNameOf(name: string): string {
 /**
  * Derives the overlay of a new environment from the files of an existing one: the same
  * patches, with the namespace, the `environment` label, hosts, TLS secret, ConfigMap
- * ENVIRONMENT and (when given) replicas of the new environment, and the image tag left as
- * `{{version}}` for the package step to fill in.
+ * ENVIRONMENT and (when given) replicas and database CIDRs of the new environment, and the
+ * image tag left as `{{version}}` for the package step to fill in.
  */
 export function deriveOverlay(files: Record<string, string>, env: ResolvedEnvironment, shownAs: string): Record<string, string> {
   if (!(ENVIRONMENT_PATHS.kustomization in files)) {
     throw new ReleaseError(`the ${env.from} environment has no ${ENVIRONMENT_PATHS.kustomization} to copy`, { file: shownAs });
   }
   const result: Record<string, string> = {};
+  const patchedPolicies = new Set<string>();
   for (const file of Object.keys(files).sort()) {
     const text = files[file];
     if (!/\.ya?ml$/.test(file)) {
       result[file] = text;
       continue;
     }
-    const doc = parseDocument(text);
-    if (doc.errors.length)
-      throw new ReleaseError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, {
-        file: `${shownAs}/${file}`,
-        line: doc.errors[0].linePos?.[0]?.line,
-      });
-    const kind = file === ENVIRONMENT_PATHS.kustomization ? 'Kustomization' : doc.get('kind');
-    if (kind === 'Kustomization') editKustomization(doc, env);
-    else if (kind === 'Deployment' && env.replicas !== undefined) doc.setIn(['spec', 'replicas'], env.replicas);
-    else if (kind === 'HorizontalPodAutoscaler' && env.replicas !== undefined) {
-      doc.setIn(['spec', 'minReplicas'], env.replicas);
-      const max = Number(doc.getIn(['spec', 'maxReplicas']) ?? 0);
-      if (max < env.replicas) doc.setIn(['spec', 'maxReplicas'], env.replicas);
-    } else if (kind === 'ConfigMap' && doc.hasIn(['data', 'ENVIRONMENT'])) {
-      doc.setIn(['data', 'ENVIRONMENT'], quoted(env.name));
-    } else if (isSeq(doc.contents)) editJsonPatch(doc.contents, env);
-    result[file] = doc
-      .toString({ lineWidth: 0 })
+    const docs = parseAllDocuments(text);
+    for (const doc of Array.isArray(docs) ? docs : [docs]) {
+      if (doc.errors.length)
+        throw new ReleaseError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, {
+          file: `${shownAs}/${file}`,
+          line: doc.errors[0].linePos?.[0]?.line,
+        });
+      const kind = file === ENVIRONMENT_PATHS.kustomization ? 'Kustomization' : doc.get('kind');
+      if (kind === 'Kustomization') editKustomization(doc, env);
+      else if (kind === 'Deployment' && env.replicas !== undefined) doc.setIn(['spec', 'replicas'], env.replicas);
+      else if (kind === 'HorizontalPodAutoscaler' && env.replicas !== undefined) {
+        doc.setIn(['spec', 'minReplicas'], env.replicas);
+        const max = Number(doc.getIn(['spec', 'maxReplicas']) ?? 0);
+        if (max < env.replicas) doc.setIn(['spec', 'maxReplicas'], env.replicas);
+      } else if (kind === 'ConfigMap' && doc.hasIn(['data', 'ENVIRONMENT'])) {
+        doc.setIn(['data', 'ENVIRONMENT'], quoted(env.name));
+      } else if (kind === 'NetworkPolicy') {
+        const edited = editDatabaseEgress(doc, env);
+        if (edited) patchedPolicies.add(edited);
+      } else if (isSeq(doc.contents)) editJsonPatch(doc.contents, env);
+    }
+    result[file] = (Array.isArray(docs) ? docs : [docs])
+      .map((doc) => doc.toString({ lineWidth: 0 }))
+      .join('')
       .split('\n')
       .map((line) => (/^\s*#/.test(line) ? renameInComment(line, env.from, env.name, true) : line))
       .join('\n');
   }
+  for (const { option, policy } of DATABASE_EGRESS) {
+    if (env[option] && !patchedPolicies.has(policy))
+      throw new ReleaseError(
+        `--${option}: the ${env.from} overlay does not patch the NetworkPolicy ${policy}, so it has no egress to set`,
+        {
+          file: shownAs,
+          hint: `copy an overlay whose database-egress.yaml patches ${policy} (production, staging)`,
+        },
+      );
+  }
   return result;
+}
+
+/** The database egress of the new environment: every rule of the policy goes to the given CIDRs. */
+function editDatabaseEgress(doc: Document, env: ResolvedEnvironment): string | undefined {
+  const name = doc.getIn(['metadata', 'name']);
+  const database = DATABASE_EGRESS.find((d) => d.policy === name);
+  const cidrs = database && env[database.option];
+  if (!cidrs) return undefined;
+  const egress = doc.getIn(['spec', 'egress']);
+  if (!isSeq(egress) || !egress.items.length) return undefined;
+  for (const rule of egress.items) if (isMap(rule)) rule.set('to', doc.createNode(cidrs.map((cidr) => ({ ipBlock: { cidr } }))));
+  return database.policy;
 }
 
 function editKustomization(doc: Document, env: ResolvedEnvironment): void {

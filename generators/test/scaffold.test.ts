@@ -101,7 +101,7 @@ test('overlay derived from staging: namespace, label, hosts, TLS secret, replica
     ['qa.spacetime-vr.example.com', 'spacetime-vr-qa-tls', 'qa.spacetime-vr.example.com', 'letsencrypt-staging'],
   );
   assert.is(parse(out['configmap-patch.yaml']).data.ENVIRONMENT, 'qa');
-  assert.is(out['pvc-patch.yaml'], source['pvc-patch.yaml']);
+  assert.is(out['database-egress.yaml'], source['database-egress.yaml'].split('staging').join('qa'));
   for (const text of Object.values(out)) assert.not.match(text, /(?<!letsencrypt-)staging|Staging/);
 });
 

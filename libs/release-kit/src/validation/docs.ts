@@ -7,6 +7,7 @@ import { VERSION_TOKEN } from '../format/version-token';
 export const REQUIRED_DOCS = [
   'deployment/DEPLOYMENT_GUIDE.md',
   'deployment/ROLLBACK_PROCEDURES.md',
+  'deployment/CI_CD_GUIDE.md',
   'operations/OPERATIONS_RUNBOOK.md',
   'operations/MONITORING_GUIDE.md',
   'operations/INCIDENT_RESPONSE.md',
@@ -63,11 +64,7 @@ function readMarkdown(text: string): MarkdownFacts {
 
 export function validateDocs(ctx: ValidationContext): void {
   const top = ctx.section;
-  ctx.checks.add('required documents');
-  for (const doc of REQUIRED_DOCS) {
-    if (!existsSync(ctx.abs(`${top}/${doc}`)))
-      ctx.add('docs/required', `${top}/${doc}`, undefined, 'is a required document and is missing');
-  }
+  ctx.requireFiles('required documents', 'docs/required', REQUIRED_DOCS, 'is a required document and is missing');
   ctx.checks.add('links and anchors');
   ctx.checks.add('version in the documents');
   const markdown = ctx.files.filter((f) => f.path.endsWith('.md')).map((f) => f.path);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findTool, ToolName } from './tools';
@@ -22,6 +22,13 @@ export interface Finding {
 
 export type Mode = 'development' | 'production';
 
+/** Where the sections' package outputs are, for a check that compares one section with another. */
+export interface PackagedSections {
+  workspaceRoot: string;
+  /** The folder holding every section's package output (`dist/sections`). */
+  outputs: string;
+}
+
 /** What every check of one section gets: where the staged files are and where findings go. */
 export class ValidationContext {
   readonly findings: Finding[] = [];
@@ -37,6 +44,7 @@ export class ValidationContext {
     /** Package-relative file paths and modes from the section's fragment. */
     readonly files: Array<{ path: string; mode: number }>,
     readonly now: Date = new Date(),
+    readonly packaged?: PackagedSections,
   ) {}
 
   /** Absolute path of a package-relative path. */
@@ -73,6 +81,12 @@ export class ValidationContext {
   filesUnder(prefix: string, pattern?: RegExp): Array<{ path: string; mode: number }> {
     const start = prefix.endsWith('/') ? prefix : `${prefix}/`;
     return this.files.filter((f) => f.path.startsWith(start) && (!pattern || pattern.test(f.path)));
+  }
+
+  /** Runs the check `check`: each of `paths` (relative to the section folder) the section does not ship is a `rule` error. */
+  requireFiles(check: string, rule: string, paths: string[], message: string): void {
+    this.checks.add(check);
+    for (const path of paths.map((p) => `${this.section}/${p}`)) if (!existsSync(this.abs(path))) this.add(rule, path, undefined, message);
   }
 }
 

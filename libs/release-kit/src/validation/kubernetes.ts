@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, relative } from 'node:path';
 import { ReleaseError } from '../support/errors';
 import { lineFromMessage, runTool, ValidationContext } from './findings';
 import { LocatedDoc, locatedDocuments } from './yaml-lines';
@@ -188,19 +189,47 @@ function schemaValidator(): (obj: Obj) => Array<{ path: Path; message: string }>
   };
 }
 
+interface Render {
+  name: string;
+  /** The kustomization (or, for a component, the component) being checked. */
+  folder: string;
+  /** Folders whose YAML the rendered objects come from, most specific first. */
+  sources: string[];
+  policies: boolean;
+  /** A component is rendered on top of this overlay (a Component cannot be built alone). */
+  onto?: string;
+}
+
+const subfolders = (ctx: ValidationContext, folder: string) => (existsSync(ctx.abs(folder)) ? readdirSync(ctx.abs(folder)).sort() : []);
+
 export function validateKubernetes(ctx: ValidationContext): void {
   const top = ctx.section;
   const validate = schemaValidator();
-  const renders: Array<{ name: string; folder: string; policies: boolean }> = [{ name: 'base', folder: `${top}/base`, policies: true }];
-  const overlays = existsSync(ctx.abs(`${top}/overlays`)) ? readdirSync(ctx.abs(`${top}/overlays`)).sort() : [];
-  for (const env of overlays) renders.push({ name: env, folder: `${top}/overlays/${env}`, policies: env === 'production' });
+  const renders: Render[] = [{ name: 'base', folder: `${top}/base`, sources: [`${top}/base`], policies: true }];
+  const overlays = subfolders(ctx, `${top}/overlays`);
+  for (const env of overlays) {
+    const folder = `${top}/overlays/${env}`;
+    renders.push({ name: env, folder, sources: [folder, `${top}/base`], policies: env === 'production' });
+  }
   if (!overlays.includes('production')) ctx.add('k8s/overlay', `${top}/overlays`, undefined, 'has no production overlay');
+  // Optional components (kubernetes/components/<name>) are checked as production would use them.
+  const onto = renders.find((r) => r.name === 'production') ?? renders[0];
+  for (const component of subfolders(ctx, `${top}/components`)) {
+    const folder = `${top}/components/${component}`;
+    renders.push({
+      name: `${onto.name} with components/${component}`,
+      folder,
+      sources: [folder, ...onto.sources],
+      policies: true,
+      onto: onto.folder,
+    });
+  }
 
   const kubectl = ctx.tool('kubectl', 'kubectl kustomize (render every overlay)');
   if (kubectl) {
     for (const render of renders) {
-      const index = new SourceIndex(ctx, render.name === 'base' ? [`${top}/base`] : [render.folder, `${top}/base`]);
-      const run = runTool(kubectl, ['kustomize', ctx.abs(render.folder)]);
+      const index = new SourceIndex(ctx, render.sources);
+      const run = runTool(kubectl, ['kustomize', render.onto ? componentOverlay(ctx, render.folder, render.onto) : ctx.abs(render.folder)]);
       if (run.status !== 0) {
         const message = run.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${run.status}`;
         ctx.add(
@@ -256,6 +285,55 @@ export function validateKubernetes(ctx: ValidationContext): void {
   }
 }
 
+/** A kustomization in the scratch folder that lists `component` on top of the kustomization `onto`. */
+function componentOverlay(ctx: ValidationContext, component: string, onto: string): string {
+  const dir = join(ctx.temp(), `component-${component.split('/').pop()}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    `resources:\n  - ${relative(dir, ctx.abs(onto))}\ncomponents:\n  - ${relative(dir, ctx.abs(component))}\n`,
+  );
+  return dir;
+}
+
+/** What is wrong with a NetworkPolicy ipBlock CIDR (the API server rejects it only at deploy time). */
+export function cidrProblem(cidr: unknown): string | undefined {
+  const match = /^([^/\s]+)\/(\d{1,3})$/.exec(String(cidr ?? ''));
+  const family = match ? isIP(match[1]) : 0;
+  if (!match || !family) return `"${cidr}" is not a CIDR (an IPv4 or IPv6 address, "/" and a prefix length, e.g. 10.20.0.0/24)`;
+  const bits = family === 4 ? 32 : 128;
+  if (Number(match[2]) > bits) return `"${cidr}" has a prefix length over ${bits}`;
+  return undefined;
+}
+
+function checkCidrs(ctx: ValidationContext, obj: Obj, locate: (obj: Obj, path: Path) => { file: string; line?: number }): void {
+  for (const [direction, peers] of [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ] as const) {
+    (obj.spec?.[direction] ?? []).forEach((rule: Obj, r: number) =>
+      (rule?.[peers] ?? []).forEach((peer: Obj, p: number) => {
+        if (!peer?.ipBlock) return;
+        const at: Path = ['spec', direction, r, peers, p, 'ipBlock'];
+        const problems: Array<{ path: Path; message: string }> = [];
+        const cidr = cidrProblem(peer.ipBlock.cidr);
+        if (cidr) problems.push({ path: [...at, 'cidr'], message: `ipBlock.cidr ${cidr}` });
+        (peer.ipBlock.except ?? []).forEach((except: unknown, e: number) => {
+          const problem = cidrProblem(except);
+          if (problem) problems.push({ path: [...at, 'except', e], message: `ipBlock.except ${problem}` });
+        });
+        for (const problem of problems) {
+          const where = locate(obj, problem.path);
+          const message = `NetworkPolicy ${obj.metadata?.name}: ${problem.message}`;
+          // Every render that holds the policy finds it: report it once.
+          if (!ctx.findings.some((f) => f.rule === 'k8s/cidr' && f.file === where.file && f.line === where.line && f.message === message))
+            ctx.add('k8s/cidr', where.file, where.line, message);
+        }
+      }),
+    );
+  }
+}
+
 function checkObjects(
   ctx: ValidationContext,
   objects: Obj[],
@@ -265,6 +343,7 @@ function checkObjects(
 ): void {
   ctx.checks.add('kubernetes schemas (kubernetes-models)');
   for (const obj of objects) {
+    if (obj.kind === 'NetworkPolicy') checkCidrs(ctx, obj, locate);
     const result = validate(obj);
     if (result === 'unknown') {
       const at = locate(obj, ['kind']);

@@ -1,7 +1,8 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ReleaseError } from '../support/errors';
 import { runTool, ValidationContext } from './findings';
+import { checkMonitoringCopies } from './monitoring-copies';
 import { locatedDocument } from './yaml-lines';
 
 /** Address the kubernetes_sd_configs stand-ins point at (never scraped: promtool only parses). */
@@ -107,7 +108,74 @@ export function checkAlertmanager(ctx: ValidationContext, file: string): void {
   const amtool = ctx.tool('amtool', `amtool check-config ${file}`);
   if (!amtool || !existsSync(ctx.abs(file))) return;
   const run = runTool(amtool, ['check-config', ctx.abs(file)], { cwd: dirname(ctx.abs(file)) });
-  if (run.status !== 0) toolFailure(ctx, 'amtool/config', file, run.output, [ctx.abs(file)]);
+  if (run.status !== 0) return toolFailure(ctx, 'amtool/config', file, run.output, [ctx.abs(file)]);
+  checkReceiverSecrets(ctx, file);
+}
+
+/**
+ * Secrets of Alertmanager integrations, as data: each field that holds one inline. Its
+ * `<field>_file` reads it from a file instead, which the deploy script creates from the
+ * deployment's secrets. `global` holds the defaults every receiver of that kind inherits.
+ */
+export const RECEIVER_SECRETS: Array<{ configs: string; field: string }> = [
+  { configs: 'global', field: 'slack_api_url' },
+  { configs: 'global', field: 'opsgenie_api_key' },
+  { configs: 'global', field: 'victorops_api_key' },
+  { configs: 'global', field: 'smtp_auth_password' },
+  { configs: 'pagerduty_configs', field: 'routing_key' },
+  { configs: 'pagerduty_configs', field: 'service_key' },
+  { configs: 'slack_configs', field: 'api_url' },
+  { configs: 'opsgenie_configs', field: 'api_key' },
+  { configs: 'victorops_configs', field: 'api_key' },
+  { configs: 'telegram_configs', field: 'bot_token' },
+  { configs: 'discord_configs', field: 'webhook_url' },
+  { configs: 'msteams_configs', field: 'webhook_url' },
+  { configs: 'email_configs', field: 'auth_password' },
+];
+
+/**
+ * Every receiver secret is read from a file, at an absolute path: Alertmanager opens a relative
+ * `*_file` of an integration from its working directory, not from the folder of its configuration
+ * (only `http_config` paths are resolved against that folder).
+ */
+export function checkReceiverSecrets(ctx: ValidationContext, file: string): void {
+  ctx.checks.add('alertmanager receiver secrets from files');
+  let doc;
+  try {
+    doc = locatedDocument(readFileSync(ctx.abs(file), 'utf8'), file);
+  } catch (e) {
+    if (!(e instanceof ReleaseError)) throw e;
+    return ctx.add('alertmanager/secret-file', file, e.line, e.message.replace(/^\S+?:(\d+:)? /, ''));
+  }
+  const config = (doc.value ?? {}) as Obj;
+  const places: Array<{ kind: string; path: Array<string | number>; settings: Obj }> = [
+    { kind: 'global', path: ['global'], settings: config.global ?? {} },
+  ];
+  (config.receivers ?? []).forEach((receiver: Obj, r: number) => {
+    for (const [kind, list] of Object.entries(receiver ?? {}))
+      if (Array.isArray(list))
+        list.forEach((settings, i) => places.push({ kind, path: ['receivers', r, kind, i], settings: settings ?? {} }));
+  });
+  for (const { kind, path, settings } of places) {
+    for (const { field } of RECEIVER_SECRETS.filter((s) => s.configs === kind && settings[s.field] !== undefined))
+      ctx.add(
+        'alertmanager/secret-file',
+        file,
+        doc.lineOf([...path, field]),
+        `${kind}.${field} holds its secret in the file: ` +
+          `use ${field}_file with the path of a file the deploy script creates from the secret`,
+      );
+    for (const [field, value] of Object.entries(settings)) {
+      if (!field.endsWith('_file') || typeof value !== 'string' || isAbsolute(value)) continue;
+      ctx.add(
+        'alertmanager/secret-file',
+        file,
+        doc.lineOf([...path, field]),
+        `${field}: "${value}" is relative: Alertmanager opens it from its working directory, ` +
+          "not from this file's folder; give an absolute path",
+      );
+    }
+  }
 }
 
 type Obj = Record<string, any>;
@@ -179,4 +247,5 @@ export function validateMonitoring(ctx: ValidationContext): void {
     ctx,
     ctx.filesUnder(`${top}/grafana`, /\.json$/).map((f) => f.path),
   );
+  checkMonitoringCopies(ctx);
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ReleaseError } from '../support/errors';
 import { contentDigest, readFragment, SectionFragment } from '../format/fragment';
 import { stageSectionTree } from '../section/tree';
@@ -13,6 +13,7 @@ import { validateMonitoring } from './monitoring';
 import { checkMigrations, checkShellScripts } from './scripts';
 import { scanSecrets } from './secrets';
 import { checkCertificates, checkSecurityReports } from './security';
+import { validateTests } from './tests';
 
 type Check = (ctx: ValidationContext) => void;
 
@@ -27,7 +28,7 @@ export const SECTION_CHECKS: Record<string, Check[]> = {
   scripts: [],
   docs: [validateDocs],
   security: [checkCertificates, checkSecurityReports],
-  tests: [],
+  tests: [validateTests],
   binaries: [],
 };
 
@@ -72,6 +73,7 @@ export function validateSection(options: ValidateSectionOptions): ValidationRepo
     options.mode,
     fragment.files.map((f) => ({ path: f.path, mode: f.mode })),
     options.now,
+    { workspaceRoot: options.workspaceRoot, outputs: dirname(options.sectionOutput) },
   );
   try {
     for (const check of [...COMMON, ...(SECTION_CHECKS[options.section] ?? [])]) {

@@ -14,9 +14,15 @@
 #       -> ConfigMap grafana-datasources  (label grafana_datasource=1)
 #   monitoring/alertmanager/config.yml (or --alertmanager-config FILE)
 #   + monitoring/alertmanager/templates/*.tmpl
-#       -> Secret alertmanager-config     (keys alertmanager.yml and *.tmpl; it
-#          holds webhook URLs and keys, so it is never stored in a ConfigMap)
+#       -> Secret alertmanager-config     (keys alertmanager.yml and *.tmpl)
+#   PAGERDUTY_ROUTING_KEY, SLACK_WEBHOOK_URL, SLACK_INFO_WEBHOOK_URL (from the
+#   environment, or each from the file named by <NAME>_FILE)
+#       -> Secret alertmanager-receivers  (keys pagerduty-routing-key,
+#          slack-webhook-url, slack-info-webhook-url: the files the receivers of
+#          monitoring/alertmanager/config.yml read; mount the Secret at
+#          /etc/alertmanager/secrets/alertmanager-receivers)
 # Everything is validated first (promtool, amtool, JSON) when the tools exist.
+# No secret value is ever printed.
 
 set -euo pipefail
 
@@ -48,11 +54,21 @@ Usage: ${SCRIPT_NAME} [options]
 Validate the monitoring configuration shipped in this package and apply it to
 the cluster as ConfigMaps (Prometheus, Grafana) and a Secret (Alertmanager).
 
+Receiver secrets (required unless --skip-alertmanager; SLACK_INFO_WEBHOOK_URL
+defaults to SLACK_WEBHOOK_URL), each from the environment or from the file
+that <NAME>_FILE names:
+  PAGERDUTY_ROUTING_KEY        PagerDuty Events API v2 integration key (critical, production)
+  SLACK_WEBHOOK_URL            Slack incoming webhook of #spacetime-vr-alerts
+  SLACK_INFO_WEBHOOK_URL       Slack incoming webhook of #spacetime-vr-info
+They become the Secret alertmanager-receivers; mount it in the Alertmanager pod at
+/etc/alertmanager/secrets/alertmanager-receivers (Prometheus Operator: list it in
+the Alertmanager's spec.secrets).
+
 Options:
   -n, --namespace NAME         Target namespace (default: ${NAMESPACE}); created if missing.
   --monitoring-dir DIR         Monitoring folder to publish (default: <package>/monitoring).
-  --alertmanager-config FILE   Filled-in Alertmanager configuration to use instead of
-                               monitoring/alertmanager/config.yml (which holds placeholders).
+  --alertmanager-config FILE   Alertmanager configuration to use instead of
+                               monitoring/alertmanager/config.yml (one with receivers of your own).
   --skip-alertmanager          Do not publish the Alertmanager configuration.
   --skip-validation            Do not run promtool / amtool / JSON checks.
   --restart                    Restart the prometheus, alertmanager and grafana workloads
@@ -63,7 +79,7 @@ Options:
 
 Examples:
   ${SCRIPT_NAME} --dry-run
-  ${SCRIPT_NAME} --alertmanager-config /secure/alertmanager.yml --restart
+  PAGERDUTY_ROUTING_KEY_FILE=/run/secrets/pd SLACK_WEBHOOK_URL_FILE=/run/secrets/slack ${SCRIPT_NAME} --restart
 
 Exit status: 0 applied, 1 validation or apply failed, 2 usage error.
 EOF
@@ -198,6 +214,56 @@ validate() {
     log "Validation passed"
 }
 
+# Receiver secret files: Secret key, the variable that holds the value, and the
+# variable whose value is used when it is unset ("" for none).
+readonly RECEIVER_SECRETS=(
+    "pagerduty-routing-key PAGERDUTY_ROUTING_KEY"
+    "slack-webhook-url SLACK_WEBHOOK_URL"
+    "slack-info-webhook-url SLACK_INFO_WEBHOOK_URL SLACK_WEBHOOK_URL"
+)
+
+# secret_value <NAME>: the value of NAME, or the content of the file NAME_FILE
+# names (one trailing newline dropped). Fails, naming the variable only.
+secret_value() {
+    local name="$1" file_var="$1_FILE" value
+    if [[ -n "${!name:-}" ]]; then
+        [[ -z "${!file_var:-}" ]] || die "set ${name} or ${file_var}, not both"
+        printf '%s' "${!name}"
+    elif [[ -n "${!file_var:-}" ]]; then
+        [[ -f "${!file_var}" && -r "${!file_var}" ]] || die "${file_var}: cannot read ${!file_var}"
+        value="$(cat -- "${!file_var}")" || die "${file_var}: cannot read ${!file_var}"
+        printf '%s' "${value}"
+    fi
+}
+
+# Writes each receiver secret to <dir>/<key> (mode 0600) and lists the files.
+write_receiver_secrets() {
+    local dir="$1" entry key name fallback value missing=()
+    (umask 077 && mkdir -p "${dir}")
+    for entry in "${RECEIVER_SECRETS[@]}"; do
+        read -r key name fallback <<<"${entry}"
+        value="$(secret_value "${name}")"
+        [[ -n "${value}" || -z "${fallback}" ]] || value="$(secret_value "${fallback}")"
+        if [[ -z "${value}" ]]; then
+            missing+=("${name}")
+            continue
+        fi
+        [[ "${value}" != *$'\n'* ]] || die "${name} holds more than one line"
+        if [[ "${key}" == slack-* && ! "${value}" =~ ^https?:// ]]; then
+            die "${name} is not an http(s) URL (value not shown)"
+        fi
+        (umask 077 && printf '%s' "${value}" > "${dir}/${key}")
+        printf '%s\n' "${dir}/${key}"
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        if [[ "${DRY_RUN}" == true ]]; then
+            warn "receiver secrets not set: ${missing[*]} (the Secret alertmanager-receivers is left out of this dry run)"
+            return 0
+        fi
+        die "receiver secrets not set: ${missing[*]} (set each, or <NAME>_FILE to a file holding it; see --help)"
+    fi
+}
+
 # build_object <configmap|secret> <name> <list file> [label=value...] > manifest
 # Each file of the list becomes one key (its base name); duplicate keys are refused.
 build_object() {
@@ -274,6 +340,13 @@ build_manifests() {
         log "Secret alertmanager-config: alertmanager.yml + $(( $(wc -l < "${WORK_DIR}/alertmanager.list") - 1 )) template(s)"
         printf -- '---\n' >> "${out}"
         build_object secret alertmanager-config "${WORK_DIR}/alertmanager.list" >> "${out}"
+
+        write_receiver_secrets "${WORK_DIR}/receivers" > "${WORK_DIR}/receivers.list"
+        if [[ -s "${WORK_DIR}/receivers.list" ]]; then
+            log "Secret alertmanager-receivers: $(wc -l < "${WORK_DIR}/receivers.list") receiver secret file(s)"
+            printf -- '---\n' >> "${out}"
+            build_object secret alertmanager-receivers "${WORK_DIR}/receivers.list" >> "${out}"
+        fi
     fi
 }
 

@@ -122,6 +122,7 @@ class ApiClient:
         raw_body: Optional[bytes] = None,
         content_type: Optional[str] = None,
         query: Optional[Dict[str, str]] = None,
+        extra_headers: Optional[Dict[str, str]] = None,
     ) -> Response:
         url = self.base_url + path
         if query:
@@ -130,6 +131,7 @@ class ApiClient:
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
             "X-Request-ID": "it-" + uuid.uuid4().hex[:16],
+            **(extra_headers or {}),
         }
         data = raw_body
         if json_body is not None:
@@ -495,7 +497,9 @@ class Test05MultiplayerSync(PlayerTestCase):
                         "player 2 still sees the closed session after {}s".format(Config.sync_timeout))
 
 
-def main(argv: List[str]) -> int:
+def run_suite(argv: List[str], module: str, base_case: type, title: str, skip_message: str) -> int:
+    """Runs a module's unittest suite against --base-url or SPACETIME_BASE_URL (every test of
+    base_case skipped without one). Exit status: 0 passed or skipped, 1 failed, 2 usage error."""
     args = list(argv[1:])
     if "--base-url" in args:
         index = args.index("--base-url")
@@ -509,17 +513,21 @@ def main(argv: List[str]) -> int:
         return 2
 
     if not Config.base_url:
-        print("SKIPPED: " + SKIP_NO_URL, file=sys.stderr)
+        print("SKIPPED: " + skip_message, file=sys.stderr)
     else:
-        print("SpaceTime VR integration tests against {}".format(Config.base_url), file=sys.stderr)
+        print("{} against {}".format(title, Config.base_url), file=sys.stderr)
     # Re-evaluate the class-level skip now that --base-url may have been given.
-    SpaceTimeTestCase.__unittest_skip__ = not Config.base_url  # type: ignore[attr-defined]
-    SpaceTimeTestCase.__unittest_skip_why__ = SKIP_REASON  # type: ignore[attr-defined]
+    base_case.__unittest_skip__ = not Config.base_url  # type: ignore[attr-defined]
+    base_case.__unittest_skip_why__ = SKIP_REASON  # type: ignore[attr-defined]
 
-    program = unittest.main(module=__name__, argv=[argv[0]] + args, exit=False,
+    program = unittest.main(module=module, argv=[argv[0]] + args, exit=False,
                             verbosity=2 if Config.base_url else 1)
     result = program.result
     return 0 if result.wasSuccessful() else 1
+
+
+def main(argv: List[str]) -> int:
+    return run_suite(argv, __name__, SpaceTimeTestCase, "SpaceTime VR integration tests", SKIP_NO_URL)
 
 
 if __name__ == "__main__":
