@@ -91,3 +91,23 @@ if ! command -v helm >/dev/null 2>&1; then
   rm -rf "$work"
   helm version --short
 fi
+
+# The multi-arch image tests' base images: Debian's busybox-static for amd64 and arm64, which
+# workspace-tests/oci-base.ts makes into an OCI image layout (no base image can be pulled here).
+# Kept under stable names, one .deb a platform.
+base_debs=/usr/local/share/spacetime-toolchain
+for arch in amd64 arm64; do
+  [ -s "$base_debs/busybox-static_$arch.deb" ] && continue
+  if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    dpkg --add-architecture "$arch"
+    apt-get update -qq
+  fi
+  echo "downloading: busybox-static:$arch"
+  work=$(mktemp -d)
+  chmod 0777 "$work" # apt-get download writes as _apt
+  (cd "$work" && apt-get download -qq "busybox-static:$arch")
+  mkdir -p "$base_debs"
+  install -m 0644 "$work"/busybox-static_*_"$arch".deb "$base_debs/.busybox-static_$arch.deb.partial"
+  mv "$base_debs/.busybox-static_$arch.deb.partial" "$base_debs/busybox-static_$arch.deb"
+  rm -rf "$work"
+done

@@ -1,10 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { entryEpoch } from '@spacetime/release-kit/src/format/determinism';
-import { buildAndSaveImage, sourceRevision } from '@spacetime/release-kit/src/build/docker-image';
+import { sourceRevision } from '@spacetime/release-kit/src/build/docker-image';
+import { buildReleaseImage } from '@spacetime/release-kit/src/build/image-build';
 import { readVersion } from '@spacetime/release-kit/src/versioning/version-file';
 import { runExecutor } from '../run-executor';
 import type { DockerImageExecutorSchema } from './schema';
+
+const BUILT_BY = { files: 'the daemonless build', engine: 'the Docker engine' };
 
 export default async function dockerImage(options: DockerImageExecutorSchema, context: ExecutorContext) {
   return runExecutor(async () => {
@@ -12,7 +15,9 @@ export default async function dockerImage(options: DockerImageExecutorSchema, co
     const version = readVersion(join(context.root, 'VERSION'));
     const revision = sourceRevision(context.root, [projectRoot, 'VERSION']);
     const epoch = process.env.SOURCE_DATE_EPOCH;
-    const result = await buildAndSaveImage({
+    const result = await buildReleaseImage({
+      builder: options.builder,
+      platforms: options.platforms,
       workspaceRoot: context.root,
       dockerfile: join(context.root, projectRoot, options.dockerfile),
       contextDir: join(context.root, options.contextPath),
@@ -29,6 +34,7 @@ export default async function dockerImage(options: DockerImageExecutorSchema, co
       log: (line) => console.log(line),
     });
     if (result.skipped) console.warn(`SKIPPED ${options.outputPath}: ${result.skipped}`);
-    else console.log(`image ${result.imageId} tagged ${result.tags!.join(', ')}: ${options.outputPath}`);
+    else
+      console.log(`image ${result.imageId} tagged ${result.tags!.join(', ')}, built by ${BUILT_BY[result.builder]}: ${options.outputPath}`);
   });
 }

@@ -1,5 +1,7 @@
 export interface DockerImageExecutorSchema {
   dockerfile: string;
+  builder: 'auto' | 'files' | 'engine';
+  platforms: string[];
   contextPath: string;
   outputPath: string;
   baseImage?: string;

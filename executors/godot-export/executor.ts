@@ -12,6 +12,7 @@ export default async function godotExport(options: GodotExportExecutorSchema, co
       workspaceRoot: context.root,
       projectDir: join(context.root, projectRoot, options.project),
       preset: options.preset,
+      platformPresets: options.platformPresets,
       mode: options.mode,
       outputDir: join(context.root, options.outputPath),
       name: options.name,

@@ -1,6 +1,7 @@
 export interface GodotExportExecutorSchema {
   project: string;
   preset: string;
+  platformPresets: string[];
   mode: 'release' | 'debug' | 'pack';
   name: string;
   outputPath: string;

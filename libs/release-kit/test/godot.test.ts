@@ -17,6 +17,7 @@ test('reads the presets of the server project', () => {
     [
       ['Linux Server', 'Linux', true],
       ['Windows Desktop', 'Windows Desktop', true],
+      ['Linux Server arm64', 'Linux', true],
     ],
   );
   assert.equal(requiredGodot(readFileSync(join(BINARIES, 'project.godot'), 'utf8')), { major: 4, minor: 5 });

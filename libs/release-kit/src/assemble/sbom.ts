@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SectionFragment, Skip } from '../format/fragment';
 import { PACKAGE_NAME } from '../format/layout';
-import { compareBytes, stableJsonBytes } from '../support/stable-json';
+import { compareBytes } from '../support/stable-json';
+import { cycloneDxBytes, cycloneDxTime } from '../build/cyclonedx';
 import { parseJsonText } from '../support/yaml-file';
 
 /** The package root file holding the CycloneDX 1.5 JSON SBOM (listed in MANIFEST.json and SHA256SUMS). */
@@ -78,23 +78,15 @@ function sriHashes(integrity: string | undefined): Hash[] {
   return hashes;
 }
 
-/** urn:uuid with RFC 4122 version/variant bits, from the first 16 bytes of a SHA-256. */
-function uuidFromSha256(hex: string): string {
-  const b = Buffer.from(hex.slice(0, 32), 'hex');
-  b[6] = (b[6] & 0x0f) | 0x50;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 const byRef = (a: Component, b: Component) => compareBytes(a['bom-ref'], b['bom-ref']);
 
 /**
  * The release's CycloneDX 1.5 JSON SBOM: every package file with its SHA-256, the server's
- * container image (when a section recorded one), and the npm packages it was built with
+ * container image (when a section recorded one; its own SBOM, when the build wrote one, is an
+ * external reference of type "bom"), and the npm packages it was built with
  * (scope `excluded`: build tools, not shipped). Deterministic: sorted keys and components,
  * no time but `buildDate`, and a serialNumber derived from the SHA-256 of the document (made
- * with a placeholder serial of the same length).
+ * with a placeholder serial of the same length, build/cyclonedx.ts).
  */
 export function buildSbom(input: SbomInput): Buffer {
   const root = `${PACKAGE_NAME}@${input.version}`;
@@ -109,21 +101,41 @@ export function buildSbom(input: SbomInput): Buffer {
   const images: Component[] = [];
   const tools: Component[] = [];
   for (const { section, metadata } of input.fragments) {
-    const image = metadata?.image as { id?: unknown; tags?: unknown; tarball?: unknown } | null | undefined;
+    const image = metadata?.image as
+      | { id?: unknown; tags?: unknown; tarball?: unknown; index?: unknown; builder?: unknown; platforms?: unknown; sbom?: unknown }
+      | null
+      | undefined;
     if (image && typeof image.id === 'string') {
-      const digest = /^sha256:([0-9a-f]{64})$/.exec(image.id)?.[1];
+      // The daemonless build's image is its index (one image per platform); the engine's, one image.
+      const version = typeof image.index === 'string' ? image.index : image.id;
+      const digest = /^sha256:([0-9a-f]{64})$/.exec(version)?.[1];
       const tags = Array.isArray(image.tags) ? image.tags.filter((t): t is string => typeof t === 'string') : [];
+      const platforms = Array.isArray(image.platforms) ? image.platforms.filter((p): p is string => typeof p === 'string') : [];
+      const sbom = typeof image.sbom === 'string' ? input.files.find((f) => f.path === `${section}/${image.sbom}`) : undefined;
       images.push({
-        'bom-ref': `container:${section}:${image.id}`,
+        'bom-ref': `container:${section}:${version}`,
         type: 'container',
         name: tags[0]?.replace(/:[^:/]*$/, '') ?? `${PACKAGE_NAME}-${section}`,
-        version: image.id,
+        version,
         hashes: digest ? [{ alg: 'SHA-256', content: digest }] : undefined,
         properties: [
           { name: 'spacetime:section', value: section },
           ...(typeof image.tarball === 'string' ? [{ name: 'spacetime:image-tarball', value: image.tarball }] : []),
           ...tags.map((t) => ({ name: 'spacetime:image-tag', value: t })),
+          ...(typeof image.builder === 'string' ? [{ name: 'spacetime:image-builder', value: image.builder }] : []),
+          ...platforms.map((p) => ({ name: 'spacetime:image-platform', value: p })),
         ],
+        // The image's own SBOM: the files of its layers and its base image's OS packages, per platform.
+        externalReferences: sbom
+          ? [
+              {
+                type: 'bom',
+                url: sbom.path,
+                comment: 'CycloneDX SBOM of the image, per platform',
+                hashes: [{ alg: 'SHA-256', content: sbom.sha256 }],
+              },
+            ]
+          : undefined,
       });
     }
     const godot = metadata?.godot as { version?: unknown } | null | undefined;
@@ -156,7 +168,7 @@ export function buildSbom(input: SbomInput): Buffer {
     specVersion: '1.5',
     version: 1,
     metadata: {
-      timestamp: new Date(input.buildDate * 1000).toISOString().replace('.000Z', 'Z'),
+      timestamp: cycloneDxTime(input.buildDate),
       tools: { components: tools },
       component: { type: 'application', 'bom-ref': root, name: PACKAGE_NAME, version: input.version },
       properties: input.skipped.map((s) => ({ name: 'spacetime:skipped', value: `${s.artifact}: ${s.reason}` })),
@@ -164,15 +176,5 @@ export function buildSbom(input: SbomInput): Buffer {
     components,
     dependencies: [{ ref: root, dependsOn: [...files, ...images].map((c) => c['bom-ref']) }],
   };
-  const bytes = stableJsonBytes({ ...bom, serialNumber: PENDING_SERIAL });
-  const serial = `"serialNumber": "${PENDING_SERIAL}"`;
-  bytes.write(
-    uuidFromSha256(createHash('sha256').update(bytes).digest('hex')),
-    bytes.indexOf(serial) + serial.length - PENDING_SERIAL.length - 1,
-    'latin1',
-  );
-  return bytes;
+  return cycloneDxBytes(bom);
 }
-
-/** The serial number the SBOM is hashed with; the hash's own then takes its place (same length). */
-const PENDING_SERIAL = 'urn:uuid:00000000-0000-5000-8000-000000000000';

@@ -5,7 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import Docker from 'dockerode';
-import { readArtifactSet, writeArtifactSet } from '../section/artifact-set';
+import { ArtifactSet, readArtifactSet, writeArtifactSet } from '../section/artifact-set';
 import { deflateOptions } from '../archive/compression';
 import { FILE_MODE } from '../format/determinism';
 import { PACKAGE_NAME } from '../format/layout';
@@ -15,18 +15,16 @@ import { gzipHeader, gzipTrailer } from '../archive/gzip';
 import { tarHeader, tarPadding } from '../archive/tar-header';
 import { dockerTags } from '../versioning/docker-tags';
 import { readyPattern } from './godot-export';
+import { platformArgs } from './dockerfile-plan';
+import { exportedServer, platformContext } from './export-context';
 import { smokeImage } from './image-smoke';
+import type { ContextFile } from './oci-image';
+import { hostPlatform, platformName } from './platform';
 
 /** The image is named as the package is. */
 export const IMAGE_REPOSITORY = PACKAGE_NAME;
 export const BUILD_LOG = 'docker-build.log';
 export const SMOKE_LOG = 'image-smoke.log';
-
-/** What the export target recorded of the server it made and the smoke it passed. */
-function exportedServer(metadata: Record<string, unknown>): { artifact: string; smoke: { args: string[]; ready: string } } | undefined {
-  const godot = metadata.godot as { artifact?: string; smoke?: { args: string[]; ready: string } } | null | undefined;
-  return godot?.artifact && godot.smoke ? { artifact: godot.artifact, smoke: godot.smoke } : undefined;
-}
 
 export function imageTarballName(version: string): string {
   return `${IMAGE_REPOSITORY}-${version}.tar.gz`;
@@ -149,12 +147,6 @@ export class BuildTranscript {
 // Build context: Dockerfile + files, as a deterministic tar stream
 // ------------------------------------------------------------------------------------------
 
-export interface ContextFile {
-  name: string;
-  file: string;
-  mode: number;
-}
-
 export function contextStream(files: ContextFile[], mtime: number): Readable {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   async function* chunks(): AsyncGenerator<Buffer> {
@@ -196,6 +188,8 @@ export interface ImageBuildOptions {
   log?: (line: string) => void;
   /** For tests: an engine client. */
   docker?: Docker;
+  /** Why the engine builds it (a RUN step, an unpinned base), for MANIFEST.json. */
+  engineReason?: string;
 }
 
 export interface ImageBuildResult {
@@ -205,9 +199,22 @@ export interface ImageBuildResult {
   tarball?: string;
 }
 
-export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuildResult> {
-  const env = o.env ?? process.env;
-  const say = o.log ?? (() => undefined);
+/** What both builds (the engine's and the daemonless one) start from. */
+export interface ImageBuildStart {
+  shown: (path: string) => string;
+  tarballName: string;
+  /** A recorded skip in development, an error in production. */
+  skip: (reason: string) => Promise<ImageBuildResult>;
+  context: ArtifactSet;
+  smokeArgs: string[];
+  ready: RegExp;
+}
+
+/**
+ * Empties the output folder and reads what the export left: its artifacts.json and the smoke its
+ * server passed. Returns the reason to skip when there is no server to put in an image.
+ */
+export async function startImageBuild(o: ImageBuildOptions): Promise<ImageBuildStart | ImageBuildResult> {
   const shown = (p: string) => relative(o.workspaceRoot, p) || '.';
   const tarballName = imageTarballName(o.version);
   rmSync(o.outputDir, { recursive: true, force: true });
@@ -227,13 +234,25 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
     const why = context.skipped.map((s) => s.reason).join('; ') || 'the export recorded no server';
     return skip(`the image needs the exported server, which was not built (${why})`);
   }
-  const smokeArgs = o.smokeArgs ?? exported.smoke.args;
   let ready: RegExp;
   try {
     ready = o.smokeReady ? readyPattern(o.smokeReady, o.version) : new RegExp(exported.smoke.ready);
   } catch (e) {
     throw new ReleaseError(`the smokeReady option is not a regular expression: ${(e as Error).message}`);
   }
+  return { shown, tarballName, skip, context, smokeArgs: o.smokeArgs ?? exported.smoke.args, ready };
+}
+
+/** The engine path: the Dockerfile built by the Docker engine for its own platform, run, then saved with `docker save`. */
+export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuildResult> {
+  const env = o.env ?? process.env;
+  const say = o.log ?? (() => undefined);
+  const start = await startImageBuild(o);
+  if (!('context' in start)) return start;
+  const { shown, tarballName, skip, context, smokeArgs, ready } = start;
+  const host = hostPlatform();
+  const files = platformContext(o.contextDir, context, platformName(host));
+  if ('missing' in files) return skip(files.missing);
 
   const docker = o.docker ?? dockerClient(env);
   try {
@@ -247,16 +266,17 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   const tags = dockerTags(o.version, { development: !o.production });
   const refs = tags.map((t) => `${IMAGE_REPOSITORY}:${t}`);
   const labels = imageLabels(o.version, o.revision, o.created);
-  const buildargs: Record<string, string> = { VERSION: o.version, ...(o.baseImage ? { BASE_IMAGE: o.baseImage } : {}) };
-  const files: ContextFile[] = [
-    { name: 'Dockerfile', file: o.dockerfile, mode: FILE_MODE },
-    ...context.files.map((f) => ({ name: f.path, file: join(o.contextDir, f.path), mode: f.mode })),
-  ];
+  const buildargs: Record<string, string> = {
+    VERSION: o.version,
+    ...(o.baseImage ? { BASE_IMAGE: o.baseImage } : {}),
+    ...platformArgs(host, host),
+  };
   say(`building ${refs.join(', ')} at ${engineAddress(env)}${o.baseImage ? ` on ${o.baseImage}` : ''}`);
   const transcript = new BuildTranscript();
   const logFile = join(o.outputDir, BUILD_LOG);
   try {
-    const stream = await docker.buildImage(contextStream(files, o.mtime) as unknown as NodeJS.ReadableStream, {
+    const contextFiles = [{ name: 'Dockerfile', file: o.dockerfile, mode: FILE_MODE }, ...files];
+    const stream = await docker.buildImage(contextStream(contextFiles, o.mtime) as unknown as NodeJS.ReadableStream, {
       t: refs as unknown as string,
       buildargs,
       labels,
@@ -284,29 +304,7 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
 
   const inspect = await docker.getImage(refs[0]).inspect();
   const base = await baseImageFacts(docker, baseImageOf(readFileSync(o.dockerfile, 'utf8'), o.baseImage));
-  const smokeLog = join(o.outputDir, SMOKE_LOG);
-  say(`running ${inspect.Id}: ${smokeArgs.join(' ')}, then until its HEALTHCHECK passes`);
-  const smokeOutput: string[] = [];
-  const problems = await smokeImage({
-    docker,
-    image: inspect.Id,
-    smokeArgs,
-    ready,
-    timeoutSeconds: o.smokeTimeoutSeconds,
-    log: (text) => smokeOutput.push(text),
-  }).finally(() => writeFileSync(smokeLog, smokeOutput.join('')));
-  if (problems.length) {
-    // A broken image keeps no tag, so that nothing pushes it by name later.
-    for (const ref of refs)
-      await docker
-        .getImage(ref)
-        .remove({ noprune: true })
-        .catch(() => undefined);
-    throw new ReleaseError(`the image does not start:\n  - ${problems.join('\n  - ')}`, {
-      file: shown(o.dockerfile),
-      hint: `what the containers printed: ${shown(smokeLog)}`,
-    });
-  }
+  await checkImage(docker, { image: inspect.Id, refs, smokeArgs, ready, o, shown });
   const tarball = join(o.outputDir, tarballName);
   say(`saving ${inspect.Id} (${mib(inspect.Size)} MiB) to ${shown(tarball)}`);
   // GET /images/get?names=..&names=..: one tarball holding every tag (dockerode has it, its types do not).
@@ -317,9 +315,52 @@ export async function buildAndSaveImage(o: ImageBuildOptions): Promise<ImageBuil
   await writeArtifactSet(o.outputDir, {
     files: [{ path: tarballName, mode: FILE_MODE }],
     skipped: [],
-    metadata: { image: { id: inspect.Id, size: inspect.Size, tags: refs, labels, tarball: tarballName, base } },
+    metadata: {
+      image: {
+        builder: 'engine',
+        ...(o.engineReason ? { builderReason: o.engineReason } : {}),
+        platforms: [platformName(host)],
+        id: inspect.Id,
+        size: inspect.Size,
+        tags: refs,
+        labels,
+        tarball: tarballName,
+        base,
+      },
+    },
   });
   return { imageId: inspect.Id, tags: refs, tarball };
+}
+
+/**
+ * Runs the image the engine has (its smoke, then until its HEALTHCHECK passes) before it is kept;
+ * a broken image loses its tags, so that nothing pushes it by name later, and fails the build.
+ */
+export async function checkImage(
+  docker: Docker,
+  c: { image: string; refs: string[]; smokeArgs: string[]; ready: RegExp; o: ImageBuildOptions; shown: (path: string) => string },
+): Promise<void> {
+  const smokeLog = join(c.o.outputDir, SMOKE_LOG);
+  c.o.log?.(`running ${c.image}: ${c.smokeArgs.join(' ')}, then until its HEALTHCHECK passes`);
+  const smokeOutput: string[] = [];
+  const problems = await smokeImage({
+    docker,
+    image: c.image,
+    smokeArgs: c.smokeArgs,
+    ready: c.ready,
+    timeoutSeconds: c.o.smokeTimeoutSeconds,
+    log: (text) => smokeOutput.push(text),
+  }).finally(() => writeFileSync(smokeLog, smokeOutput.join('')));
+  if (!problems.length) return;
+  for (const ref of c.refs)
+    await docker
+      .getImage(ref)
+      .remove({ noprune: true })
+      .catch(() => undefined);
+  throw new ReleaseError(`the image does not start:\n  - ${problems.join('\n  - ')}`, {
+    file: c.shown(c.o.dockerfile),
+    hint: `what the containers printed: ${c.shown(smokeLog)}`,
+  });
 }
 
 /**
@@ -365,6 +406,6 @@ export async function gzipStream(source: Readable, file: string, progress?: (byt
   return size;
 }
 
-function mib(n: number): string {
+export function mib(n: number): string {
   return (n / (1 << 20)).toFixed(1);
 }

@@ -1,6 +1,6 @@
 import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { ArtifactFile, writeArtifactSet } from '../section/artifact-set';
 import { EXECUTABLE_MODE, FILE_MODE } from '../format/determinism';
 import { Skip } from '../format/fragment';
@@ -10,11 +10,13 @@ import { CommandLine, runProcess } from './engine-process';
 import {
   ExportMode,
   exportCommand,
+  ExportPreset,
   findGodot,
   FoundGodot,
   headlessRuntime,
   importCommand,
   needsImport,
+  onPath,
   parseExportPresets,
   requiredGodot,
 } from './godot';
@@ -22,6 +24,7 @@ import { checkCommand, checkerScript, ProjectProblem, readCheckLog, settingProbl
 import { logErrors } from './godot-log';
 import { checkedFiles, projectFiles, readProjectSettings } from './godot-project';
 import { runSmoke, smokeCommand } from './godot-smoke';
+import { emulatorFor, godotPresetPlatform, platformName } from './platform';
 
 /**
  * A Godot export judged by running things, since Godot exits 0 on many failures (a script that
@@ -36,6 +39,11 @@ export interface GodotExportOptions {
   /** Absolute folder holding project.godot and export_presets.cfg. */
   projectDir: string;
   preset: string;
+  /**
+   * Presets of the server's other platforms (Linux presets, told apart by binary_format/architecture):
+   * each is exported into `<os>/<arch>/` of the output folder (`linux/arm64/`), the main preset at its root.
+   */
+  platformPresets?: string[];
   mode: ExportMode;
   /** Absolute output folder; emptied first. */
   outputDir: string;
@@ -60,6 +68,13 @@ export interface GodotExportResult {
   skipped: Skip[];
   godotVersion?: string;
   logFile: string;
+}
+
+/** A platform the server was exported for: its preset, and the folder of the output that holds it ('' for the main preset). */
+export interface ExportedPlatform {
+  platform: string;
+  preset: string;
+  dir: string;
 }
 
 export const CHECK_LOG = 'godot-check.log';
@@ -97,6 +112,7 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   } catch (e) {
     throw new ReleaseError(`the smokeReady option is not a regular expression: ${(e as Error).message}`);
   }
+  const targets = exportTargets(o, preset, presets, shown(presetsFile));
 
   rmSync(o.outputDir, { recursive: true, force: true });
   mkdirSync(o.outputDir, { recursive: true });
@@ -111,7 +127,9 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   if ('reason' in found) {
     if (o.production) throw new ReleaseError(`cannot export the server: ${found.reason}`, { file: shown(o.projectDir) });
     writeFileSync(join(o.outputDir, EXPORT_LOG), `${found.reason}\n`);
-    const skipped = [{ artifact: mainFile, reason: found.reason }];
+    // One skip: the server of every platform, for the one reason.
+    const every = targets.length > 1 ? ` (every platform: ${targets.map((t) => t.platform).join(', ')})` : '';
+    const skipped = [{ artifact: mainFile, reason: `${found.reason}${every}` }];
     await writeArtifactSet(o.outputDir, {
       files: [versionFile],
       skipped,
@@ -134,61 +152,93 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   }
 
   const checked = await checkProject(o, found, files, display, shown);
+  const more = targets.slice(1).map((t) => `"${t.preset.name}" (${t.platform})`);
   say(
-    `Godot ${found.version.full} (${found.binary}, from ${found.from}): ${checked} files load; exporting preset "${o.preset}" (${o.mode})`,
+    `Godot ${found.version.full} (${found.binary}, from ${found.from}): ${checked} files load; exporting preset "${o.preset}" (${o.mode})` +
+      (more.length ? `, then ${more.join(', ')}` : ''),
   );
 
-  const output = join(o.outputDir, mainFile);
   const exportLog = join(o.outputDir, EXPORT_LOG);
-  const started = Date.now();
-  const run = await runLogged(exportCommand(found.binary, major, o.projectDir, o.preset, o.mode, output, display), EXPORT_LOG);
-  if (run.timedOut) throw timeoutError('export', o.timeoutSeconds, shown(exportLog));
-  const problems = logErrors(readFileSync(exportLog, 'utf8')).map((e) => `log: ${e}`);
-  if (run.code !== 0) problems.unshift(`Godot exited with ${run.code}`);
-  problems.push(...checkOutput(output, mainFile, started));
-  const artifacts: ArtifactFile[] = [versionFile, { path: mainFile, mode: o.mode === 'pack' ? FILE_MODE : EXECUTABLE_MODE }];
-  if (o.mode !== 'pack' && !preset.embedPck) {
-    artifacts.push({ path: `${o.name}.pck`, mode: FILE_MODE });
-    problems.push(...checkOutput(join(o.outputDir, `${o.name}.pck`), `${o.name}.pck`, started));
-  }
-  if (problems.length) {
-    throw new ReleaseError(`Godot export of preset "${o.preset}" failed:\n  - ${problems.join('\n  - ')}`, {
-      file: shown(o.projectDir),
-      hint: `full log: ${shown(exportLog)}`,
-    });
-  }
-  for (const f of artifacts) chmodSync(join(o.outputDir, f.path), f.mode);
+  const artifacts: ArtifactFile[] = [versionFile];
+  const skipped: Skip[] = [];
+  const exported: ExportedPlatform[] = [];
+  for (const target of targets) {
+    const dir = join(o.outputDir, target.dir);
+    mkdirSync(dir, { recursive: true });
+    const output = join(dir, mainFile);
+    const logFrom = existsSync(exportLog) ? statSync(exportLog).size : 0;
+    const started = Date.now();
+    const run = await runLogged(exportCommand(found.binary, major, o.projectDir, target.preset.name, o.mode, output, display), EXPORT_LOG);
+    if (run.timedOut) throw timeoutError('export', o.timeoutSeconds, shown(exportLog));
+    const problems = logErrors(readFileSync(exportLog).subarray(logFrom).toString('utf8')).map((e) => `log: ${e}`);
+    if (run.code !== 0) problems.unshift(`Godot exited with ${run.code}`);
+    problems.push(...checkOutput(output, mainFile, started));
+    const made: ArtifactFile[] = [{ path: posix.join(target.dir, mainFile), mode: o.mode === 'pack' ? FILE_MODE : EXECUTABLE_MODE }];
+    if (o.mode !== 'pack' && !target.preset.embedPck) {
+      made.push({ path: posix.join(target.dir, `${o.name}.pck`), mode: FILE_MODE });
+      problems.push(...checkOutput(join(dir, `${o.name}.pck`), `${o.name}.pck`, started));
+    }
+    const missingTemplate = problems.find((p) => /No export template found/i.test(p));
+    if (missingTemplate && target.dir && !o.production) {
+      skipped.push({
+        artifact: made[0].path,
+        reason: `no export template for preset "${target.preset.name}": ${missingTemplate.replace(/^log: /, '')}`,
+      });
+      say(`SKIPPED ${made[0].path}: preset "${target.preset.name}" has no export template`);
+      continue;
+    }
+    if (problems.length) {
+      throw new ReleaseError(`Godot export of preset "${target.preset.name}" failed:\n  - ${problems.join('\n  - ')}`, {
+        file: shown(o.projectDir),
+        hint: `full log: ${shown(exportLog)}`,
+      });
+    }
+    for (const f of made) chmodSync(join(o.outputDir, f.path), f.mode);
 
-  const smokeLog = join(o.outputDir, SMOKE_LOG);
-  const smoke = smokeCommand({
-    major,
-    engine: found.binary,
-    headlessRuntime: headlessRuntime(found, env),
-    artifact: output,
-    pack: o.mode === 'pack',
-    args: o.smokeArgs,
-    display,
-  });
-  const logStream = createWriteStream(smokeLog);
-  const smoked = await runSmoke({
-    command: smoke,
-    ready,
-    timeoutSeconds: o.smokeTimeoutSeconds,
-    env,
-    log: logStream,
-    cwd: o.outputDir,
-  }).finally(() => new Promise((resolve) => logStream.end(resolve)));
-  if (smoked.problems.length) {
-    throw new ReleaseError(`the exported server does not start (${o.smokeArgs.join(' ')}):\n  - ${smoked.problems.join('\n  - ')}`, {
-      file: shown(output),
-      hint: `full log: ${shown(smokeLog)}`,
+    const emulator = o.mode === 'pack' ? undefined : emulatorFor(output);
+    const emulatorPath = emulator && onPath(emulator.qemu, env);
+    if (emulator && !emulatorPath) {
+      const reason = `it is a ${emulator.machine} executable and ${emulator.qemu} (qemu-user-static) is not on PATH to start it`;
+      if (o.production) throw new ReleaseError(`the exported server cannot be started here: ${reason}`, { file: shown(output) });
+      skipped.push({ artifact: made[0].path, reason });
+      say(`SKIPPED ${made[0].path}: ${reason}`);
+      continue;
+    }
+    const smokeLog = join(o.outputDir, target.dir ? `godot-smoke-${target.dir.replace(/\//g, '-')}.log` : SMOKE_LOG);
+    const command = smokeCommand({
+      major,
+      engine: found.binary,
+      headlessRuntime: headlessRuntime(found, env),
+      artifact: output,
+      pack: o.mode === 'pack',
+      args: o.smokeArgs,
+      display,
     });
+    const logStream = createWriteStream(smokeLog);
+    const smoked = await runSmoke({
+      command: emulatorPath ? { command: emulatorPath, args: [command.command, ...command.args] } : command,
+      ready,
+      timeoutSeconds: o.smokeTimeoutSeconds,
+      env,
+      log: logStream,
+      cwd: o.outputDir,
+    }).finally(() => new Promise((resolve) => logStream.end(resolve)));
+    if (smoked.problems.length) {
+      throw new ReleaseError(`the exported server does not start (${o.smokeArgs.join(' ')}):\n  - ${smoked.problems.join('\n  - ')}`, {
+        file: shown(output),
+        hint: `full log: ${shown(smokeLog)}`,
+      });
+    }
+    const under = emulatorPath ? ` under ${emulator!.qemu}` : '';
+    const smokeArgs = o.smokeArgs.join(' ');
+    say(`the exported server${target.dir ? ` for ${target.platform}` : ''} started${under} and printed its ready line (${smokeArgs})`);
+    artifacts.push(...made);
+    if (target.platform) exported.push({ platform: target.platform, preset: target.preset.name, dir: target.dir });
   }
-  say(`the exported server started and printed its ready line (${o.smokeArgs.join(' ')})`);
 
   await writeArtifactSet(o.outputDir, {
     files: artifacts,
-    skipped: [],
+    skipped,
     metadata: {
       godot: {
         preset: o.preset,
@@ -198,9 +248,49 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
         checkedFiles: checked,
         smoke: { args: o.smokeArgs, ready: ready.source },
       },
+      ...(exported.length ? { platforms: exported } : {}),
     },
   });
-  return { files: artifacts, skipped: [], godotVersion: found.version.full, logFile: exportLog };
+  return { files: artifacts, skipped, godotVersion: found.version.full, logFile: exportLog };
+}
+
+interface ExportTarget {
+  preset: ExportPreset;
+  /** `linux/arm64`; none for a pack or a preset no container runs. */
+  platform?: string;
+  /** Where in the output folder it goes: '' for the main preset. */
+  dir: string;
+}
+
+/** The main preset, then one preset per further platform, each a Linux binary export of its own architecture. */
+function exportTargets(o: GodotExportOptions, main: ExportPreset, presets: ExportPreset[], presetsShown: string): ExportTarget[] {
+  const mainPlatform = o.mode === 'pack' ? undefined : godotPresetPlatform(main.platform, main.options);
+  const targets: ExportTarget[] = [{ preset: main, platform: mainPlatform && platformName(mainPlatform), dir: '' }];
+  for (const name of o.platformPresets ?? []) {
+    const preset = presets.find((p) => p.name === name);
+    if (!preset)
+      throw new ReleaseError(`has no export preset "${name}" (platformPresets); it has: ${presets.map((p) => `"${p.name}"`).join(', ')}`, {
+        file: presetsShown,
+      });
+    const platform = godotPresetPlatform(preset.platform, preset.options);
+    if (!mainPlatform || !platform)
+      throw new ReleaseError(
+        `preset "${name}" (${preset.platform}) cannot be a further platform of "${main.name}" (${main.platform}, ${o.mode}): ` +
+          'platformPresets are Linux binary exports, one per container platform',
+        { file: presetsShown },
+      );
+    const taken = targets.find((t) => t.platform === platformName(platform));
+    if (taken)
+      throw new ReleaseError(
+        `presets "${taken.preset.name}" and "${name}" both export ${platformName(platform)}: one preset per platform`,
+        {
+          file: presetsShown,
+          hint: 'set binary_format/architecture of each preset',
+        },
+      );
+    targets.push({ preset, platform: platformName(platform), dir: platformName(platform) });
+  }
+  return targets;
 }
 
 /** Loads every file the export takes in one engine process; returns how many, or throws naming each problem. */

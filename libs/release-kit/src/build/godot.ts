@@ -183,7 +183,8 @@ export function headlessRuntime(found: FoundGodot, env: NodeJS.ProcessEnv): stri
   return onPath('godot3-server', env);
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+/** An executable `name` in one of PATH's folders. */
+export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const file = join(dir, name);

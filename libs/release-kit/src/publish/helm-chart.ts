@@ -9,7 +9,7 @@ import { compareBytes } from '../support/stable-json';
 import { TAR_END, tarHeader, tarPadding } from '../archive/tar-header';
 import { findSecrets } from '../validation/secrets';
 
-/** The image the chart deploys, pinned by digest once it has been pushed. */
+/** The image the chart deploys, pinned by digest once it has been pushed: the image index (every platform) of the daemonless build. */
 export interface PinnedImage {
   registry: string;
   digest: string;

@@ -21,7 +21,12 @@ export interface PublishedObject {
   verified: 'checksum' | 'content';
 }
 
-export type PublishedImage = { registry: string; references: string[]; digest: string } | { skipped: string };
+/**
+ * What the registry holds: for the daemonless build's tarball `digest` is its image index and
+ * `manifests` each platform's image (the Helm chart pins the index); for the engine's, one image.
+ */
+export type PublishedImage =
+  { registry: string; references: string[]; digest: string; manifests?: Record<string, string> } | { skipped: string };
 
 /** What a publish did; holds no secret (no credentials, no signed URL), no wall-clock time. */
 export interface PublishReport {
@@ -67,7 +72,8 @@ export function formatPublishSummary(report: PublishReport, seconds: number): st
     ),
     'skipped' in report.image
       ? `  SKIPPED image: ${report.image.skipped}`
-      : `  image ${(report.image as { references: string[] }).references.join(', ')} @ ${(report.image as { digest: string }).digest}`,
+      : `  image ${report.image.references.join(', ')} @ ${report.image.digest}` +
+        (report.image.manifests ? ` (index of ${Object.keys(report.image.manifests).join(', ')})` : ''),
     `  chart ${report.chart.key} (image ${report.chart.image}), ${report.chart.index ? `index ${report.chart.index}` : NO_INDEX}`,
   ];
   if (report.forced.length) lines.push(`  FORCED overwrite of: ${report.forced.join(', ')}`);

@@ -1,48 +1,15 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { ImageIndex, MEDIA_TYPES, OciLayout } from '../build/oci-layout';
+import { isLoopback, RegistryAuth, RegistryClient } from '../build/oci-registry';
+import { extractImageTarball } from '../build/oci-tarball';
+import { Platform, platformName } from '../build/platform';
 import { ReleaseError } from '../support/errors';
 
-/** Registry credentials; the password never leaves this object except to the Docker engine. */
-export interface RegistryAuth {
-  username: string;
-  password: string;
-  serveraddress: string;
-  /** Where they came from, for messages. */
-  source: string;
-}
-
-/**
- * Credentials for `registry`: DOCKER_USERNAME and DOCKER_PASSWORD, else the `auths` entry of the
- * Docker config file (DOCKER_CONFIG or ~/.docker/config.json). Credential helpers are not read.
- */
-export function registryAuth(registry: string, env: NodeJS.ProcessEnv): RegistryAuth | undefined {
-  if (env.DOCKER_USERNAME || env.DOCKER_PASSWORD) {
-    if (!env.DOCKER_USERNAME || !env.DOCKER_PASSWORD)
-      throw new ReleaseError('set both DOCKER_USERNAME and DOCKER_PASSWORD, or neither', { file: 'DOCKER_USERNAME' });
-    return {
-      username: env.DOCKER_USERNAME,
-      password: env.DOCKER_PASSWORD,
-      serveraddress: registry,
-      source: 'DOCKER_USERNAME/DOCKER_PASSWORD',
-    };
-  }
-  const configFile = join(env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker'), 'config.json');
-  if (!existsSync(configFile)) return undefined;
-  let auths: Record<string, { auth?: string; username?: string; password?: string }>;
-  try {
-    auths = JSON.parse(readFileSync(configFile, 'utf8')).auths ?? {};
-  } catch {
-    throw new ReleaseError('is not valid JSON', { file: configFile });
-  }
-  const found = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
-  if (!found) return undefined;
-  const [username, ...rest] = found.auth
-    ? Buffer.from(found.auth, 'base64').toString('utf8').split(':')
-    : [found.username ?? '', found.password ?? ''];
-  return { username, password: rest.join(':'), serveraddress: registry, source: configFile };
-}
+export { registryAuth } from '../build/oci-registry';
+export type { RegistryAuth } from '../build/oci-registry';
 
 /** The Docker engine reaches the registry and it accepts the credentials (or needs none). */
 export async function checkRegistry(docker: Docker, registry: string, auth: RegistryAuth | undefined): Promise<void> {
@@ -92,7 +59,10 @@ export interface PushRequest {
 
 export interface PushResult {
   references: string[];
+  /** The index digest for an OCI image tarball (every platform), else the one image's. */
   digest: string;
+  /** Each platform's manifest digest, for an index. */
+  manifests?: Record<string, string>;
 }
 
 interface PushEvent {
@@ -102,8 +72,91 @@ interface PushEvent {
   aux?: { Tag?: string; Digest?: string };
 }
 
-/** Tags the release image `<registry>/<repository>:<tag>` and pushes every tag; pushing again is harmless. */
+/**
+ * Pushes the release image as `<registry>/<repository>:<tag>` for every tag; pushing again is
+ * harmless. A tarball holding an OCI image layout (the daemonless build) goes up as it is, through
+ * the registry's API: every blob, each platform's manifest and the index by digest, then the tags,
+ * then the index is read back by each tag. A `docker save` tarball (the engine's build) is pushed by
+ * the Docker engine.
+ */
 export async function pushImage(r: PushRequest): Promise<PushResult> {
+  const work = mkdtempSync(join(tmpdir(), 'spacetime-push-'));
+  try {
+    const layout = await extractImageTarball(r.tarball, work, r.tarball);
+    return layout ? await pushIndex(r, layout) : await pushThroughEngine(r);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function pushIndex(r: PushRequest, layout: OciLayout): Promise<PushResult> {
+  const [host, ...namespace] = r.registry.split('/');
+  const repository = [...namespace, r.repository].join('/');
+  const target = `${r.registry}/${r.repository}`;
+  const top = layout.readIndex(r.tarball).manifests[0];
+  if (top?.mediaType !== MEDIA_TYPES.index)
+    throw new ReleaseError('holds an OCI layout whose index.json names no image index', { file: r.tarball });
+  const indexBytes = layout.read(top.digest, r.tarball);
+  const index = JSON.parse(indexBytes.toString('utf8')) as ImageIndex;
+  const manifests = index.manifests.map((m) => ({ ...m, bytes: layout.read(m.digest, r.tarball) }));
+  const configs = manifests.map(
+    (m) => JSON.parse(m.bytes.toString('utf8')) as { config: { digest: string }; layers: Array<{ digest: string; size: number }> },
+  );
+  if (!configs.some((c) => c.config.digest === r.imageId))
+    throw new ReleaseError(`does not hold the image ${r.imageId} that MANIFEST.json records`, { file: r.tarball });
+
+  const client = new RegistryClient(host, r.auth);
+  const refused = (what: string, e: unknown) =>
+    new ReleaseError(`the registry ${r.registry} refused the push of ${what}: ${(e as Error).message.replace(/^.*?answered /, '')}`, {
+      file: 'DOCKER_REGISTRY',
+    });
+  const blobs = new Map<string, number>();
+  for (const c of configs)
+    for (const b of [{ digest: c.config.digest, size: layout.size(c.config.digest) }, ...c.layers]) blobs.set(b.digest, b.size);
+  let sent = 0;
+  for (const [digest, size] of blobs) {
+    try {
+      if (await client.hasBlob(repository, digest)) continue;
+      await client.pushBlob(repository, digest, layout.blobPath(digest), size);
+      sent += size;
+    } catch (e) {
+      throw refused(`blob ${digest}`, e);
+    }
+  }
+  r.log(`pushed ${blobs.size} blobs to ${target} (${(sent / (1 << 20)).toFixed(1)} MiB sent, the rest already there)`);
+  for (const m of manifests) {
+    await client.putManifest(repository, m.digest, m.bytes, m.mediaType).catch((e) => {
+      throw refused(`${target}@${m.digest}`, e);
+    });
+  }
+  await client.putManifest(repository, top.digest, indexBytes, MEDIA_TYPES.index).catch((e) => {
+    throw refused(`${target}@${top.digest}`, e);
+  });
+  for (const tag of r.tags) {
+    const reference = `${target}:${tag}`;
+    const digest = await client.putManifest(repository, tag, indexBytes, MEDIA_TYPES.index).catch((e) => {
+      throw refused(reference, e);
+    });
+    const back = await client.manifest(repository, tag, [MEDIA_TYPES.index]);
+    const listed = (JSON.parse(back.bytes.toString('utf8')) as ImageIndex).manifests?.map((m) => m.digest) ?? [];
+    if (digest !== top.digest || back.digest !== top.digest || listed.join() !== index.manifests.map((m) => m.digest).join())
+      throw new ReleaseError(`${reference} reads back as ${back.digest}, not the index ${top.digest} that was pushed`, {
+        file: 'DOCKER_REGISTRY',
+      });
+    r.log(`pushed ${reference}@${top.digest} (index of ${index.manifests.map((m) => platformText(m.platform)).join(', ')})`);
+  }
+  return {
+    references: r.tags.map((t) => `${target}:${t}`),
+    digest: top.digest,
+    manifests: Object.fromEntries(index.manifests.map((m) => [platformText(m.platform), m.digest])),
+  };
+}
+
+function platformText(p: Platform | undefined): string {
+  return p ? platformName(p) : 'unknown';
+}
+
+async function pushThroughEngine(r: PushRequest): Promise<PushResult> {
   if (!(await hasImage(r.docker, r.imageId))) {
     r.log(`loading ${r.tarball} into the Docker engine`);
     const stream = await r.docker.loadImage(createReadStream(r.tarball));
@@ -162,8 +215,4 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream): Promise<PushEven
 function engineMessage(error: unknown): string {
   const e = error as { json?: { message?: string }; message?: string };
   return (e.json?.message ?? e.message ?? String(error)).replace(/^\(HTTP code \d+\) [\w ]+ - /, '').trim();
-}
-
-function isLoopback(registry: string): boolean {
-  return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(registry);
 }
