@@ -29,6 +29,7 @@ test('nx run monitoring:validate compares config/production/ with the monitoring
   assert.is(ok.status, 0, ok.output);
   assert.match(ok.output, /config\/ copies of the monitoring set/);
   assert.match(ok.output, /amtool check-config monitoring\/alertmanager\/config\.yml/);
+  assert.match(ok.output, /alert runbook links into docs\//);
 
   const copy = join(ws, 'libs/sections/config/src/production/alerts.yml');
   const original = readFileSync(copy, 'utf8');
@@ -50,6 +51,27 @@ test('nx run monitoring:validate compares config/production/ with the monitoring
   assert.not.match(drift.output, /\n\s+at \S+ \(/, 'a stack trace instead of a finding');
   writeFileSync(copy, original);
   commitAll(ws, 'Copy the source again');
+});
+
+test('a runbook heading renamed in docs/ alone fails monitoring:validate at the alert whose runbook_url it breaks', () => {
+  const runbook = join(ws, 'libs/sections/docs/src/operations/OPERATIONS_RUNBOOK.md');
+  const original = readFileSync(runbook, 'utf8');
+  writeFileSync(runbook, original.replace('### RedisDown\n', '### Redis Down\n'));
+  commitAll(ws, 'Rename a runbook heading');
+  // Only the docs section changed: nx affected selects the monitoring validation (docs is its
+  // implicit dependency), and Nx reruns it (docs' package is an input).
+  const run = nx(ws, ['affected', '-t', 'validate', '--base=HEAD~1', '--head=HEAD', '--output-style=static']);
+  assert.ok(tasksRun(run.output).includes('monitoring:validate'), run.output);
+  assert.is.not(run.status, 0, run.output);
+  const alerts = readFileSync(join(ws, 'libs/sections/monitoring/src/prometheus/alerts.yml'), 'utf8').split('\n');
+  const line = alerts.findIndex((l) => l.includes('OPERATIONS_RUNBOOK.md#redisdown')) + 1;
+  assert.match(
+    run.output,
+    `ERROR monitoring/prometheus/alerts.yml:${line}: [monitoring/runbook-link] runbook_url of RedisDown ` +
+      '(docs/operations/OPERATIONS_RUNBOOK.md#redisdown): docs/operations/OPERATIONS_RUNBOOK.md has no heading with the anchor #redisdown',
+  );
+  writeFileSync(runbook, original);
+  commitAll(ws, 'Restore the runbook heading');
 });
 
 /** Prometheus' label name sanitising (strutil.SanitizeLabelName). */

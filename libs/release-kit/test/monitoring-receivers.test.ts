@@ -133,14 +133,45 @@ const freePort = (): Promise<number> =>
     });
   });
 
-async function until<T>(what: string, seconds: number, check: () => T | undefined): Promise<T> {
+async function until<T>(what: string, seconds: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const end = Date.now() + seconds * 1000;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > end) throw new Error(`${what} within ${seconds} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The real Alertmanager on `config` (written to `dir` beside the shipped templates), listening on a free port. */
+async function startAlertmanager(dir: string, config: string): Promise<{ url: string; log: () => string; stop: () => void }> {
+  cpSync(join(SECTIONS, 'monitoring/src/alertmanager/templates'), join(dir, 'templates'), { recursive: true });
+  writeFileSync(join(dir, 'alertmanager.yml'), config);
+  tool('amtool', ['check-config', join(dir, 'alertmanager.yml')]);
+  const web = await freePort();
+  const alertmanager: ChildProcess = spawn(
+    'prometheus-alertmanager',
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${web}`,
+      '--cluster.listen-address=',
+    ],
+    { cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  alertmanager.stderr!.on('data', (d) => (log += d));
+  const url = `http://127.0.0.1:${web}`;
+  const stop = () => void alertmanager.kill('SIGTERM');
+  try {
+    await until(`Alertmanager listening (log: ${log.slice(-300)})`, 15, () =>
+      spawnSync('amtool', ['config', 'show', `--alertmanager.url=${url}`]).status === 0 ? true : undefined,
+    );
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { url, log: () => log, stop };
 }
 
 test('the real Alertmanager pages PagerDuty with the routing key from the Secret the script made, and posts to Slack', async () => {
@@ -169,34 +200,22 @@ test('the real Alertmanager pages PagerDuty with the routing key from the Secret
   for (const [key, value] of Object.entries<string>(secret.data)) writeFileSync(join(secrets, key), Buffer.from(value, 'base64'));
   assert.is(readFileSync(join(secrets, 'pagerduty-routing-key'), 'utf8'), ROUTING_KEY);
 
-  const dir = tempDir('alertmanager');
-  cpSync(join(SECTIONS, 'monitoring/src/alertmanager/templates'), join(dir, 'templates'), { recursive: true });
   const config = readFileSync(CONFIG, 'utf8')
     .split(SECRETS_DIR)
     .join(secrets)
     .replace('global:\n', `global:\n  pagerduty_url: http://127.0.0.1:${port}/pagerduty/v2/enqueue\n`)
     .replace(/group_wait: \d+s/g, 'group_wait: 0s');
-  writeFileSync(join(dir, 'alertmanager.yml'), config);
-  tool('amtool', ['check-config', join(dir, 'alertmanager.yml')]);
-  const web = await freePort();
-  const alertmanager: ChildProcess = spawn(
-    'prometheus-alertmanager',
-    [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${web}`,
-      '--cluster.listen-address=',
-    ],
-    { cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  alertmanager.stderr!.on('data', (d) => (log += d));
+  let alertmanager;
   try {
-    await until(`Alertmanager listening (log: ${log.slice(-300)})`, 15, () =>
-      spawnSync('amtool', ['config', 'show', `--alertmanager.url=http://127.0.0.1:${web}`]).status === 0 ? true : undefined,
-    );
+    alertmanager = await startAlertmanager(tempDir('alertmanager'), config);
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+  const log = alertmanager.log;
+  try {
     const alert = (...labels: string[]) =>
-      tool('amtool', ['alert', 'add', ...labels, '--annotation=summary=Game server down', `--alertmanager.url=http://127.0.0.1:${web}`]);
+      tool('amtool', ['alert', 'add', ...labels, '--annotation=summary=Game server down', `--alertmanager.url=${alertmanager.url}`]);
     alert('alertname=SpaceTimeServerDown', 'severity=critical', 'environment=production', 'namespace=spacetime-vr', 'pod=spacetime-vr-0');
     alert(
       'alertname=SpaceTimeServerDown',
@@ -206,7 +225,7 @@ test('the real Alertmanager pages PagerDuty with the routing key from the Secret
       'pod=spacetime-vr-0',
     );
     alert('alertname=SpaceTimeServerFull', 'severity=info', 'environment=production', 'namespace=spacetime-vr', 'pod=spacetime-vr-1');
-    await until(`four notifications (got ${received.map((r) => r.path).join(', ')}; log: ${log.slice(-600)})`, 20, () =>
+    await until(`four notifications (got ${received.map((r) => r.path).join(', ')}; log: ${log().slice(-600)})`, 20, () =>
       received.length >= 4 ? true : undefined,
     );
     await new Promise((r) => setTimeout(r, 500));
@@ -229,8 +248,53 @@ test('the real Alertmanager pages PagerDuty with the routing key from the Secret
       ['#spacetime-vr-info'],
     );
   } finally {
-    alertmanager.kill('SIGTERM');
+    alertmanager.stop();
     server.close();
+  }
+});
+
+test('a total outage of an environment mutes its other alerts, but not PostgresDown, RedisDown or NodeDiskAlmostFull', async () => {
+  // Receivers that cannot be reached: nothing is delivered before the test ends (group_wait).
+  const secrets = tempDir('inhibition-secrets');
+  writeFileSync(join(secrets, 'pagerduty-routing-key'), ROUTING_KEY);
+  for (const key of ['slack-webhook-url', 'slack-info-webhook-url']) writeFileSync(join(secrets, key), 'http://127.0.0.1:9/');
+  const config = readFileSync(CONFIG, 'utf8')
+    .split(SECRETS_DIR)
+    .join(secrets)
+    .replace('global:\n', 'global:\n  pagerduty_url: http://127.0.0.1:9/\n');
+  const alertmanager = await startAlertmanager(tempDir('alertmanager-inhibition'), config);
+  try {
+    const fire = (...labels: string[]) =>
+      tool('amtool', ['alert', 'add', ...labels, '--annotation=summary=x', `--alertmanager.url=${alertmanager.url}`]);
+    const production = ['environment=production', 'namespace=spacetime-vr'];
+    fire('alertname=SpaceTimeAllServersDown', 'severity=critical', ...production);
+    fire('alertname=SpaceTimeServerDown', 'severity=critical', ...production, 'pod=spacetime-vr-0');
+    fire('alertname=SpaceTimeHighLatency', 'severity=warning', ...production);
+    fire('alertname=PostgresDown', 'severity=critical', ...production);
+    fire('alertname=RedisDown', 'severity=critical', ...production);
+    fire('alertname=NodeDiskAlmostFull', 'severity=warning', 'environment=production', 'node=node-1', 'mountpoint=/');
+    fire('alertname=SpaceTimeHighLatency', 'severity=warning', 'environment=staging', 'namespace=spacetime-vr-staging');
+    fire('alertname=Watchdog', 'severity=none');
+    // The API judges inhibition when asked, from the source alerts the inhibitor has seen.
+    const states = await until(`the outage inhibiting (log: ${alertmanager.log().slice(-300)})`, 15, async () => {
+      const alerts: Array<Record<string, any>> = await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json();
+      const state = Object.fromEntries(
+        alerts.map((a) => [`${a.labels.alertname} ${a.labels.environment ?? '-'}`, a.status.inhibitedBy.length ? 'inhibited' : 'active']),
+      );
+      return alerts.length === 8 && state['SpaceTimeServerDown production'] === 'inhibited' ? state : undefined;
+    });
+    assert.equal(states, {
+      'SpaceTimeAllServersDown production': 'active',
+      'SpaceTimeServerDown production': 'inhibited',
+      'SpaceTimeHighLatency production': 'inhibited',
+      'PostgresDown production': 'active',
+      'RedisDown production': 'active',
+      'NodeDiskAlmostFull production': 'active',
+      'SpaceTimeHighLatency staging': 'active',
+      'Watchdog -': 'active',
+    });
+  } finally {
+    alertmanager.stop();
   }
 });
 

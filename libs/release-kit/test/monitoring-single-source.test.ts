@@ -15,24 +15,32 @@ test.after(cleanTempDirs);
 
 const WORKSPACE = join(__dirname, '..', '..', '..');
 
-/** A workspace copy holding the monitoring and config sections, the config one packaged. */
-async function sections(): Promise<{ root: string; monitoring: string; config: string }> {
+/** A workspace copy holding the monitoring, config and docs sections, the docs one packaged. */
+async function sections(): Promise<{ root: string; monitoring: string; config: string; docs: string }> {
   const root = tempDir('single-source');
-  for (const s of ['monitoring', 'config'])
+  for (const s of ['monitoring', 'config', 'docs'])
     cpSync(join(WORKSPACE, 'libs/sections', s), join(root, 'libs/sections', s), { recursive: true });
-  return { root, monitoring: join(root, 'libs/sections/monitoring/src'), config: join(root, 'libs/sections/config/src') };
+  await pack(root, 'docs');
+  const src = (s: string) => join(root, 'libs/sections', s, 'src');
+  return { root, monitoring: src('monitoring'), config: src('config'), docs: src('docs') };
 }
 
-async function packConfig(root: string): Promise<void> {
+/** Packages a section of the copy as its package target does. */
+async function pack(root: string, section: string): Promise<void> {
+  const projectRoot = `libs/sections/${section}`;
+  const options = JSON.parse(readFileSync(join(root, projectRoot, 'project.json'), 'utf8')).targets.package.options;
   const sources = resolveSectionSources({
     workspaceRoot: root,
-    projectRoot: 'libs/sections/config',
+    projectRoot,
     version: VERSION,
-    sources: [{ from: 'src', to: '.' }],
+    sources: options.sources,
+    generate: options.generate,
   });
-  const outputDir = join(root, 'dist/sections/config');
-  await packSection({ workspaceRoot: root, section: 'config', version: VERSION, sources, skipped: [], outputDir, mtime: 315532800 });
+  const outputDir = join(root, 'dist/sections', section);
+  await packSection({ workspaceRoot: root, section, version: VERSION, sources, skipped: [], outputDir, mtime: 315532800 });
 }
+
+const packConfig = (root: string) => pack(root, 'config');
 
 const copyFindings = (findings: Finding[]) => findings.filter((f) => f.rule === 'monitoring/copy');
 
@@ -46,6 +54,7 @@ test('the shipped config/production/ is an exact copy of the monitoring set, and
     show(report.findings),
   );
   assert.ok(report.checks.includes('config/ copies of the monitoring set'), report.checks.join('; '));
+  assert.ok(report.checks.includes('alert runbook links into docs/'), report.checks.join('; '));
   const config = await packAndValidate('config', root);
   assert.equal(
     config.findings.filter((f) => f.severity === 'error'),
@@ -115,6 +124,80 @@ test('without the config package the comparison is a recorded skip in developmen
     show(prod.findings),
   );
   assert.not.ok(prod.passed);
+});
+
+const runbookFindings = (findings: Finding[]) => findings.filter((f) => f.rule === 'monitoring/runbook-link');
+
+test("every alert's runbook_url names a heading of the packaged runbook: a broken anchor fails at its line", async () => {
+  const { root, monitoring, docs } = await sections();
+  const alerts = join(monitoring, 'prometheus/alerts.yml');
+  edit(alerts, 'OPERATIONS_RUNBOOK.md#redisdown', 'OPERATIONS_RUNBOOK.md#redis-down');
+  // The heading renamed in the runbook, not in the alert: the docs package is what is read.
+  const runbook = join(docs, 'operations/OPERATIONS_RUNBOOK.md');
+  edit(runbook, '### PostgresDown\n', '### Postgres: Down (primary)\n');
+  // A second heading of the same text is #...-1 (GitHub's anchors); there is no -2.
+  edit(runbook, /\n$/, '\n\n### SpaceTimeHighErrorRate\n\nThe same alert, once more.\n');
+  const rules = join(monitoring, 'prometheus/rules/runbooks.yml');
+  const rule = (name: string, url: string) =>
+    `      - alert: ${name}\n        expr: vector(1)\n        labels:\n          severity: info\n` +
+    `        annotations:\n          summary: "x"\n          runbook_url: "${url}"\n`;
+  writeFileSync(
+    rules,
+    'groups:\n  - name: runbooks\n    rules:\n' +
+      rule('SecondHeading', 'docs/operations/OPERATIONS_RUNBOOK.md#spacetimehigherrorrate-1') +
+      rule('ThirdHeading', 'docs/operations/OPERATIONS_RUNBOOK.md#spacetimehigherrorrate-2') +
+      rule('RenamedHeading', 'docs/operations/OPERATIONS_RUNBOOK.md#postgres-down-primary') +
+      rule('NoSuchDocument', 'docs/operations/CAPACITY_RUNBOOK.md#capacity') +
+      rule('ElsewhereOnTheWeb', 'https://runbooks.example.invalid/spacetime#x'),
+  );
+  await pack(root, 'docs');
+  const report = await packAndValidate('monitoring', root);
+  const found = runbookFindings(report.findings);
+  const alertsFile = 'monitoring/prometheus/alerts.yml';
+  const rulesFile = 'monitoring/prometheus/rules/runbooks.yml';
+  assert.equal(
+    found.map((f) => [f.file, f.line, f.severity]),
+    [
+      [alertsFile, lineOf(alerts, '#postgresdown'), 'error'],
+      [alertsFile, lineOf(alerts, '#redis-down'), 'error'],
+      [rulesFile, lineOf(rules, '#spacetimehigherrorrate-2'), 'error'],
+      [rulesFile, lineOf(rules, 'CAPACITY_RUNBOOK.md'), 'error'],
+      [rulesFile, lineOf(rules, 'https://'), 'note'],
+    ],
+    show(found),
+  );
+  const [postgres, redis, third, missing, web] = found.map((f) => f.message);
+  assert.is(
+    postgres,
+    'runbook_url of PostgresDown (docs/operations/OPERATIONS_RUNBOOK.md#postgresdown): ' +
+      'docs/operations/OPERATIONS_RUNBOOK.md has no heading with the anchor #postgresdown',
+  );
+  assert.match(redis, 'has no heading with the anchor #redis-down (its heading RedisDown has the anchor #redisdown)');
+  assert.match(third, '#spacetimehigherrorrate-2');
+  assert.match(missing, 'the docs section ships no docs/operations/CAPACITY_RUNBOOK.md');
+  assert.match(web, 'is not a path into docs/: not checked');
+  assert.not.ok(report.passed);
+});
+
+test('without the docs package the runbook links are a recorded skip in development and an error in production', async () => {
+  const { root } = await sections();
+  await packConfig(root);
+  rmSync(join(root, 'dist/sections/docs'), { recursive: true, force: true });
+  const dev = await packAndValidate('monitoring', root);
+  const skip = runbookFindings(dev.findings);
+  assert.equal(
+    skip.map((f) => [f.file, f.severity]),
+    [['monitoring', 'skip']],
+    show(dev.findings),
+  );
+  assert.match(skip[0].message, 'alert runbook links not checked: the docs section is not packaged (run `nx run docs:package`)');
+  assert.ok(dev.passed, show(dev.findings));
+  const prod = runbookFindings((await packAndValidate('monitoring', root, 'production')).findings);
+  assert.equal(
+    prod.map((f) => [f.file, f.severity]),
+    [['monitoring', 'error']],
+    show(prod),
+  );
 });
 
 test('receivers read their secrets from files at absolute paths: inline secrets and relative paths fail with their line', async () => {

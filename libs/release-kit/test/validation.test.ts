@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
+import { markdownAnchors } from '../src/validation/docs';
 import { standInForKubernetesSd } from '../src/validation/monitoring';
 import { SECRET_PATTERNS } from '../src/validation/secrets';
 import { checkTools, compareVersions, resetToolCache } from '../src/validation/tools';
@@ -426,6 +427,38 @@ test('the remaining rules: duplicate keys, tokens, random values, broken YAML an
   const scriptsFound = errors(await packAndValidate('scripts', scripts.root));
   expectFinding(scriptsFound, 'migrations/name', 'scripts/migration/sql/004_Add Scores.sql');
   expectFinding(scriptsFound, 'scripts/shebang', 'scripts/maintenance/no_shebang.sh', 1);
+});
+
+test("markdownAnchors: GitHub's heading anchors, repeated ones suffixed -1, -2, code blocks skipped", () => {
+  const text = [
+    '# SpaceTime VR Operations Runbook',
+    '## Drain a Server Pod',
+    "### What's new in `v1.2.0`?",
+    '### Foo & Bar',
+    '### snake_case and Über Café',
+    '### [Linked](other.md#x) heading ###',
+    '### Foo 1',
+    '### Foo',
+    '### Foo',
+    '```bash',
+    '# not a heading',
+    '```',
+    '<a id="custom-place"></a>',
+    '### Foo',
+  ].join('\n');
+  assert.equal([...markdownAnchors(text)].sort(), [
+    'custom-place',
+    'drain-a-server-pod',
+    'foo',
+    'foo--bar',
+    'foo-1',
+    'foo-2',
+    'foo-3',
+    'linked-heading',
+    'snake_case-and-über-café',
+    'spacetime-vr-operations-runbook',
+    'whats-new-in-v120',
+  ]);
 });
 
 test('checkTools: each tool found, missing or too old against its minimum, with how to install it', async () => {

@@ -23,8 +23,13 @@ export function slug(heading: string): string {
     .replace(/<[^>]+>/g, '')
     .trim()
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc}\s-]/gu, '')
     .replace(/\s/g, '-');
+}
+
+/** The anchors of a Markdown document: its headings' (see `slug`) and its `<a id>` or `<a name>`. */
+export function markdownAnchors(text: string): Set<string> {
+  return readMarkdown(text).anchors;
 }
 
 interface MarkdownFacts {
@@ -49,10 +54,16 @@ function readMarkdown(text: string): MarkdownFacts {
     if (fence) return;
     const h = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (h) {
+      // A repeated anchor gets -1, -2... (github-slugger: also past an anchor a heading already made).
       const base = slug(h[1]);
-      const n = counts.get(base) ?? 0;
-      counts.set(base, n + 1);
-      anchors.add(n ? `${base}-${n}` : base);
+      let anchor = base;
+      while (counts.has(anchor)) {
+        const n = counts.get(base)! + 1;
+        counts.set(base, n);
+        anchor = `${base}-${n}`;
+      }
+      counts.set(anchor, 0);
+      anchors.add(anchor);
     }
     for (const a of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(a[1]);
     const prose = line.replace(/`[^`]*`/g, '');

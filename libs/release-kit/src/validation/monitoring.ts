@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ReleaseError } from '../support/errors';
 import { runTool, ValidationContext } from './findings';
 import { checkMonitoringCopies } from './monitoring-copies';
+import { checkRunbookLinks } from './monitoring-runbook';
 import { locatedDocument } from './yaml-lines';
 
 /** Address the kubernetes_sd_configs stand-ins point at (never scraped: promtool only parses). */
@@ -242,6 +243,7 @@ export function validateMonitoring(ctx: ValidationContext): void {
     .map((f) => f.path)
     .filter((p) => !prometheusConfigs.includes(p));
   checkPrometheusRules(ctx, rules);
+  checkRunbookLinks(ctx, rules);
   for (const f of ctx.filesUnder(`${top}/alertmanager`, /\.ya?ml$/)) checkAlertmanager(ctx, f.path);
   checkDashboards(
     ctx,
