@@ -8,11 +8,15 @@ import { tempDir } from './workspace';
 /** The version the Godot 4 stand-in answers, and so the folder its export templates are looked up in. */
 const STAND_IN_TEMPLATES = 'godot/export_templates/4.5.1.stable';
 
-/** An XDG data folder holding the export templates of the Godot 4 stand-in (which reads none: they only need to be there). */
+/**
+ * An XDG data folder holding the export templates of the Godot 4 stand-in (which reads none: they
+ * only need to be there), for the main preset (x86_64) and the arm64 platform preset: release:doctor
+ * checks each preset's template.
+ */
 export function standInTemplates(): string {
   const data = tempDir('xdg-data');
   mkdirSync(join(data, STAND_IN_TEMPLATES), { recursive: true });
-  for (const name of ['linux_release.x86_64', 'linux_debug.x86_64'])
+  for (const name of ['linux_release.x86_64', 'linux_debug.x86_64', 'linux_release.arm64', 'linux_debug.arm64'])
     writeFileSync(join(data, STAND_IN_TEMPLATES, name), 'stand-in template\n');
   return data;
 }

@@ -360,6 +360,107 @@ test('assembled: the evidence ships in the package, listed in SHA256SUMS and the
   );
 });
 
+/** What image-build.ts records for an image built from files (buildFromFiles), and for one the Docker engine built (buildAndSaveImage). */
+const AMD64_MANIFEST = `sha256:${'3c'.repeat(32)}`;
+const ARM64_MANIFEST = `sha256:${'4d'.repeat(32)}`;
+const BASE_INDEX = `sha256:${'5e'.repeat(32)}`;
+const FROM_FILES = {
+  builder: 'files',
+  platforms: ['linux/amd64', 'linux/arm64'],
+  index: INDEX_DIGEST,
+  manifests: { 'linux/amd64': AMD64_MANIFEST, 'linux/arm64': ARM64_MANIFEST },
+  id: IMAGE_ID,
+  size: 1234,
+  tags: [`spacetime-vr:${VERSION}`],
+  labels: { 'org.opencontainers.image.version': VERSION },
+  tarball: TARBALL,
+  sbom: `spacetime-vr-${VERSION}.image.cdx.json`,
+  base: {
+    name: `oci-layout://busybox@${BASE_INDEX}`,
+    id: BASE_INDEX,
+    manifests: { 'linux/amd64': `sha256:${'6f'.repeat(32)}`, 'linux/arm64': `sha256:${'70'.repeat(32)}` },
+  },
+};
+const BY_ENGINE = {
+  builder: 'engine',
+  builderReason: 'libs/sections/binaries/Dockerfile:25: RUN needs the Docker engine',
+  platforms: ['linux/amd64'],
+  id: IMAGE_ID,
+  size: 1234,
+  tags: [`spacetime-vr:${VERSION}`],
+  labels: { 'org.opencontainers.image.version': VERSION },
+  tarball: TARBALL,
+  base: { name: 'debian:bookworm-slim', id: `sha256:${'d'.repeat(64)}`, repoDigests: [] },
+};
+
+test("assembled from what image-build.ts records: the index, each platform's manifest and the builder in the image evidence", async () => {
+  const files = await assembleWith(FROM_FILES, []);
+  const evidence = readFileSync(join(files.release.packageDir, 'security/reports/vulnerability-assessment.evidence.md'), 'utf8');
+  const tarballSum = readFileSync(join(files.release.packageDir, 'SHA256SUMS'), 'utf8')
+    .split('\n')
+    .find((l) => l.endsWith(`./binaries/${TARBALL}`))!
+    .split(' ')[0];
+  assert.match(
+    evidence,
+    [
+      '- [x] PASS: **Container image**',
+      `  - image ${IMAGE_ID} (spacetime-vr:${VERSION})`,
+      `  - index: ${INDEX_DIGEST}`,
+      `  - linux/amd64 manifest: ${AMD64_MANIFEST}`,
+      `  - linux/arm64 manifest: ${ARM64_MANIFEST}`,
+      `  - binaries/${TARBALL}: SHA-256 ${tarballSum} (listed in SHA256SUMS)`,
+      '  - built from files by the daemonless build (builder "files"): one image per platform, its layers written by the build',
+      `  - built FROM oci-layout://busybox@${BASE_INDEX} (${BASE_INDEX})`,
+      '  - the build started the linux/amd64 image (its entrypoint smoke run and its HEALTHCHECK) before it recorded it in ' +
+        'artifacts.json; the linux/arm64 image was not started',
+      '',
+    ].join('\n'),
+  );
+  // Each digest once, under its own name: the manifests object is not mistaken for a digest field, nor the base's.
+  assert.is(evidence.split(INDEX_DIGEST).length - 1, 1);
+  assert.not.match(evidence, '6f'.repeat(32));
+  // The SBOM names the same image by its index.
+  const sbom = JSON.parse(readFileSync(join(files.release.packageDir, 'SBOM.cdx.json'), 'utf8'));
+  assert.equal(
+    sbom.components.filter((c: { type: string }) => c.type === 'container').map((c: { version: string }) => c.version),
+    [INDEX_DIGEST],
+  );
+
+  const engine = await assembleWith(BY_ENGINE, []);
+  const built = readFileSync(join(engine.release.packageDir, 'security/reports/vulnerability-assessment.evidence.md'), 'utf8');
+  assert.match(
+    built,
+    `  - built by the Docker engine (builder "engine"): libs/sections/binaries/Dockerfile:25: RUN needs the Docker engine\n` +
+      `  - built FROM debian:bookworm-slim (sha256:${'d'.repeat(64)})\n` +
+      '  - the build started the image (its entrypoint smoke run and its HEALTHCHECK) before it recorded it in artifacts.json\n',
+  );
+  assert.not.match(built, /index:|manifest:/);
+});
+
+test('an image built from files whose run was skipped is MANUAL, saying why, never "started"', () => {
+  const notRun: Skip = {
+    artifact: `binaries/dist/binaries/image/${TARBALL} (the smoke run of linux/amd64)`,
+    reason: 'this machine is linux/arm64: it cannot run the linux/amd64 image',
+  };
+  const image = {
+    ...facts().image!,
+    digests: {},
+    builder: { name: 'files' },
+    index: INDEX_DIGEST,
+    manifests: { 'linux/amd64': AMD64_MANIFEST, 'linux/arm64': ARM64_MANIFEST },
+    platforms: ['linux/amd64', 'linux/arm64'],
+  };
+  const answer = item(byName(evidenceOf(facts({ image, skipped: [notRun] })), 'vulnerability-assessment'), 'Container image');
+  assert.is(answer.status, 'manual');
+  assert.ok(answer.evidence.includes(`linux/arm64 manifest: ${ARM64_MANIFEST}`), answer.evidence.join('\n'));
+  assert.is(
+    answer.evidence.at(-1),
+    'the build did not start the image: this machine is linux/arm64: it cannot run the linux/amd64 image; ' +
+      'start it by hand (`docker load`, then `docker run` it) before it is deployed',
+  );
+  assert.not.ok(answer.evidence.some((e) => e.startsWith('the build started')));
+});
+
 test('assembled without an image: "not built" in the evidence, no container in the SBOM, and the package verifies', async () => {
   const { release } = await assembleWith(null, [NOT_BUILT]);
   const pkg = release.packageDir;

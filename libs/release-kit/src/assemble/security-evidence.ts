@@ -17,7 +17,15 @@ export interface Evidence {
 export interface ImageFacts {
   id: string;
   tags: string[];
-  /** Any other SHA-256 digest artifacts.json records for the image (an OCI index, a manifest), by its field name. */
+  /** Which path built it (`files`: the daemonless build; `engine`: the Docker engine's), and why the engine when it says. */
+  builder?: { name: string; reason?: string };
+  /** The digest of the OCI image index naming every platform's image (the daemonless build). */
+  index?: string;
+  /** Each platform's image manifest digest, by platform (`linux/amd64`). */
+  manifests?: Record<string, string>;
+  /** The platforms the image was built for, the first the one the build loaded into the engine and ran. */
+  platforms?: string[];
+  /** Any other SHA-256 digest artifacts.json records for the image, by its field name. */
   digests?: Record<string, string>;
   /** The image tarball the package ships, with the SHA-256 SHA256SUMS lists for it. */
   tarball?: { path: string; sha256: string };
@@ -71,17 +79,42 @@ function image(f: EvidenceFacts): Evidence {
         }
       : { status: 'manual', evidence: ['no section of this release records a container image: check the image that is deployed'] };
   }
-  const { tarball, base, digests = {} } = f.image;
+  const { tarball, base, builder, index, manifests = {}, digests = {} } = f.image;
+  const notRun = f.skipped.find((s) => SMOKE_SKIP.test(s.artifact));
   return {
-    status: 'pass',
+    status: notRun ? 'manual' : 'pass',
     evidence: [
       describeImage(f.image),
+      ...(index ? [`index: ${index}`] : []),
+      ...Object.entries(manifests).map(([platform, digest]) => `${platform} manifest: ${digest}`),
       ...Object.entries(digests).map(([field, digest]) => `${field}: ${digest}`),
       ...(tarball ? [`${tarball.path}: SHA-256 ${tarball.sha256} (listed in SHA256SUMS)`] : []),
+      ...(builder ? [builtBy(builder)] : []),
       ...(base ? [`built FROM ${base.name}${base.id ? ` (${base.id})` : ''}`] : []),
-      'the build started the image (its entrypoint smoke run and its HEALTHCHECK) before it recorded it in artifacts.json',
+      notRun
+        ? `the build did not start the image: ${notRun.reason}; ` +
+          'start it by hand (`docker load`, then `docker run` it) before it is deployed'
+        : startedImage(f.image),
     ],
   };
+}
+
+/** How an image build records that it did not run the image it built (image-build.ts: "<tarball> (the smoke run of <platform>)"). */
+const SMOKE_SKIP = /\(the smoke run of [^)]+\)$/;
+
+function builtBy(builder: NonNullable<ImageFacts['builder']>): string {
+  if (builder.name === 'files')
+    return 'built from files by the daemonless build (builder "files"): one image per platform, its layers written by the build';
+  if (builder.name === 'engine') return `built by the Docker engine (builder "engine")${builder.reason ? `: ${builder.reason}` : ''}`;
+  return `built by builder "${builder.name}"`;
+}
+
+/** What the build ran: the engine's build runs its one image; the daemonless build loads and runs its first platform's. */
+function startedImage(image: ImageFacts): string {
+  const [first, ...others] = image.builder?.name === 'files' ? (image.platforms ?? []) : [];
+  const which = first ? `the ${first} image` : 'the image';
+  const notOthers = others.length ? `; the ${others.join(', ')} image${others.length > 1 ? 's were' : ' was'} not started` : '';
+  return `the build started ${which} (its entrypoint smoke run and its HEALTHCHECK) before it recorded it in artifacts.json${notOthers}`;
 }
 
 export function imageScan(f: EvidenceFacts): Evidence {

@@ -254,7 +254,7 @@ export async function exportGodotProject(o: GodotExportOptions): Promise<GodotEx
   return { files: artifacts, skipped, godotVersion: found.version.full, logFile: exportLog };
 }
 
-interface ExportTarget {
+export interface ExportTarget {
   preset: ExportPreset;
   /** `linux/arm64`; none for a pack or a preset no container runs. */
   platform?: string;
@@ -262,8 +262,17 @@ interface ExportTarget {
   dir: string;
 }
 
-/** The main preset, then one preset per further platform, each a Linux binary export of its own architecture. */
-function exportTargets(o: GodotExportOptions, main: ExportPreset, presets: ExportPreset[], presetsShown: string): ExportTarget[] {
+/**
+ * The main preset, then one preset per further platform, each a Linux binary export of its own
+ * architecture; an error for a further preset that is missing, not such an export, or a platform
+ * taken twice (release:doctor asks the same).
+ */
+export function exportTargets(
+  o: Pick<GodotExportOptions, 'mode' | 'platformPresets'>,
+  main: ExportPreset,
+  presets: ExportPreset[],
+  presetsShown: string,
+): ExportTarget[] {
   const mainPlatform = o.mode === 'pack' ? undefined : godotPresetPlatform(main.platform, main.options);
   const targets: ExportTarget[] = [{ preset: main, platform: mainPlatform && platformName(mainPlatform), dir: '' }];
   for (const name of o.platformPresets ?? []) {

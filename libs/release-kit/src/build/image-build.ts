@@ -24,7 +24,7 @@ import { Dockerfile, readDockerfile } from './dockerfile';
 import { baseReference, engineOnly } from './dockerfile-plan';
 import { platformContext } from './export-context';
 import { imageSbom } from './image-sbom';
-import { loadBaseImages, parseBaseSource, UnpinnedBase } from './oci-base';
+import { baseImageCache, loadBaseImages, parseBaseSource, UnpinnedBase } from './oci-base';
 import { buildOciImage, ContextFile, OciImage } from './oci-image';
 import { registryAuth, RegistryUnreachable } from './oci-registry';
 import { OsFacts, readOsFacts } from './os-packages';
@@ -56,23 +56,48 @@ export async function buildReleaseImage(o: ReleaseImageOptions): Promise<Release
   const shown = relative(o.workspaceRoot, o.dockerfile);
   if (!existsSync(o.dockerfile)) throw new ReleaseError('is missing', { file: shown });
   const dockerfile = readDockerfile(readFileSync(o.dockerfile, 'utf8'), shown);
-  const needsEngine = o.builder === 'engine' ? undefined : engineReason(dockerfile, o);
-  if (o.builder === 'files' && needsEngine)
-    throw new ReleaseError(`${needsEngine.why}: the daemonless build only adds files`, {
-      file: shown,
-      line: needsEngine.line,
-      hint: `set the image target's builder option to "engine" (the Docker engine builds it, for its platform only), or remove the step`,
-    });
-  if (o.builder === 'engine' || needsEngine) {
-    const reason = needsEngine && `${shown}${needsEngine.line ? `:${needsEngine.line}` : ''}: ${needsEngine.why}`;
+  const path = imageBuildPath(o.builder, dockerfile, o);
+  if (path.builder === 'engine') {
+    const reason = path.needs && `${shown}${path.needs.line ? `:${path.needs.line}` : ''}: ${path.needs.why}`;
     if (reason) o.log?.(`WARNING ${reason}: the Docker engine builds the image, for ${platformName(hostPlatform())} only`);
     return { ...(await buildAndSaveImage({ ...o, engineReason: reason })), builder: 'engine' };
   }
   return { ...(await buildFromFiles(o, dockerfile)), builder: 'files' };
 }
 
+/** A Dockerfile step (or its base) that only the Docker engine builds, and its line. */
+export interface EngineNeed {
+  why: string;
+  line?: number;
+}
+
+/**
+ * Which path builds this Dockerfile's image for the `builder` option: `files`, or `engine` (with
+ * why, when `auto` chose it). `builder: files` with a step only the engine builds is an error, as
+ * is a FROM that cannot be read. release:doctor asks the same question.
+ */
+export function imageBuildPath(
+  builder: ImageBuilder,
+  dockerfile: Dockerfile,
+  o: Pick<ImageBuildOptions, 'version' | 'baseImage' | 'workspaceRoot'>,
+): { builder: 'files' } | { builder: 'engine'; needs?: EngineNeed } {
+  if (builder === 'engine') return { builder: 'engine' };
+  const needs = engineReason(dockerfile, o);
+  if (!needs) return { builder: 'files' };
+  if (builder === 'files')
+    throw new ReleaseError(`${needs.why}: the daemonless build only adds files`, {
+      file: dockerfile.file,
+      line: needs.line,
+      hint: `set the image target's builder option to "engine" (the Docker engine builds it, for its platform only), or remove the step`,
+    });
+  return { builder: 'engine', needs };
+}
+
 /** Why the daemonless build cannot make this Dockerfile's image, or undefined when it can. */
-function engineReason(dockerfile: Dockerfile, o: ReleaseImageOptions): { why: string; line?: number } | undefined {
+function engineReason(
+  dockerfile: Dockerfile,
+  o: Pick<ImageBuildOptions, 'version' | 'baseImage' | 'workspaceRoot'>,
+): EngineNeed | undefined {
   const [first, ...more] = engineOnly(dockerfile);
   if (first)
     return {
@@ -89,7 +114,8 @@ function engineReason(dockerfile: Dockerfile, o: ReleaseImageOptions): { why: st
   return undefined;
 }
 
-function buildArgs(o: ImageBuildOptions): Record<string, string> {
+/** The build arguments both paths pass: VERSION, and BASE_IMAGE when given. */
+export function buildArgs(o: Pick<ImageBuildOptions, 'version' | 'baseImage'>): Record<string, string> {
   return { VERSION: o.version, ...(o.baseImage ? { BASE_IMAGE: o.baseImage } : {}) };
 }
 
@@ -125,7 +151,7 @@ async function buildFromFiles(o: ReleaseImageOptions, dockerfile: Dockerfile): P
     const registry = source.kind === 'registry' ? source.registry : undefined;
     base = await loadBaseImages(source, platforms, {
       workspaceRoot: o.workspaceRoot,
-      cacheDir: join(o.workspaceRoot, 'node_modules', '.cache', 'spacetime-base-images'),
+      cacheDir: baseImageCache(o.workspaceRoot),
       auth: registry ? registryAuth(registry, o.env ?? process.env) : undefined,
       log: say,
     });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { basename, isAbsolute, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { ReleaseError } from '../support/errors';
 import { Descriptor, ImageConfigFile, ImageIndex, ImageManifest, MEDIA_TYPES, ociLayerType, OciLayout } from './oci-layout';
 import { parseImageReference, RegistryAuth, RegistryClient } from './oci-registry';
@@ -85,20 +85,14 @@ export async function loadBaseImages(
   }
   const blobs = source.kind === 'layout' ? layoutBlobs(source, o.workspaceRoot) : registryBlobs(source, o.cacheDir, o.auth, o.log);
   const top = parseJson<ImageIndex & ImageManifest>(await blobs.manifest(source.digest), source.text);
-  const isIndex = top.mediaType === MEDIA_TYPES.index || top.mediaType === MEDIA_TYPES.dockerList || Array.isArray(top.manifests);
+  const isIndex = isImageIndex(top);
   const images = new Map<string, BaseImage>();
   for (const platform of platforms) {
     let manifestDigest = source.digest;
     let manifest = top as ImageManifest;
     if (isIndex) {
-      const offered = (top.manifests ?? []).filter((d): d is Descriptor & { platform: Platform } => !!d.platform);
-      const chosen = offered.find((d) => platformMatches(platform, d.platform));
-      if (!chosen) {
-        const has = offered.map((d) => platformName(d.platform)).join(', ') || 'none';
-        throw new ReleaseError(`the base image has no ${platformName(platform)} image; it has: ${has}`, { file: source.text });
-      }
-      manifestDigest = chosen.digest;
-      manifest = parseJson<ImageManifest>(await blobs.manifest(chosen.digest), `${source.text} (${platformName(platform)})`);
+      manifestDigest = platformManifest(top, platform, source.text);
+      manifest = parseJson<ImageManifest>(await blobs.manifest(manifestDigest), `${source.text} (${platformName(platform)})`);
     }
     const config = parseJson<ImageConfigFile>(readFileSync(await blobs.file(manifest.config.digest)), `${source.text} config`);
     const single = { os: config.os, architecture: config.architecture, variant: config.variant };
@@ -121,6 +115,95 @@ export async function loadBaseImages(
     images.set(platformName(platform), { platform, manifestDigest, config, layers });
   }
   return { source, images };
+}
+
+function isImageIndex(top: ImageIndex | ImageManifest): top is ImageIndex {
+  return top.mediaType === MEDIA_TYPES.index || top.mediaType === MEDIA_TYPES.dockerList || Array.isArray((top as ImageIndex).manifests);
+}
+
+function offeredPlatforms(index: ImageIndex): Array<Descriptor & { platform: Platform }> {
+  return (index.manifests ?? []).filter((d): d is Descriptor & { platform: Platform } => !!d.platform);
+}
+
+/** The digest of `platform`'s image in an index; an error naming the platforms it has when it has none. */
+function platformManifest(index: ImageIndex, platform: Platform, text: string): string {
+  const offered = offeredPlatforms(index);
+  const chosen = offered.find((d) => platformMatches(platform, d.platform));
+  if (!chosen) {
+    const has = offered.map((d) => platformName(d.platform)).join(', ') || 'none';
+    throw new ReleaseError(`the base image has no ${platformName(platform)} image; it has: ${has}`, { file: text });
+  }
+  return chosen.digest;
+}
+
+/** Where a registry's base blobs are kept between builds, by digest. */
+export function baseImageCache(workspaceRoot: string): string {
+  return join(workspaceRoot, 'node_modules', '.cache', 'spacetime-base-images');
+}
+
+/** Where a probed base was found, and the platforms its index offers (none listed for a single image). */
+export interface BaseProbe {
+  from: 'layout' | 'cache' | 'registry';
+  kind: 'index' | 'image';
+  platforms: string[];
+}
+
+/**
+ * Whether a build could take the pinned base for `platforms`, asked as loadBaseImages asks but
+ * without reading a layer or writing anything: a layout must be one and hold the digest and every
+ * blob of those platforms; a registry's base needs no network when the cache holds all of them,
+ * else the registry must answer the manifest of that digest within `timeoutMs`. Throws what the
+ * build would meet: a ReleaseError naming what is wrong, and RegistryUnreachable (or a plain
+ * network error) when the registry does not answer.
+ */
+export async function probeBaseImage(
+  source: Exclude<BaseSource, { kind: 'scratch' }>,
+  platforms: Platform[],
+  o: { workspaceRoot: string; cacheDir: string; auth?: RegistryAuth; timeoutMs: number },
+): Promise<BaseProbe> {
+  const judge = (bytes: Buffer) => {
+    const top = parseJson<ImageIndex & ImageManifest>(bytes, source.text);
+    if (isImageIndex(top))
+      return {
+        kind: 'index' as const,
+        platforms: offeredPlatforms(top).map((d) => platformName(d.platform)),
+        manifests: platforms.map((p) => platformManifest(top, p, source.text)),
+      };
+    if (platforms.length > 1)
+      throw new ReleaseError(`the base image is a single image: it cannot serve ${platforms.map(platformName).join(' and ')}`, {
+        file: source.text,
+        hint: 'pin the digest of its index (the multi-platform image), not of one platform',
+      });
+    return { kind: 'image' as const, platforms: [], manifests: [source.digest] };
+  };
+  if (source.kind === 'layout') {
+    const layout = new OciLayout(source.folder);
+    const shown = isAbsolute(relative(o.workspaceRoot, source.folder)) ? source.folder : relative(o.workspaceRoot, source.folder);
+    layout.readIndex(shown);
+    const { kind, platforms: offered, manifests } = judge(layout.read(source.digest, shown));
+    const missing = missingBlob(layout, manifests, shown);
+    if (missing) throw new ReleaseError(`has no blob ${missing}, which the base image ${source.text} needs`, { file: shown });
+    return { from: 'layout', kind, platforms: offered };
+  }
+  const cache = new OciLayout(o.cacheDir);
+  if (cache.has(source.digest)) {
+    const { kind, platforms: offered, manifests } = judge(cache.read(source.digest, o.cacheDir));
+    if (!missingBlob(cache, manifests, o.cacheDir)) return { from: 'cache', kind, platforms: offered };
+  }
+  const client = new RegistryClient(source.registry, o.auth, o.timeoutMs);
+  const { kind, platforms: offered } = judge((await client.manifest(source.repository, source.digest, ACCEPT)).bytes);
+  return { from: 'registry', kind, platforms: offered };
+}
+
+/** The first blob of these images (manifest, config, layers) the layout lacks; their digests are checked when the build reads them. */
+function missingBlob(layout: OciLayout, manifests: string[], shown: string): string | undefined {
+  for (const digest of manifests) {
+    if (!layout.has(digest)) return digest;
+    const manifest = parseJson<ImageManifest>(layout.read(digest, shown), `${shown} ${digest}`);
+    const absent = [manifest.config, ...(manifest.layers ?? [])].find((d) => !layout.has(d.digest));
+    if (absent) return absent.digest;
+  }
+  return undefined;
 }
 
 function scratch(platform: Platform): BaseImage {

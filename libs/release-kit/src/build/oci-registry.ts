@@ -93,9 +93,11 @@ export class RegistryClient {
   private readonly base: string;
   private readonly tokens = new Map<string, string>();
 
+  /** `timeoutMs` bounds each request (a probe's is short): a request not answered by then is aborted. */
   constructor(
     readonly registry: string,
     private readonly auth?: Pick<RegistryAuth, 'username' | 'password'>,
+    private readonly timeoutMs = 300_000,
   ) {
     this.base = `${isLoopback(registry) ? 'http' : 'https'}://${apiHost(registry)}`;
   }
@@ -194,7 +196,7 @@ export class RegistryClient {
         headers: { ...init.headers, ...(token ? { authorization: token } : {}) },
         body: init.body,
         redirect: 'follow',
-        signal: AbortSignal.timeout(300_000),
+        signal: AbortSignal.timeout(this.timeoutMs),
       }).catch((e: Error) => {
         throw new RegistryUnreachable(
           `the registry ${this.registry} does not answer at ${this.base}: ${(e.cause as Error)?.message ?? e.message}`,
@@ -228,7 +230,10 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', scope);
-    const response = await fetch(url, { headers: basic ? { authorization: basic } : {}, signal: AbortSignal.timeout(60_000) });
+    const response = await fetch(url, {
+      headers: basic ? { authorization: basic } : {},
+      signal: AbortSignal.timeout(Math.min(60_000, this.timeoutMs)),
+    });
     if (!response.ok)
       throw new ReleaseError(`the registry ${this.registry} refused a token for ${scope} (HTTP ${response.status} from ${url.origin})`, {
         hint: basic ? 'check DOCKER_USERNAME and DOCKER_PASSWORD' : 'set DOCKER_USERNAME and DOCKER_PASSWORD, or `docker login` it',

@@ -1,4 +1,5 @@
 import type { ExportMode } from '../build/godot';
+import type { ImageBuilder } from '../build/image-build';
 
 /** What `release:doctor` judges for: a development build skips what it cannot make, a production build stops. */
 export type DoctorMode = 'development' | 'production';
@@ -28,6 +29,8 @@ export interface GodotExportTarget {
   /** Absolute folder of project.godot. */
   projectDir: string;
   preset: string;
+  /** The presets of the server's other platforms (the target's platformPresets option). */
+  platformPresets: string[];
   mode: ExportMode;
   /** Workspace-relative output folder: an image target's context when it builds on this export. */
   outputPath: string;
@@ -43,6 +46,10 @@ export interface DockerImageTarget {
   contextPath: string;
   /** The target's `baseImage` option. */
   baseImage?: string;
+  /** The target's `builder` option: which path builds the image decides how its base is had. */
+  builder: ImageBuilder;
+  /** The target's `platforms` option: the platforms the daemonless build takes from the base. */
+  platforms: string[];
 }
 
 /** The `publish` target's own options; the environment fills in the rest, as publish does. */

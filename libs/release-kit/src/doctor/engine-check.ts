@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExportPreset, findGodot, FoundGodot, parseExportPresets, requiredGodot } from '../build/godot';
-import { Check, CheckStatus, DoctorInput, GodotExportTarget, skipOrStop } from './check';
+import { ExportTarget, exportTargets } from '../build/godot-export';
+import { ReleaseError } from '../support/errors';
+import { Check, CheckStatus, DoctorInput, DoctorMode, GodotExportTarget, messageOf, skipOrStop } from './check';
 import { templateNeed } from './export-templates';
 
 export interface EngineChecks {
@@ -11,9 +13,11 @@ export interface EngineChecks {
 }
 
 /**
- * Each Godot export as the build meets it (exportGodotProject): the preset exists (an error in
- * every mode), an engine of the project's major version is found by the same search (else a
- * recorded skip in development, an error in production), and its export template is installed.
+ * Each Godot export as the build meets it (exportGodotProject): the preset and each platform
+ * preset exist and can be exported together (an error in every mode), an engine of the project's
+ * major version is found by the same search (else a recorded skip in development, an error in
+ * production), and the export template of every preset is installed (a platform preset's missing
+ * template is a recorded skip in development, as the export makes it).
  */
 export function checkEngines(input: DoctorInput): EngineChecks {
   const checks: Check[] = [];
@@ -50,7 +54,23 @@ function checkExport(target: GodotExportTarget, input: DoctorInput): { found: Ch
       'name one of them, or add it in the editor',
     );
   }
-  const checks = [engineCheck(target, 'preset', 'ok', `"${preset.name}" (${preset.platform}, ${target.mode}) in ${shown(presetsFile)}`)];
+  let targets: ExportTarget[];
+  try {
+    targets = exportTargets(target, preset, presets, shown(presetsFile));
+  } catch (e) {
+    const hint =
+      (e instanceof ReleaseError && e.hint) || "name Linux presets of other architectures in the target's platformPresets option";
+    return stop('preset', messageOf(e), hint);
+  }
+  const further = targets.slice(1).map((t) => `, then "${t.preset.name}" (${t.platform})`);
+  const checks = [
+    engineCheck(
+      target,
+      'preset',
+      'ok',
+      `"${preset.name}" (${preset.platform}, ${target.mode})${further.join('')} in ${shown(presetsFile)}`,
+    ),
+  ];
 
   const required = requiredGodot(readFileSync(projectFile, 'utf8'));
   const needs = `Godot ${required.major}${required.minor !== undefined ? `.${required.minor}` : ''}`;
@@ -73,39 +93,51 @@ function checkExport(target: GodotExportTarget, input: DoctorInput): { found: Ch
         )
       : engineCheck(target, 'engine', 'ok', `${engine}; the project needs ${needs}`),
   );
-  // A pack export (--export-pack) reads no template.
-  if (target.mode !== 'pack') checks.push(templateCheck(target, target.mode, preset, preset.options, godot, input.env));
+  // A pack export (--export-pack) reads no template, and has no platform presets.
+  if (target.mode !== 'pack')
+    for (const exported of targets) checks.push(templateCheck(target, target.mode, exported, godot, input.env, input.mode));
   return { found: checks, exports: true };
 }
 
+/**
+ * The template a preset's export reads. Missing, the main preset's export fails; a platform
+ * preset's official template missing is a recorded skip of that platform in development (Godot
+ * says "No export template found"), as exportGodotProject makes it, and an error in production.
+ */
 function templateCheck(
   target: GodotExportTarget,
   mode: 'release' | 'debug',
-  preset: ExportPreset,
-  options: Record<string, string>,
+  exported: ExportTarget,
   godot: FoundGodot,
   env: NodeJS.ProcessEnv,
+  doctorMode: DoctorMode,
 ): Check {
-  const need = templateNeed(godot.binary, godot.version, preset.platform, options, mode, target.projectDir, env);
+  const preset: ExportPreset = exported.preset;
+  const what = exported.dir ? `"${preset.name}" export template` : 'export template';
+  const need = templateNeed(godot.binary, godot.version, preset.platform, preset.options, mode, target.projectDir, env);
   if (need.kind === 'unknown') {
     const text = `release:doctor does not know which template Godot needs for platform "${need.platform}"`;
-    return engineCheck(target, 'export template', 'warning', text, 'export the preset once in the editor to check it');
+    return engineCheck(target, what, 'warning', text, 'export the preset once in the editor to check it');
   }
-  if (existsSync(need.file)) return engineCheck(target, 'export template', 'ok', need.file);
+  if (existsSync(need.file)) return engineCheck(target, what, 'ok', need.file);
   const missing = `${need.file} is missing: the export of "${preset.name}" (${mode}) fails`;
   if (need.kind === 'custom')
     return engineCheck(
       target,
-      'export template',
+      what,
       'error',
       `${need.option} names ${missing}`,
       `correct ${need.option} of "${preset.name}" in export_presets.cfg, or empty it to use the installed templates`,
     );
+  const skipped = exported.dir && doctorMode === 'development';
   return engineCheck(
     target,
-    'export template',
-    'error',
-    missing,
+    what,
+    exported.dir ? skipOrStop(doctorMode) : 'error',
+    skipped
+      ? `${need.file} is missing: the ${exported.platform} server (preset "${preset.name}", ${mode}) will be skipped ` +
+          `(recorded in MANIFEST.json), and so will the ${exported.platform} image`
+      : missing,
     `install the export templates of Godot ${need.versionFolder} into ${need.folder} (editor: Manage Export Templates; ` +
       `or unzip the release's export_templates.tpz and move the files of its templates/ folder there)`,
   );

@@ -71,15 +71,21 @@ function evidenceFacts(ctx: AssembleContext): EvidenceFacts {
 
 /**
  * The image a build target recorded (artifacts.json, carried in its section's fragment), read
- * tolerantly: its ID and tags, any other field that holds a SHA-256 digest (or an object with a
- * `digest`), the tarball the section ships and the base image.
+ * tolerantly: its ID and tags, the builder that made it (and why the engine), the index digest
+ * and each platform's manifest digest (`manifests`, platform to digest, as image-build.ts records
+ * them), any other field that holds a SHA-256 digest (or an object with a `digest`), the tarball
+ * the section ships and the base image.
  */
 function imageFacts(sections: PackagedSection[]): ImageFacts | undefined {
   for (const { fragment } of sections) {
     const image = fragment.metadata.image;
     if (!isRecord(image) || typeof image.id !== 'string') continue;
+    const index = typeof image.index === 'string' && DIGEST.test(image.index) ? image.index : undefined;
+    const manifests = isRecord(image.manifests)
+      ? Object.entries(image.manifests).filter((e): e is [string, string] => typeof e[1] === 'string' && DIGEST.test(e[1]))
+      : [];
     const digests = Object.entries(image)
-      .filter(([field]) => field !== 'id' && field !== 'base')
+      .filter(([field]) => !['id', 'base', 'index', 'manifests'].includes(field))
       .flatMap(([field, value]) => {
         const digest = isRecord(value) ? value.digest : value;
         return typeof digest === 'string' && DIGEST.test(digest) ? [[field, digest] as const] : [];
@@ -90,6 +96,12 @@ function imageFacts(sections: PackagedSection[]): ImageFacts | undefined {
     return {
       id: image.id,
       tags: Array.isArray(image.tags) ? image.tags.filter((t): t is string => typeof t === 'string') : [],
+      ...(typeof image.builder === 'string'
+        ? { builder: { name: image.builder, ...(typeof image.builderReason === 'string' ? { reason: image.builderReason } : {}) } }
+        : {}),
+      ...(index ? { index } : {}),
+      ...(manifests.length ? { manifests: Object.fromEntries(manifests.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : {}),
+      ...(Array.isArray(image.platforms) ? { platforms: image.platforms.filter((p): p is string => typeof p === 'string') } : {}),
       digests: Object.fromEntries(digests),
       tarball: tarball && { path: tarball.path, sha256: tarball.sha256 },
       base:
