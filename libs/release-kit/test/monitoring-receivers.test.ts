@@ -277,7 +277,7 @@ test('a total outage of an environment mutes its other alerts, but not PostgresD
     fire('alertname=Watchdog', 'severity=none');
     // The API judges inhibition when asked, from the source alerts the inhibitor has seen.
     const states = await until(`the outage inhibiting (log: ${alertmanager.log().slice(-300)})`, 15, async () => {
-      const alerts: Array<Record<string, any>> = await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json();
+      const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as Array<Record<string, any>>;
       const state = Object.fromEntries(
         alerts.map((a) => [`${a.labels.alertname} ${a.labels.environment ?? '-'}`, a.status.inhibitedBy.length ? 'inhibited' : 'active']),
       );
