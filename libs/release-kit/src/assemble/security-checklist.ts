@@ -15,7 +15,6 @@ import {
 } from './security-evidence';
 
 /** Where the answered checklist ships, inside the security section. */
-export { SECURITY_CHECKLIST_FILE } from '../format/layout';
 
 export type ItemStatus = EvidenceStatus;
 

@@ -3,7 +3,8 @@ import Docker from 'dockerode';
 import { ReleaseError } from '../support/errors';
 import { verifyRelease, VerifyOptions } from '../verifier/verify-release';
 import { ArtifactRepository } from './artifact-repository';
-import { checkRegistry, RegistryAuth } from './registry-push';
+import type { RegistryAuth } from '../build/oci-registry';
+import { checkRegistry } from './registry-push';
 
 export interface Destinations {
   repository: ArtifactRepository;

@@ -26,7 +26,8 @@ import {
   PublishReport,
   writePublishReport,
 } from './publish-report';
-import { pushImage, registryAuth } from './registry-push';
+import { registryAuth } from '../build/oci-registry';
+import { pushImage } from './registry-push';
 import { s3Client, S3Repository } from './s3-repository';
 
 /** Where the packaged Helm chart lives in the package. */

@@ -8,9 +8,6 @@ import { extractImageTarball } from '../build/oci-tarball';
 import { Platform, platformName } from '../build/platform';
 import { ReleaseError } from '../support/errors';
 
-export { registryAuth } from '../build/oci-registry';
-export type { RegistryAuth } from '../build/oci-registry';
-
 /** The Docker engine reaches the registry and it accepts the credentials (or needs none). */
 export async function checkRegistry(docker: Docker, registry: string, auth: RegistryAuth | undefined): Promise<void> {
   if (auth) {
