@@ -148,7 +148,7 @@ for (const [name, files, expected] of broken) {
   test(`real Godot 3: ${name} fails the export, naming file and reason`, () => {
     const run = exportBroken(files);
     assert.is.not(run.status, 0, run.output);
-    assert.match(run.output, expected);
+    assert.match(run.output, expected, run.output);
     assert.not.ok(sh(ws, 'test -e dist/godot3-hello/artifacts.json').status === 0, 'a failed export leaves no artifacts.json');
   });
 }
